@@ -1,1 +1,404 @@
-//! placeholder
+//! The local provider: a multi-site testbed on one Linux machine.
+//!
+//! Each site is a bridge with its own subnet; each host is a network namespace with its own
+//! address, hostname, PID namespace and file system (an overlay over `/`), running its own OpenSSH
+//! `sshd` as PID 1. The bridges live in one *fabric* namespace that routes between sites: the
+//! point where WAN emulation shapes traffic per site pair and per host pair. A management link
+//! joins the root namespace to the fabric, so that `ssh` from this machine reaches every host.
+//!
+//! Every namespace and link carries a short per-experiment prefix, so experiments (and parallel
+//! tests) coexist. Linux and root are required.
+#![warn(missing_docs)]
+
+pub mod alloc;
+mod host;
+pub mod plan;
+pub mod sys;
+pub mod teardown;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use enos_core::{Experiment, Host, Provider, ProviderError, Reporter, SiteNetwork, SshAccess, Testbed};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use crate::plan::{TestbedPlan, block_cidr};
+
+/// How long hosts get to answer over SSH after they are started.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many system commands the provider runs at once.
+const CONCURRENCY: usize = 16;
+
+/// What the local provider records in the experiment state (`provider_state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalState {
+    /// The experiment's short prefix.
+    pub prefix: String,
+    /// Its address block.
+    pub block: u32,
+    /// Whether the fabric (bridges, management link, routing) was completely built.
+    pub fabric_ready: bool,
+    /// The names and addresses of the testbed.
+    pub plan: Option<TestbedPlan>,
+}
+
+/// The local provider.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalProvider;
+
+fn local_state(experiment: &Experiment) -> Option<LocalState> {
+    serde_json::from_value(experiment.state().provider_state.clone()).ok()
+}
+
+fn save_local_state(experiment: &mut Experiment, state: &LocalState) -> Result<(), ProviderError> {
+    experiment.state_mut().provider_state =
+        serde_json::to_value(state).map_err(|e| ProviderError::new(e.to_string()))?;
+    experiment.save()?;
+    Ok(())
+}
+
+async fn find_program(name: &str) -> bool {
+    sys::SYSTEM_PATH.split(':').any(|dir| Path::new(dir).join(name).is_file())
+}
+
+impl LocalProvider {
+    async fn ensure_keys(
+        &self,
+        experiment: &Experiment,
+        plan: &TestbedPlan,
+    ) -> Result<(), ProviderError> {
+        let ssh_dir = experiment.path("ssh/hostkeys/.keep")?;
+        let ssh_dir = ssh_dir.parent().and_then(Path::parent).unwrap_or(experiment.dir()).to_owned();
+        let mut jobs: Vec<(PathBuf, String)> = vec![(ssh_dir.join("id_ed25519"), format!("enos-{}", experiment.state().name))];
+        for host in &plan.hosts {
+            jobs.push((ssh_dir.join("hostkeys").join(&host.name), host.name.clone()));
+        }
+        let mut set = JoinSet::new();
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        for (path, comment) in jobs.into_iter().filter(|(p, _)| !p.exists()) {
+            let semaphore = semaphore.clone();
+            set.spawn(async move {
+                let _permit = semaphore.acquire().await;
+                let path_text = path.display().to_string();
+                sys::run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", &comment, "-f", &path_text], None).await
+            });
+        }
+        while let Some(result) = set.join_next().await {
+            result.map_err(|e| ProviderError::new(e.to_string()))??;
+        }
+        Ok(())
+    }
+
+    async fn build_fabric(&self, plan: &TestbedPlan) -> Result<(), ProviderError> {
+        sys::run("ip", &["netns", "add", &plan.fabric], None).await?;
+        let mut fabric = vec!["link set lo up".to_owned()];
+        for site in &plan.sites {
+            fabric.push(format!("link add {} type bridge", site.bridge));
+            fabric.push(format!("addr add {}/24 dev {}", site.gateway, site.bridge));
+            fabric.push(format!("link set {} up", site.bridge));
+        }
+        sys::ip_batch(Some(&plan.fabric), &fabric).await?;
+        sys::run("ip", &["netns", "exec", &plan.fabric, "sysctl", "-qw", "net.ipv4.ip_forward=1"], None).await?;
+        let link = &plan.management_link;
+        sys::ip_batch(
+            None,
+            &[
+                format!("link add {link} type veth peer name mgmt netns {}", plan.fabric),
+                format!("addr add {}/30 dev {link}", plan.management_root),
+                format!("link set {link} up"),
+            ],
+        )
+        .await?;
+        sys::ip_batch(
+            Some(&plan.fabric),
+            &[format!("addr add {}/30 dev mgmt", plan.management_fabric), "link set mgmt up".to_owned()],
+        )
+        .await?;
+        sys::run(
+            "ip",
+            &["route", "add", &block_cidr(plan.block), "via", &plan.management_fabric.to_string(), "dev", link],
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn build_hosts(
+        &self,
+        experiment: &Experiment,
+        plan: &TestbedPlan,
+        down: &[usize],
+        reporter: &dyn Reporter,
+    ) -> Result<(), ProviderError> {
+        let prefix = &plan.prefix;
+        for &i in down {
+            teardown::remove_host(prefix, &plan.hosts[i].namespace).await?;
+        }
+        let add: Vec<String> = down.iter().map(|&i| format!("netns add {}", plan.hosts[i].namespace)).collect();
+        sys::ip_batch(None, &add).await?;
+        let mut links = Vec::new();
+        for &i in down {
+            let h = &plan.hosts[i];
+            links.push(format!("link add {} type veth peer name eth0 netns {}", h.port, h.namespace));
+            links.push(format!("link set {} master {} up", h.port, plan.sites[h.site_index].bridge));
+        }
+        sys::ip_batch(Some(&plan.fabric), &links).await?;
+
+        let ssh_dir = experiment.dir().join("ssh");
+        let authorized_key = read_text(&ssh_dir.join("id_ed25519.pub"))?;
+        let etc_hosts = host::etc_hosts(plan);
+        let data = alloc::data_dir(prefix);
+        let logs = experiment.path("logs/hosts/.keep")?;
+        let logs = logs.parent().unwrap_or(experiment.dir()).to_owned();
+        let task = reporter.start("starting hosts", down.len() as u64);
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let mut set = JoinSet::new();
+        for &i in down {
+            let slot = plan.hosts[i].clone();
+            let gateway = plan.sites[slot.site_index].gateway;
+            let key_path = ssh_dir.join("hostkeys").join(&slot.name);
+            let host_key = std::fs::read(&key_path)
+                .map_err(|e| ProviderError::new(format!("cannot read {}: {e}", key_path.display())))?;
+            let host_key_pub = read_text(&key_path.with_extension("pub"))?;
+            let dir = host::host_dir(&data, &slot.name);
+            host::prepare(
+                &dir,
+                &host::HostFiles {
+                    slot: &slot,
+                    host_key: &host_key,
+                    host_key_pub: &host_key_pub,
+                    authorized_key: &authorized_key,
+                    etc_hosts: &etc_hosts,
+                },
+            )?;
+            let log = logs.join(format!("{}.log", slot.name));
+            let semaphore = semaphore.clone();
+            set.spawn(async move {
+                let _permit = semaphore.acquire().await;
+                sys::ip_batch(
+                    Some(&slot.namespace),
+                    &[
+                        "link set lo up".to_owned(),
+                        format!("addr add {}/24 dev eth0", slot.address),
+                        "link set eth0 up".to_owned(),
+                        format!("route add default via {gateway}"),
+                    ],
+                )
+                .await?;
+                host::start(&slot, &dir, Path::new(alloc::DATA_ROOT), &log).await?;
+                Ok::<_, ProviderError>(slot)
+            });
+        }
+        let mut started = Vec::new();
+        while let Some(result) = set.join_next().await {
+            started.push(result.map_err(|e| ProviderError::new(e.to_string()))??);
+        }
+
+        // Wait until every started host answers with an SSH banner.
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut waiting = started;
+        while !waiting.is_empty() {
+            let mut set = JoinSet::new();
+            for slot in waiting {
+                set.spawn(async move {
+                    let up = host::answers(slot.address, Duration::from_millis(500)).await;
+                    (slot, up)
+                });
+            }
+            waiting = Vec::new();
+            while let Some(result) = set.join_next().await {
+                let (slot, up) = result.map_err(|e| ProviderError::new(e.to_string()))?;
+                if up {
+                    reporter.advance(task, &slot.name, true);
+                } else {
+                    waiting.push(slot);
+                }
+            }
+            if waiting.is_empty() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let names: Vec<_> = waiting.iter().map(|s| s.name.as_str()).collect();
+                let log = logs.join(format!("{}.log", waiting[0].name));
+                let tail = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: Vec<_> = tail.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+                return Err(ProviderError::new(format!(
+                    "hosts did not answer over SSH within {}s: {}; last lines of {}:\n{}",
+                    START_TIMEOUT.as_secs(),
+                    names.join(", "),
+                    log.display(),
+                    tail.join("\n")
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        reporter.finish(task);
+        Ok(())
+    }
+
+    fn write_ssh_files(&self, experiment: &Experiment, plan: &TestbedPlan) -> Result<Testbed, ProviderError> {
+        let ssh_dir = experiment.dir().join("ssh");
+        let mut known_hosts = String::new();
+        for host in &plan.hosts {
+            let public = read_text(&ssh_dir.join("hostkeys").join(format!("{}.pub", host.name)))?;
+            let key: Vec<&str> = public.split_whitespace().take(2).collect();
+            known_hosts.push_str(&format!("{},{} {}\n", host.name, host.address, key.join(" ")));
+        }
+        let known_hosts_path = ssh_dir.join("known_hosts");
+        write_file(&known_hosts_path, known_hosts.as_bytes())?;
+        let control_dir = alloc::runtime_dir(&plan.prefix).join("ssh");
+        std::fs::create_dir_all(&control_dir)
+            .map_err(|e| ProviderError::new(format!("cannot create {}: {e}", control_dir.display())))?;
+        let testbed = Testbed {
+            hosts: plan
+                .hosts
+                .iter()
+                .map(|h| Host {
+                    name: h.name.clone(),
+                    site: h.site.clone(),
+                    role: h.role.clone(),
+                    address: h.address.into(),
+                    user: "root".to_owned(),
+                    port: 22,
+                })
+                .collect(),
+            networks: plan
+                .sites
+                .iter()
+                .map(|s| SiteNetwork { site: s.name.clone(), cidr: s.cidr.clone(), gateway: s.gateway.into() })
+                .collect(),
+            ssh: SshAccess {
+                config: experiment.dir().join("ssh_config"),
+                identity: ssh_dir.join("id_ed25519"),
+                known_hosts: known_hosts_path,
+                control_dir,
+            },
+        };
+        write_file(&testbed.ssh.config, enos_core::ssh::client_config(&testbed).as_bytes())?;
+        Ok(testbed)
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, ProviderError> {
+    std::fs::read_to_string(path).map_err(|e| ProviderError::new(format!("cannot read {}: {e}", path.display())))
+}
+
+fn write_file(path: &Path, contents: &[u8]) -> Result<(), ProviderError> {
+    enos_core::fsutil::write_atomic(path, contents)
+        .map_err(|e| ProviderError::new(format!("cannot write {}: {e}", path.display())))
+}
+
+#[async_trait::async_trait]
+impl Provider for LocalProvider {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    async fn check(&self) -> Result<(), ProviderError> {
+        if !cfg!(target_os = "linux") {
+            return Err(ProviderError::new("the local provider needs Linux"));
+        }
+        if !rustix::process::geteuid().is_root() {
+            return Err(ProviderError::new("the local provider needs root (it creates network namespaces)")
+                .with_hint("run enos as root, e.g. with sudo"));
+        }
+        let mut missing = Vec::new();
+        for program in ["ip", "unshare", "setsid", "mount", "chroot", "sshd", "ssh", "ssh-keygen"] {
+            if !find_program(program).await {
+                missing.push(program);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(ProviderError::new(format!("the local provider needs programs that are missing: {}", missing.join(", ")))
+                .with_hint("on Debian or Ubuntu: apt-get install openssh-server openssh-client iproute2 util-linux"));
+        }
+        let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
+        if !filesystems.lines().any(|l| l.trim_end().ends_with("overlay")) {
+            return Err(ProviderError::new("the local provider needs the kernel's overlay file system")
+                .with_hint("modprobe overlay"));
+        }
+        Ok(())
+    }
+
+    async fn deploy(&self, experiment: &mut Experiment, reporter: &dyn Reporter) -> Result<Testbed, ProviderError> {
+        self.check().await?;
+        let mut state = match local_state(experiment) {
+            Some(state) => state,
+            None => {
+                let (prefix, block) = alloc::allocate().await?;
+                let state = LocalState { prefix, block, fabric_ready: false, plan: None };
+                // Recorded before anything is created, so that destroy finds it after a crash.
+                save_local_state(experiment, &state)?;
+                state
+            }
+        };
+        let plan = plan::plan(&experiment.state().scenario, &state.prefix, state.block)
+            .map_err(|e| ProviderError::new(e.to_string()))?;
+        if state.plan.as_ref() != Some(&plan) {
+            state.plan = Some(plan.clone());
+            save_local_state(experiment, &state)?;
+        }
+        self.ensure_keys(experiment, &plan).await?;
+
+        let namespaces = sys::namespaces();
+        let fabric_intact = namespaces.contains(&plan.fabric) && sys::root_link_exists(&plan.management_link);
+        if !(state.fabric_ready && fabric_intact) {
+            teardown::remove_network(&plan.prefix).await?;
+            state.fabric_ready = false;
+            save_local_state(experiment, &state)?;
+            self.build_fabric(&plan).await?;
+            state.fabric_ready = true;
+            save_local_state(experiment, &state)?;
+        }
+
+        let namespaces = sys::namespaces();
+        let mut checks = JoinSet::new();
+        for (i, slot) in plan.hosts.iter().enumerate() {
+            let exists = namespaces.contains(&slot.namespace);
+            let address = slot.address;
+            checks.spawn(async move { (i, exists && host::answers(address, Duration::from_millis(500)).await) });
+        }
+        let mut down = Vec::new();
+        while let Some(result) = checks.join_next().await {
+            let (i, up) = result.map_err(|e| ProviderError::new(e.to_string()))?;
+            if !up {
+                down.push(i);
+            }
+        }
+        down.sort_unstable();
+        if down.is_empty() {
+            reporter.note("every host is already up");
+        } else {
+            self.build_hosts(experiment, &plan, &down, reporter).await?;
+        }
+        self.write_ssh_files(experiment, &plan)
+    }
+
+    async fn destroy(&self, experiment: &mut Experiment, reporter: &dyn Reporter) -> Result<(), ProviderError> {
+        let Some(state) = local_state(experiment) else {
+            reporter.note("nothing was provisioned");
+            return Ok(());
+        };
+        self.check().await?;
+        let task = reporter.start("removing the testbed", 1);
+        teardown::remove_all(&state.prefix).await?;
+        reporter.advance(task, &state.prefix, true);
+        reporter.finish(task);
+        Ok(())
+    }
+
+    fn describe(&self, experiment: &Experiment) -> Vec<(String, String)> {
+        let Some(state) = local_state(experiment) else {
+            return vec![("provider".to_owned(), "local (nothing provisioned)".to_owned())];
+        };
+        vec![
+            ("provider".to_owned(), "local".to_owned()),
+            ("prefix".to_owned(), state.prefix.clone()),
+            ("address block".to_owned(), block_cidr(state.block)),
+            ("fabric namespace".to_owned(), plan::fabric_namespace(&state.prefix)),
+            ("host file systems".to_owned(), alloc::data_dir(&state.prefix).display().to_string()),
+            ("WAN emulation".to_owned(), "not built yet (routing only)".to_owned()),
+        ]
+    }
+}

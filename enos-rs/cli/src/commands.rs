@@ -1,0 +1,332 @@
+//! The commands: each loads what it needs, calls the libraries, and prints the outcome.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::CommandFactory;
+use enos_core::inventory::{self, InventoryFormat};
+use enos_core::{Experiment, Phase, Provider, Reporter, Testbed};
+use enos_provider_local::LocalProvider;
+use enos_remote::{Fleet, RemoteConfig, Target};
+use enos_scenario::{ProviderSpec, Scenario};
+
+use crate::Failure;
+use crate::args::{Cli, Command, EnvArgs, InfoFormat, InventoryKind};
+use crate::progress::TerminalReporter;
+
+/// How long a host gets to accept an SSH connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs the command `cli` asks for.
+pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let reporter = TerminalReporter::new(cli.quiet);
+    match cli.command {
+        Command::Validate { file } => validate(&file),
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&enos_scenario::json_schema())
+                .map_err(|e| Failure::new(e.to_string()))?;
+            println!("{schema}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deploy { file, results } => deploy(&file, &results, &reporter).await,
+        Command::Exec { env, roles, sites, parallelism, timeout, command } => {
+            exec(&env, &roles, &sites, parallelism, Duration::from_secs(timeout), &command.join(" "), &reporter).await
+        }
+        Command::Info { env, format } => info(&env, format),
+        Command::Inventory { env, format } => print_inventory(&env, format),
+        Command::Destroy { env } => destroy(&env, &reporter).await,
+        Command::Tc(_) => not_built("tc", "WAN emulation (tc apply|validate|reset)"),
+        Command::Bench(_) => not_built("bench", "benchmarks"),
+        Command::Backup(_) => not_built("backup", "backups of logs, configuration and metrics"),
+        Command::Analyze(_) => not_built("analyze", "analysis of results"),
+        Command::Run(_) => not_built("run", "the all-in-one run (deploy, bench, backup, analyze, destroy)"),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "enos", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
+    Err(Failure::new(format!("`enos {command}`: {capability} is not built yet"))
+        .hint("this enos can validate, deploy, exec, info, inventory and destroy"))
+}
+
+fn load(file: &Path) -> Result<(Scenario, String), Failure> {
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+    let scenario = enos_scenario::parse(&source, &file.display().to_string())?;
+    Ok((scenario, source))
+}
+
+fn validate(file: &Path) -> Result<ExitCode, Failure> {
+    let (scenario, _) = load(file)?;
+    let hosts = scenario.hosts().len();
+    println!(
+        "ok: {}: experiment '{}', {} site{}, {} host{}",
+        file.display(),
+        scenario.name,
+        scenario.sites.len(),
+        plural(scenario.sites.len()),
+        hosts,
+        plural(hosts)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn provider_for(spec: &ProviderSpec) -> Box<dyn Provider> {
+    match spec {
+        ProviderSpec::Local(_) => Box::new(LocalProvider),
+    }
+}
+
+fn fleet_config(testbed: &Testbed, parallelism: usize) -> RemoteConfig {
+    RemoteConfig {
+        ssh_config: testbed.ssh.config.clone(),
+        control_dir: testbed.ssh.control_dir.clone(),
+        parallelism,
+        connect_timeout: CONNECT_TIMEOUT,
+        persist: Duration::from_secs(3600),
+    }
+}
+
+fn targets<'a>(hosts: impl IntoIterator<Item = &'a enos_core::Host>) -> Vec<Target> {
+    hosts.into_iter().map(|h| Target { name: h.name.clone(), alias: h.name.clone() }).collect()
+}
+
+async fn deploy(file: &Path, results: &Path, reporter: &TerminalReporter) -> Result<ExitCode, Failure> {
+    let (scenario, source) = load(file)?;
+    let provider = provider_for(&scenario.provider);
+    provider.check().await?;
+    let (mut experiment, _) = Experiment::open_for_deploy(results, &scenario, &source, provider.name())?;
+    experiment.state_mut().begin_step("deploy");
+    let before = experiment.state().testbed.clone();
+    if experiment.state().phase != Phase::Deployed {
+        experiment.set_phase(Phase::Provisioning)?;
+    }
+    let outcome = deploy_steps(&mut experiment, provider.as_ref(), reporter).await;
+    match outcome {
+        Ok(testbed) => {
+            let unchanged = before.as_ref() == Some(&testbed);
+            let state = experiment.state_mut();
+            state.testbed = Some(testbed);
+            state.phase = Phase::Deployed;
+            state.end_step(Ok(()));
+            experiment.save()?;
+            let state = experiment.state();
+            let hosts = state.testbed.as_ref().map_or(0, |t| t.hosts.len());
+            println!(
+                "{} '{}': {} host{} in {} site{}, every host answers over SSH",
+                if unchanged { "already deployed" } else { "deployed" },
+                state.name,
+                hosts,
+                plural(hosts),
+                state.scenario.sites.len(),
+                plural(state.scenario.sites.len()),
+            );
+            println!("results: {}", experiment.dir().display());
+            println!("ssh:     ssh -F {} <host>", experiment.dir().join("ssh_config").display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            let state = experiment.state_mut();
+            state.phase = Phase::Failed;
+            state.end_step(Err(failure.message.clone()));
+            experiment.save()?;
+            Err(failure.hint(format!(
+                "the partial testbed is recorded in {}; `enos destroy --env {}` removes it, `enos deploy` again completes it",
+                experiment.dir().display(),
+                experiment.dir().display()
+            )))
+        }
+    }
+}
+
+async fn deploy_steps(
+    experiment: &mut Experiment,
+    provider: &dyn Provider,
+    reporter: &TerminalReporter,
+) -> Result<Testbed, Failure> {
+    let testbed = provider.deploy(experiment, reporter).await?;
+    experiment.state_mut().testbed = Some(testbed.clone());
+    experiment.save()?;
+    let dir = experiment.dir().join("inventory");
+    inventory::write_all(&dir, &experiment.state().name, &testbed).map_err(|e| Failure::new(e.to_string()))?;
+    // Prove every host answers over SSH, and keep the connections open for later commands.
+    let (_fleet, failures) = Fleet::connect(fleet_config(&testbed, 64), targets(&testbed.hosts), reporter).await;
+    if !failures.is_empty() {
+        let lines: Vec<String> = failures.iter().map(|f| format!("  {}: {}", f.host, f.outcome_error())).collect();
+        return Err(Failure::new(format!(
+            "{} host{} did not answer over SSH:\n{}",
+            failures.len(),
+            plural(failures.len()),
+            lines.join("\n")
+        )));
+    }
+    Ok(testbed)
+}
+
+fn open_deployed(env: &EnvArgs) -> Result<(Experiment, Testbed), Failure> {
+    let experiment = Experiment::open(&env.location())?;
+    let state = experiment.state();
+    match (&state.testbed, state.phase) {
+        (Some(testbed), Phase::Deployed) => {
+            let testbed = testbed.clone();
+            Ok((experiment, testbed))
+        }
+        (_, phase) => Err(Failure::new(format!(
+            "the experiment '{}' in {} is {phase}, not deployed",
+            state.name,
+            experiment.dir().display()
+        ))
+        .hint("run `enos deploy <scenario>` first")),
+    }
+}
+
+async fn exec(
+    env: &EnvArgs,
+    roles: &[String],
+    sites: &[String],
+    parallelism: usize,
+    timeout: Duration,
+    command: &str,
+    reporter: &TerminalReporter,
+) -> Result<ExitCode, Failure> {
+    let (experiment, testbed) = open_deployed(env)?;
+    let scenario = &experiment.state().scenario;
+    for site in sites {
+        if scenario.site(site).is_none() {
+            return Err(Failure::new(format!("no site '{site}' in experiment '{}'", scenario.name)));
+        }
+    }
+    let selected = testbed.select(roles, sites);
+    if selected.is_empty() {
+        return Err(Failure::new("no host matches the selection (--roles, --sites)"));
+    }
+    let (fleet, mut failures) = Fleet::connect(fleet_config(&testbed, parallelism.max(1)), targets(selected.iter().copied()), reporter).await;
+    let results = fleet.run(command, timeout, reporter).await;
+    let mut out = std::io::stdout().lock();
+    let mut ok = 0;
+    let mut failed = 0;
+    for host in &selected {
+        if let Some(result) = results.iter().find(|r| r.host == host.name) {
+            match &result.outcome {
+                Ok(output) => {
+                    let code = output.exit.code();
+                    let good = code == Some(0);
+                    if good { ok += 1 } else { failed += 1 }
+                    let _ = writeln!(
+                        out,
+                        "── {} ({}, {} ms)",
+                        host.name,
+                        output.exit,
+                        output.duration.as_millis()
+                    );
+                    let _ = out.write_all(&output.stdout);
+                    if !output.stdout.is_empty() && !output.stdout.ends_with(b"\n") {
+                        let _ = writeln!(out);
+                    }
+                    if !output.stderr.is_empty() {
+                        for line in String::from_utf8_lossy(&output.stderr).lines() {
+                            let _ = writeln!(out, "stderr: {line}");
+                        }
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    let _ = writeln!(out, "── {} (failed: {e})", host.name);
+                }
+            }
+        } else if let Some(pos) = failures.iter().position(|f| f.host == host.name) {
+            let failure = failures.remove(pos);
+            failed += 1;
+            let _ = writeln!(out, "── {} (unreachable: {})", host.name, failure.outcome_error());
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} host{}: {ok} ok, {failed} failed",
+        selected.len(),
+        plural(selected.len())
+    );
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn info(env: &EnvArgs, format: InfoFormat) -> Result<ExitCode, Failure> {
+    let experiment = Experiment::open(&env.location())?;
+    let state = experiment.state();
+    if let InfoFormat::Json = format {
+        let text = serde_json::to_string_pretty(state).map_err(|e| Failure::new(e.to_string()))?;
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let provider = provider_for(&state.scenario.provider);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "experiment  {}", state.name);
+    let _ = writeln!(out, "phase       {}", state.phase);
+    let _ = writeln!(out, "results     {}", experiment.dir().display());
+    for (label, value) in provider.describe(&experiment) {
+        let _ = writeln!(out, "{label:<11} {value}");
+    }
+    if let Some(testbed) = &state.testbed {
+        let _ = writeln!(out, "ssh         ssh -F {} <host>", testbed.ssh.config.display());
+        let _ = writeln!(out);
+        let width = testbed.hosts.iter().map(|h| h.name.len()).max().unwrap_or(4).max(4);
+        let _ = writeln!(out, "{:<width$}  {:<16}  {:<16}  ADDRESS", "HOST", "SITE", "ROLE");
+        for h in &testbed.hosts {
+            let _ = writeln!(out, "{:<width$}  {:<16}  {:<16}  {}", h.name, h.site, h.role, h.address);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_inventory(env: &EnvArgs, format: InventoryKind) -> Result<ExitCode, Failure> {
+    let (experiment, testbed) = open_deployed(env)?;
+    let format = match format {
+        InventoryKind::Ini => InventoryFormat::Ini,
+        InventoryKind::Yaml => InventoryFormat::Yaml,
+        InventoryKind::Json => InventoryFormat::Json,
+    };
+    let text = inventory::render(format, &experiment.state().name, &testbed).map_err(|e| Failure::new(e.to_string()))?;
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn destroy(env: &EnvArgs, reporter: &TerminalReporter) -> Result<ExitCode, Failure> {
+    let mut experiment = Experiment::open(&env.location())?;
+    if experiment.state().phase == Phase::Destroyed {
+        println!("'{}' is already destroyed", experiment.state().name);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let provider = provider_for(&experiment.state().scenario.provider);
+    experiment.state_mut().begin_step("destroy");
+    experiment.set_phase(Phase::Destroying)?;
+    if let Some(testbed) = experiment.state().testbed.clone()
+        && let Err(e) = enos_remote::close_all(&testbed.ssh.control_dir).await
+    {
+        reporter.note(&format!("warning: closing SSH connections: {e}"));
+    }
+    match provider.destroy(&mut experiment, reporter).await {
+        Ok(()) => {
+            let state = experiment.state_mut();
+            state.phase = Phase::Destroyed;
+            state.end_step(Ok(()));
+            experiment.save()?;
+            println!("destroyed '{}'; results kept in {}", experiment.state().name, experiment.dir().display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let state = experiment.state_mut();
+            state.end_step(Err(e.message.clone()));
+            experiment.save()?;
+            Err(e.into())
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Helpers shared by the `enos` integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The path of the `enos` binary under test.
+pub fn enos_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_enos")
+}
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Runs `enos args…` in `cwd`; stderr is not a terminal, so progress bars are hidden.
+pub fn enos(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(enos_bin()).args(args).current_dir(cwd).output().unwrap()
+}
+
+/// Text of an output stream.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Whether this process can run the tests that need root and namespaces. When it cannot, prints a
+/// visible `skipped:` line; in CI (where everything must run) it fails instead.
+pub fn can_use_namespaces(test: &str) -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let sshd = Path::new("/usr/sbin/sshd").exists();
+    if root && sshd {
+        return true;
+    }
+    let why = if root { "/usr/sbin/sshd (apt-get install openssh-server)" } else { "root" };
+    assert!(std::env::var_os("CI").is_none(), "{test}: CI must run every test, but it lacks {why}");
+    println!("skipped: {test}: needs {why}");
+    false
+}
+
+/// Whether `program` is on the PATH; in CI its absence is a failure, elsewhere a visible skip.
+pub fn have_program(test: &str, program: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "{test}: CI must run every test, but {program} is missing");
+        println!("skipped: {test}: needs {program}");
+    }
+    found
+}
+
+/// A scratch directory holding a scenario and a results root, whose experiments are torn down
+/// when it is dropped — also when the test fails.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A workspace with `scenario.yaml` holding `scenario`.
+    pub fn new(scenario: &str) -> Self {
+        let dir = tempfile::Builder::new().prefix("enos-test-").tempdir().unwrap();
+        std::fs::write(dir.path().join("scenario.yaml"), scenario).unwrap();
+        Self { dir }
+    }
+
+    /// The workspace's path.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `enos args…` inside the workspace.
+    pub fn enos(&self, args: &[&str]) -> Output {
+        enos(self.path(), args)
+    }
+
+    /// The current experiment's directory.
+    pub fn env_dir(&self) -> PathBuf {
+        self.path().join("enos-results/current").canonicalize().unwrap()
+    }
+
+    /// The current experiment's state.
+    pub fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.env_dir().join("state.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The prefixes of every experiment recorded under this workspace's results root.
+    pub fn prefixes(&self) -> Vec<String> {
+        let mut prefixes = Vec::new();
+        let root = self.path().join("enos-results");
+        let Ok(names) = std::fs::read_dir(&root) else { return prefixes };
+        for name in names.flatten() {
+            let Ok(runs) = std::fs::read_dir(name.path()) else { continue };
+            for run in runs.flatten() {
+                let Ok(text) = std::fs::read_to_string(run.path().join("state.json")) else { continue };
+                let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+                if let Some(prefix) = state["provider_state"]["prefix"].as_str()
+                    && !prefixes.iter().any(|p| p == prefix)
+                {
+                    prefixes.push(prefix.to_owned());
+                }
+            }
+        }
+        prefixes
+    }
+
+    /// The current experiment's prefix.
+    pub fn prefix(&self) -> String {
+        self.state()["provider_state"]["prefix"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let prefixes = self.prefixes();
+        if prefixes.is_empty() {
+            return;
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        for prefix in prefixes {
+            let _ = runtime.block_on(enos_provider_local::teardown::remove_all(&prefix));
+        }
+    }
+}
+
+/// What a test can see, with the system's own tools, of experiment `prefix`: namespaces, links
+/// and live processes that name it. Empty when nothing is left.
+pub fn traces_of(prefix: &str) -> Vec<String> {
+    let mut traces = Vec::new();
+    let netns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    for line in text(&netns.stdout).lines().filter(|l| l.contains(&format!("enos-{prefix}-"))) {
+        traces.push(format!("namespace: {line}"));
+    }
+    let links = Command::new("ip").args(["-o", "link", "show"]).output().unwrap();
+    for line in text(&links.stdout).lines().filter(|l| l.contains(prefix)) {
+        traces.push(format!("link: {line}"));
+    }
+    let ps = Command::new("ps").args(["-eo", "stat=,pid=,args="]).output().unwrap();
+    for line in text(&ps.stdout).lines() {
+        let live = !line.trim_start().starts_with('Z');
+        if live && line.contains(prefix) && !line.contains(" ps -eo") {
+            traces.push(format!("process: {line}"));
+        }
+    }
+    for dir in [format!("/run/enos/{prefix}"), format!("/var/lib/enos/{prefix}")] {
+        if Path::new(&dir).exists() {
+            traces.push(format!("directory: {dir}"));
+        }
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for line in mounts.lines().filter(|l| l.contains(&format!("/{prefix}/"))) {
+        traces.push(format!("mount: {line}"));
+    }
+    traces
+}
+
+/// The live processes whose network namespace is `namespace`.
+pub fn processes_in(namespace: &str) -> Vec<u32> {
+    let out = Command::new("ip").args(["netns", "pids", namespace]).output().unwrap();
+    text(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
+}

@@ -1,0 +1,275 @@
+//! Results directories: where an experiment's state, scenario copy, keys, inventories and logs live.
+//!
+//! Layout under a results root (default `./enos-results`):
+//!
+//! ```text
+//! enos-results/
+//!   current -> quickstart/20261122-101500      (the experiment last deployed from this root)
+//!   quickstart/
+//!     current -> 20261122-101500
+//!     20261122-101500/
+//!       state.json        versioned, written atomically after every step
+//!       scenario.yaml     the scenario as given
+//!       .lock             held by the command working on the experiment
+//!       ssh/ inventory/ logs/ …
+//! ```
+
+use std::fs::{self, File};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use enos_scenario::Scenario;
+
+use crate::fsutil::{symlink_atomic, write_atomic};
+use crate::state::{ExperimentState, Phase, STATE_VERSION};
+
+/// The file name of the state inside an experiment directory.
+pub const STATE_FILE: &str = "state.json";
+/// The name of the link to the latest experiment directory.
+pub const CURRENT_LINK: &str = "current";
+const LOCK_FILE: &str = ".lock";
+
+/// Errors about results directories and experiment state.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A file-system operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Another command holds the experiment's lock.
+    #[error("another enos command ({holder}) is working on the experiment in {dir}")]
+    Locked {
+        /// The experiment directory.
+        dir: PathBuf,
+        /// Who holds the lock, as it wrote itself in the lock file.
+        holder: String,
+    },
+    /// No experiment could be found where one was expected.
+    #[error("no experiment at {path}")]
+    NotFound {
+        /// Where one was looked for.
+        path: PathBuf,
+    },
+    /// The state file is not valid for this build.
+    #[error("cannot read the experiment state {path}: {message}")]
+    Corrupt {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The experiment was deployed from another scenario than the one given.
+    #[error(
+        "the experiment '{name}' in {dir} is {phase} with a different scenario; destroy it first (enos destroy --env {dir})"
+    )]
+    ScenarioChanged {
+        /// The experiment's name.
+        name: String,
+        /// Its directory.
+        dir: PathBuf,
+        /// Its phase.
+        phase: Phase,
+    },
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
+    move |source| StateError::Io { action, path: path.to_owned(), source }
+}
+
+/// An experiment opened by this process: its directory, its state and the lock that makes this
+/// process the only one working on it.
+#[derive(Debug)]
+pub struct Experiment {
+    dir: PathBuf,
+    state: ExperimentState,
+    _lock: File,
+}
+
+/// How [`Experiment::open_for_deploy`] found the experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// A new results directory was created.
+    Created,
+    /// An existing, not yet destroyed experiment with the same scenario was opened.
+    Existing,
+}
+
+impl Experiment {
+    /// Opens the experiment a `deploy` of `scenario` works on under `root`: the current one of that
+    /// name if it is not destroyed (it must have the same scenario), or a new results directory.
+    pub fn open_for_deploy(
+        root: &Path,
+        scenario: &Scenario,
+        scenario_source: &str,
+        provider: &str,
+    ) -> Result<(Experiment, Opened), StateError> {
+        let name_dir = root.join(&scenario.name);
+        fs::create_dir_all(&name_dir).map_err(io_err("create", &name_dir))?;
+        let root = fs::canonicalize(root).map_err(io_err("resolve", root))?;
+        let name_dir = root.join(&scenario.name);
+        // Serialise creation of experiments of one name.
+        let name_lock = lock_file(&name_dir)?;
+        let current = name_dir.join(CURRENT_LINK);
+        if current.exists() {
+            let dir = fs::canonicalize(&current).map_err(io_err("resolve", &current))?;
+            let experiment = Experiment::open_dir(&dir)?;
+            if experiment.state.phase != Phase::Destroyed {
+                if experiment.state.scenario != *scenario {
+                    return Err(StateError::ScenarioChanged {
+                        name: scenario.name.clone(),
+                        dir,
+                        phase: experiment.state.phase,
+                    });
+                }
+                drop(name_lock);
+                return Ok((experiment, Opened::Existing));
+            }
+        }
+        let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();
+        let mut dir = name_dir.join(&stamp);
+        let mut n = 1;
+        while dir.exists() {
+            n += 1;
+            dir = name_dir.join(format!("{stamp}-{n}"));
+        }
+        fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+        let lock = lock_file(&dir)?;
+        let path = dir.join("scenario.yaml");
+        write_atomic(&path, scenario_source.as_bytes()).map_err(io_err("write", &path))?;
+        let mut experiment = Experiment {
+            dir: dir.clone(),
+            state: ExperimentState::new(scenario.clone(), provider),
+            _lock: lock,
+        };
+        experiment.save()?;
+        let leaf = PathBuf::from(dir.file_name().unwrap_or_default());
+        symlink_atomic(&leaf, &current).map_err(io_err("link", &current))?;
+        let root_current = root.join(CURRENT_LINK);
+        let from_root = Path::new(&scenario.name).join(&leaf);
+        symlink_atomic(&from_root, &root_current).map_err(io_err("link", &root_current))?;
+        drop(name_lock);
+        Ok((experiment, Opened::Created))
+    }
+
+    /// Opens the experiment at `env`: an experiment directory, or a directory whose `current`
+    /// link leads to one (a results root or an experiment name's directory).
+    pub fn open(env: &Path) -> Result<Experiment, StateError> {
+        Experiment::open_dir(&resolve_env(env)?)
+    }
+
+    fn open_dir(dir: &Path) -> Result<Experiment, StateError> {
+        let lock = lock_file(dir)?;
+        let path = dir.join(STATE_FILE);
+        let text = fs::read_to_string(&path).map_err(io_err("read", &path))?;
+        let state = parse_state(&text).map_err(|message| StateError::Corrupt { path, message })?;
+        Ok(Experiment { dir: dir.to_owned(), state, _lock: lock })
+    }
+
+    /// The experiment directory (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The state as last loaded or changed.
+    pub fn state(&self) -> &ExperimentState {
+        &self.state
+    }
+
+    /// The state, to change; call [`Experiment::save`] to persist it.
+    pub fn state_mut(&mut self) -> &mut ExperimentState {
+        &mut self.state
+    }
+
+    /// Writes the state atomically to `state.json`.
+    pub fn save(&mut self) -> Result<(), StateError> {
+        self.state.updated = jiff::Timestamp::now();
+        let path = self.dir.join(STATE_FILE);
+        let mut text = serde_json::to_vec_pretty(&self.state).map_err(|e| StateError::Corrupt {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        text.push(b'\n');
+        write_atomic(&path, &text).map_err(io_err("write", &path))
+    }
+
+    /// Sets the phase and saves.
+    pub fn set_phase(&mut self, phase: Phase) -> Result<(), StateError> {
+        self.state.phase = phase;
+        self.save()
+    }
+
+    /// A path inside the experiment directory, its parent directories created.
+    pub fn path(&self, relative: impl AsRef<Path>) -> Result<PathBuf, StateError> {
+        let path = self.dir.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        }
+        Ok(path)
+    }
+}
+
+/// Finds the experiment directory that `env` designates (see [`Experiment::open`]).
+pub fn resolve_env(env: &Path) -> Result<PathBuf, StateError> {
+    let mut dir = env.to_owned();
+    for _ in 0..3 {
+        if dir.join(STATE_FILE).is_file() {
+            return fs::canonicalize(&dir).map_err(io_err("resolve", &dir));
+        }
+        let current = dir.join(CURRENT_LINK);
+        if current.exists() {
+            dir = current;
+        } else {
+            break;
+        }
+    }
+    Err(StateError::NotFound { path: env.to_owned() })
+}
+
+fn parse_state(text: &str) -> Result<ExperimentState, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match value.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(STATE_VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "state format version {v}, this enos reads version {STATE_VERSION}"
+            ));
+        }
+        None => return Err("no `version` field".to_owned()),
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+fn lock_file(dir: &Path) -> Result<File, StateError> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_err("open", &path))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let me = format!("pid {}", std::process::id());
+            let _ = file.set_len(0);
+            let _ = file.rewind();
+            let _ = file.write_all(me.as_bytes());
+            Ok(file)
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Err(StateError::Locked {
+                dir: dir.to_owned(),
+                holder: if holder.is_empty() { "unknown".to_owned() } else { holder },
+            })
+        }
+        Err(fs::TryLockError::Error(e)) => Err(StateError::Io { action: "lock", path, source: e }),
+    }
+}

@@ -1,0 +1,81 @@
+//! Small file-system helpers: atomic writes and atomic symbolic links.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Writes `contents` to `path` atomically: a temporary file beside it, flushed to disk, then renamed.
+///
+/// A reader sees either the old file or the new one, never a half-written file, even if the
+/// process is killed in the middle.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_atomic_with_mode(path, contents, None)
+}
+
+/// Like [`write_atomic`], and gives the file the Unix permission bits `mode` (e.g. `0o600`).
+pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    options.mode(mode.unwrap_or(0o644));
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Points the symbolic link `link` at `target`, replacing an existing link atomically.
+pub fn symlink_atomic(target: &Path, link: &Path) -> io::Result<()> {
+    let dir = link.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = link
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "link has no file name"))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    fs::rename(&tmp, link).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic_with_mode(&path, b"two", Some(0o600)).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+    }
+
+    #[test]
+    fn atomic_symlink_switches_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("current");
+        symlink_atomic(Path::new("a"), &link).unwrap();
+        symlink_atomic(Path::new("b"), &link).unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("b"));
+    }
+}
