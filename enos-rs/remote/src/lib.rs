@@ -1,1 +1,43 @@
-//! placeholder
+//! Remote execution for enos-rs: run commands and transfer files on many hosts over OpenSSH.
+//!
+//! Hosts are reached through the OpenSSH client configuration a provider writes (`ssh -F <file>
+//! <alias>` works from a shell), with host keys pinned and checked strictly. Each host gets one
+//! multiplexed master connection whose control socket sits at a stable path in a control
+//! directory, so that later processes reuse it instead of logging in again; [`close_all`] shuts
+//! them all down.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use std::time::Duration;
+//! use enos_core::NullReporter;
+//! use enos_remote::{Fleet, RemoteConfig, Target};
+//!
+//! let config = RemoteConfig::new("results/ssh_config", "/run/enos/ab12/ssh");
+//! let targets = vec![Target::new("paris-1"), Target::new("nantes-1")];
+//! let (fleet, unreachable) = Fleet::connect(config, targets, &NullReporter).await;
+//! for result in fleet.run("uname -r", Duration::from_secs(30), &NullReporter).await {
+//!     match result.outcome {
+//!         Ok(output) => { /* output.exit, output.stdout_text(), ... */ }
+//!         Err(error) => { /* unreachable, timed out, ... */ }
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! Operations run on at most [`RemoteConfig::parallelism`] hosts at once, each with its own time
+//! limit, and return one [`HostResult`] per host in the order of the targets: a failed or
+//! unreachable host never hides the others' results. Progress goes to an
+//! [`enos_core::Reporter`]: one task per operation, one step per host. The library never prints
+//! and never panics on bad input.
+#![warn(missing_docs)]
+
+mod error;
+mod fleet;
+mod master;
+mod transfer;
+mod types;
+
+pub use error::RemoteError;
+pub use fleet::Fleet;
+pub use master::{MAX_CONTROL_DIR_LEN, close_all};
+pub use types::{CommandOutput, Exit, HostFailure, HostResult, RemoteConfig, Target};
