@@ -1,0 +1,15 @@
+//! Integration tests of enos-remote against a real OpenSSH server on the loopback addresses.
+//!
+//! They need root (to run sshd) and `/usr/sbin/sshd`; elsewhere each test prints
+//! `skipped: needs root and /usr/sbin/sshd` and passes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    missing_docs
+)]
+
+mod common;
+mod masters;
+mod run;
+mod transfer;
