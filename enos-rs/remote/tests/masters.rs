@@ -8,7 +8,7 @@ use std::time::Duration;
 use enos_core::NullReporter;
 use enos_remote::{Fleet, MAX_CONTROL_DIR_LEN, RemoteConfig, RemoteError};
 
-use crate::common::{Sshd, control_dir, eventually, ssh_processes, targets};
+use crate::common::{Sshd, control_dir, ssh_processes, targets, wait_until};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -93,9 +93,10 @@ async fn a_master_that_died_is_replaced_on_the_next_command() {
     assert_eq!(masters.len(), 1);
     let pid = rustix::process::Pid::from_raw(masters[0] as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
-    eventually("the master is gone", || {
+    wait_until("the master is gone", || {
         ssh_processes(control.path()).is_empty()
-    });
+    })
+    .await;
 
     let results = fleet.run("echo back", TIMEOUT, &NullReporter).await;
     assert_eq!(results[0].outcome.as_ref().unwrap().stdout_text(), "back\n");
@@ -138,10 +139,10 @@ async fn close_all_leaves_no_master_behind() {
     // A session still running does not keep its master alive.
     let busy = fleet.clone();
     let running = tokio::spawn(async move { busy.run("sleep 60", TIMEOUT, &NullReporter).await });
-    eventually("the session has started", || {
-        sshd.connections() == 4 && !running.is_finished()
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until("the commands have started", || {
+        sshd.remote_processes("sleep 60") >= 3
+    })
+    .await;
 
     enos_remote::close_all(control.path()).await.unwrap();
     assert!(
@@ -150,7 +151,7 @@ async fn close_all_leaves_no_master_behind() {
         ssh_processes(control.path())
     );
     assert!(!control.path().exists());
-    eventually("sshd sees no connection", || sshd.connections() == 0);
+    wait_until("sshd sees no connection", || sshd.connections() == 0).await;
     let results = running.await.unwrap();
     assert!(
         results
@@ -159,7 +160,11 @@ async fn close_all_leaves_no_master_behind() {
     );
     // The fleet connects again when used after all.
     let again = fleet.run("echo again", TIMEOUT, &NullReporter).await;
-    assert!(again.iter().all(|r| r.outcome.as_ref().is_ok_and(|o| o.stdout_text() == "again\n")));
+    assert!(again.iter().all(|r| {
+        r.outcome
+            .as_ref()
+            .is_ok_and(|o| o.stdout_text() == "again\n")
+    }));
     assert_eq!(ssh_processes(control.path()).len(), 3);
     enos_remote::close_all(control.path()).await.unwrap();
     assert!(ssh_processes(control.path()).is_empty());

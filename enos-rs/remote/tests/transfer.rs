@@ -240,13 +240,19 @@ async fn transfer_errors_are_reported_per_host() {
     }
     // Somewhere the login user may not write.
     if sshd.user.uid != 0 {
+        let private = sshd.dir().join("private");
+        fs::create_dir(&private).unwrap();
+        fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).unwrap();
+        let target = private.join("sub/file");
         let results = fleet
-            .upload(&file, "/root/enos-not-allowed", TIMEOUT, &NullReporter)
+            .upload(&file, target.to_str().unwrap(), TIMEOUT, &NullReporter)
             .await;
-        assert!(
-            matches!(results[0].outcome, Err(RemoteError::Remote { .. })),
-            "{results:?}"
-        );
+        match &results[0].outcome {
+            Err(e @ RemoteError::Remote { .. }) => {
+                assert!(e.to_string().contains("Permission denied"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
     // A missing remote path.
     let downloads = tempfile::tempdir().unwrap();

@@ -221,6 +221,24 @@ impl Sshd {
         parents.values().filter(|p| **p == self.child.id()).count()
     }
 
+    /// How many processes of this sshd's sessions have `needle` in their command line.
+    pub fn remote_processes(&self, needle: &str) -> usize {
+        let marker = format!("{MARKER}={}", self.dir.path().display());
+        parents()
+            .keys()
+            .filter(|pid| {
+                let environ = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == marker.as_bytes())
+                    && String::from_utf8_lossy(&cmdline)
+                        .replace('\0', " ")
+                        .contains(needle)
+            })
+            .count()
+    }
+
     /// sshd's log so far.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
@@ -292,12 +310,12 @@ pub fn ssh_processes(control_dir: &Path) -> Vec<u32> {
     found
 }
 
-/// Waits (up to 10 s) until `check` holds.
-pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+/// Waits (up to 10 s) until `check` holds, letting other tasks run meanwhile.
+pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
