@@ -24,6 +24,16 @@
 //! # }
 //! ```
 //!
+//! # The control directory
+//!
+//! [`RemoteConfig::control_dir`] holds `<alias>.sock` (each master's control socket),
+//! `<alias>.log` (what the master logged) and `<alias>.lock` per host. Every process working on
+//! the same hosts must use the same directory, one per experiment. It must be short, because
+//! Unix socket paths are: at most [`MAX_CONTROL_DIR_LEN`] bytes once absolute (a longer one
+//! fails every host with [`RemoteError::ControlDir`]). It should be private to the user and on
+//! a local file system: something like `/run/enos/<experiment prefix>/ssh`, or
+//! `$XDG_RUNTIME_DIR/enos/<id>`, rather than a results directory deep in a project tree.
+//!
 //! Operations run on at most [`RemoteConfig::parallelism`] hosts at once, each with its own time
 //! limit, and return one [`HostResult`] per host in the order of the targets: a failed or
 //! unreachable host never hides the others' results. Progress goes to an

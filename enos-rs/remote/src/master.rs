@@ -178,12 +178,31 @@ pub(crate) async fn ensure_master(
         .await
         .map_err(|e| error::from_launch(host, &e))?;
     let fresh = dir.path().join("master");
-    if let Err(e) = fs::hard_link(&fresh, &paths.socket) {
-        stop_master(&fresh).await.ok();
-        return Err(io_error(
-            format!("cannot link the control socket {}", paths.socket.display()),
-            e,
-        ));
+    match fs::hard_link(&fresh, &paths.socket) {
+        Ok(()) => {}
+        // Another process got there first (the lock file did not work here): use its master.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            stop_master(&fresh).await.ok();
+            let theirs = Session::resume_mux(paths.socket.clone().into_boxed_path(), None);
+            return match timeout(MASTER_ANSWER_TIMEOUT, theirs.check()).await {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(io_error(
+                    format!("another master holds {}", paths.socket.display()),
+                    e,
+                )),
+            };
+        }
+        // A file system without hard links: move the socket instead.
+        Err(_) => {
+            if let Err(e) = fs::rename(&fresh, &paths.socket) {
+                stop_master(&fresh).await.ok();
+                let what = format!(
+                    "cannot place the control socket at {}",
+                    paths.socket.display()
+                );
+                return Err(io_error(what, e));
+            }
+        }
     }
     // Keep the master's log beside its socket; the temporary directory goes away.
     fs::rename(dir.path().join("log"), &paths.log).ok();
