@@ -241,7 +241,7 @@ async fn exec(
                 }
                 Err(e) => {
                     failed += 1;
-                    let _ = writeln!(out, "── {} (failed: {e})", host.name);
+                    let _ = writeln!(out, "── {} (failed: {})", host.name, e.reason());
                 }
             }
         } else if let Some(pos) = failures.iter().position(|f| f.host == host.name) {

@@ -1,0 +1,204 @@
+//! Quantities of the network section: one-way delays, rates and loss rates, written as in tc.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A one-way delay, e.g. `25ms`, `1.5ms`, `250us`, `1s`. Zero is allowed, negative is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Delay(pub Duration);
+
+/// A rate in bits per second, e.g. `100mbit`, `1gbit`; `kbps`/`mbps`/`gbps` are bytes per second,
+/// as in tc. Always greater than zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rate(pub u64);
+
+/// A loss rate as a percentage from 0 to 100, e.g. `0.5%`.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct LossRate(f64);
+
+impl LossRate {
+    /// The loss rate as a percentage (0 to 100).
+    pub fn percent(self) -> f64 {
+        self.0
+    }
+
+    /// The loss rate as a fraction (0 to 1).
+    pub fn fraction(self) -> f64 {
+        self.0 / 100.0
+    }
+}
+
+/// Splits `text` into a non-negative decimal number and its unit.
+fn number_and_unit(text: &str) -> Result<(f64, &str), String> {
+    let text = text.trim();
+    if text.starts_with('-') {
+        return Err("must not be negative".to_owned());
+    }
+    let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(end);
+    if number.is_empty() {
+        return Err("must start with a number".to_owned());
+    }
+    let value: f64 = number.parse().map_err(|_| format!("'{number}' is not a number"))?;
+    if !value.is_finite() {
+        return Err("must be a finite number".to_owned());
+    }
+    Ok((value, unit.trim()))
+}
+
+impl FromStr for Delay {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (value, unit) = number_and_unit(text)?;
+        let micros = match unit {
+            "us" => value,
+            "ms" => value * 1e3,
+            "s" => value * 1e6,
+            "" => return Err("needs a unit: us, ms or s (e.g. 25ms)".to_owned()),
+            other => return Err(format!("unknown unit '{other}'; use us, ms or s (e.g. 25ms)")),
+        };
+        if micros > 3600e6 {
+            return Err("must be at most one hour".to_owned());
+        }
+        Ok(Delay(Duration::from_nanos((micros * 1e3).round() as u64)))
+    }
+}
+
+impl fmt::Display for Delay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.0.as_nanos();
+        if nanos % 1_000_000 == 0 {
+            write!(f, "{}ms", nanos / 1_000_000)
+        } else if nanos % 1_000 == 0 {
+            write!(f, "{}us", nanos / 1_000)
+        } else {
+            write!(f, "{}us", nanos as f64 / 1e3)
+        }
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (value, unit) = number_and_unit(text)?;
+        let bits_per_second = match unit.to_ascii_lowercase().as_str() {
+            "bit" => value,
+            "kbit" => value * 1e3,
+            "mbit" => value * 1e6,
+            "gbit" => value * 1e9,
+            "tbit" => value * 1e12,
+            "bps" => value * 8.0,
+            "kbps" => value * 8e3,
+            "mbps" => value * 8e6,
+            "gbps" => value * 8e9,
+            "" => return Err("needs a unit: bit, kbit, mbit, gbit (or kbps, mbps, gbps for bytes)".to_owned()),
+            other => {
+                return Err(format!(
+                    "unknown unit '{other}'; use bit, kbit, mbit, gbit (or kbps, mbps, gbps for bytes)"
+                ));
+            }
+        };
+        if bits_per_second < 1.0 {
+            return Err("must be greater than zero".to_owned());
+        }
+        if bits_per_second > 1e15 {
+            return Err("is too large".to_owned());
+        }
+        Ok(Rate(bits_per_second.round() as u64))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        for (unit, scale) in [("gbit", 1_000_000_000), ("mbit", 1_000_000), ("kbit", 1_000)] {
+            if b >= scale && b % scale == 0 {
+                return write!(f, "{}{unit}", b / scale);
+            }
+        }
+        write!(f, "{b}bit")
+    }
+}
+
+impl FromStr for LossRate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (value, unit) = number_and_unit(text)?;
+        match unit {
+            "%" => {}
+            "" => return Err("needs a '%' (e.g. 1%)".to_owned()),
+            other => return Err(format!("unknown unit '{other}'; write a percentage such as 1%")),
+        }
+        if value > 100.0 {
+            return Err("must be at most 100%".to_owned());
+        }
+        Ok(LossRate(value))
+    }
+}
+
+impl fmt::Display for LossRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.0)
+    }
+}
+
+macro_rules! string_serde {
+    ($type:ty) => {
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+string_serde!(Delay);
+string_serde!(Rate);
+string_serde!(LossRate);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays() {
+        assert_eq!("25ms".parse::<Delay>().unwrap().0, Duration::from_millis(25));
+        assert_eq!("1.5ms".parse::<Delay>().unwrap().0, Duration::from_micros(1500));
+        assert_eq!("250us".parse::<Delay>().unwrap().to_string(), "250us");
+        assert_eq!("1s".parse::<Delay>().unwrap().to_string(), "1000ms");
+        assert_eq!("0ms".parse::<Delay>().unwrap(), Delay::default());
+        assert!("-5ms".parse::<Delay>().unwrap_err().contains("negative"));
+        assert!("10".parse::<Delay>().unwrap_err().contains("needs a unit"));
+        assert!("10 parsecs".parse::<Delay>().unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!("100mbit".parse::<Rate>().unwrap(), Rate(100_000_000));
+        assert_eq!("1mbps".parse::<Rate>().unwrap(), Rate(8_000_000));
+        assert_eq!(Rate(10_000_000_000).to_string(), "10gbit");
+        assert!("0mbit".parse::<Rate>().unwrap_err().contains("greater than zero"));
+        assert!("fast".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn losses() {
+        assert_eq!("0.5%".parse::<LossRate>().unwrap().percent(), 0.5);
+        assert_eq!("100%".parse::<LossRate>().unwrap().fraction(), 1.0);
+        assert!("150%".parse::<LossRate>().unwrap_err().contains("at most 100%"));
+        assert!("5".parse::<LossRate>().unwrap_err().contains("'%'"));
+    }
+}
