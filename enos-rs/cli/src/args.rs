@@ -74,7 +74,12 @@ pub enum Command {
         #[arg(long, default_value_t = 600)]
         timeout: u64,
         /// The command, run by each host's shell.
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
         command: Vec<String>,
     },
     /// Show an experiment: its phase, provider details and hosts.

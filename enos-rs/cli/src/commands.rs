@@ -31,8 +31,24 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Deploy { file, results } => deploy(&file, &results, &reporter).await,
-        Command::Exec { env, roles, sites, parallelism, timeout, command } => {
-            exec(&env, &roles, &sites, parallelism, Duration::from_secs(timeout), &command.join(" "), &reporter).await
+        Command::Exec {
+            env,
+            roles,
+            sites,
+            parallelism,
+            timeout,
+            command,
+        } => {
+            exec(
+                &env,
+                &roles,
+                &sites,
+                parallelism,
+                Duration::from_secs(timeout),
+                &command.join(" "),
+                &reporter,
+            )
+            .await
         }
         Command::Info { env, format } => info(&env, format),
         Command::Inventory { env, format } => print_inventory(&env, format),
@@ -41,7 +57,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Bench(_) => not_built("bench", "benchmarks"),
         Command::Backup(_) => not_built("backup", "backups of logs, configuration and metrics"),
         Command::Analyze(_) => not_built("analyze", "analysis of results"),
-        Command::Run(_) => not_built("run", "the all-in-one run (deploy, bench, backup, analyze, destroy)"),
+        Command::Run(_) => not_built(
+            "run",
+            "the all-in-one run (deploy, bench, backup, analyze, destroy)",
+        ),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "enos", &mut std::io::stdout());
@@ -51,8 +70,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
 }
 
 fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
-    Err(Failure::new(format!("`enos {command}`: {capability} is not built yet"))
-        .hint("this enos can validate, deploy, exec, info, inventory and destroy"))
+    Err(
+        Failure::new(format!("`enos {command}`: {capability} is not built yet"))
+            .hint("this enos can validate, deploy, exec, info, inventory and destroy"),
+    )
 }
 
 fn load(file: &Path) -> Result<(Scenario, String), Failure> {
@@ -98,14 +119,25 @@ fn fleet_config(testbed: &Testbed, parallelism: usize) -> RemoteConfig {
 }
 
 fn targets<'a>(hosts: impl IntoIterator<Item = &'a enos_core::Host>) -> Vec<Target> {
-    hosts.into_iter().map(|h| Target { name: h.name.clone(), alias: h.name.clone() }).collect()
+    hosts
+        .into_iter()
+        .map(|h| Target {
+            name: h.name.clone(),
+            alias: h.name.clone(),
+        })
+        .collect()
 }
 
-async fn deploy(file: &Path, results: &Path, reporter: &TerminalReporter) -> Result<ExitCode, Failure> {
+async fn deploy(
+    file: &Path,
+    results: &Path,
+    reporter: &TerminalReporter,
+) -> Result<ExitCode, Failure> {
     let (scenario, source) = load(file)?;
     let provider = provider_for(&scenario.provider);
     provider.check().await?;
-    let (mut experiment, _) = Experiment::open_for_deploy(results, &scenario, &source, provider.name())?;
+    let (mut experiment, _) =
+        Experiment::open_for_deploy(results, &scenario, &source, provider.name())?;
     experiment.state_mut().begin_step("deploy");
     let before = experiment.state().testbed.clone();
     if experiment.state().phase != Phase::Deployed {
@@ -124,7 +156,11 @@ async fn deploy(file: &Path, results: &Path, reporter: &TerminalReporter) -> Res
             let hosts = state.testbed.as_ref().map_or(0, |t| t.hosts.len());
             println!(
                 "{} '{}': {} host{} in {} site{}, every host answers over SSH",
-                if unchanged { "already deployed" } else { "deployed" },
+                if unchanged {
+                    "already deployed"
+                } else {
+                    "deployed"
+                },
                 state.name,
                 hosts,
                 plural(hosts),
@@ -132,7 +168,10 @@ async fn deploy(file: &Path, results: &Path, reporter: &TerminalReporter) -> Res
                 plural(state.scenario.sites.len()),
             );
             println!("results: {}", experiment.dir().display());
-            println!("ssh:     ssh -F {} <host>", experiment.dir().join("ssh_config").display());
+            println!(
+                "ssh:     ssh -F {} <host>",
+                experiment.dir().join("ssh_config").display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(failure) => {
@@ -158,11 +197,20 @@ async fn deploy_steps(
     experiment.state_mut().testbed = Some(testbed.clone());
     experiment.save()?;
     let dir = experiment.dir().join("inventory");
-    inventory::write_all(&dir, &experiment.state().name, &testbed).map_err(|e| Failure::new(e.to_string()))?;
+    inventory::write_all(&dir, &experiment.state().name, &testbed)
+        .map_err(|e| Failure::new(e.to_string()))?;
     // Prove every host answers over SSH, and keep the connections open for later commands.
-    let (_fleet, failures) = Fleet::connect(fleet_config(&testbed, 64), targets(&testbed.hosts), reporter).await;
+    let (_fleet, failures) = Fleet::connect(
+        fleet_config(&testbed, 64),
+        targets(&testbed.hosts),
+        reporter,
+    )
+    .await;
     if !failures.is_empty() {
-        let lines: Vec<String> = failures.iter().map(|f| format!("  {}: {}", f.host, f.outcome_error())).collect();
+        let lines: Vec<String> = failures
+            .iter()
+            .map(|f| format!("  {}: {}", f.host, f.outcome_error()))
+            .collect();
         return Err(Failure::new(format!(
             "{} host{} did not answer over SSH:\n{}",
             failures.len(),
@@ -203,14 +251,24 @@ async fn exec(
     let scenario = &experiment.state().scenario;
     for site in sites {
         if scenario.site(site).is_none() {
-            return Err(Failure::new(format!("no site '{site}' in experiment '{}'", scenario.name)));
+            return Err(Failure::new(format!(
+                "no site '{site}' in experiment '{}'",
+                scenario.name
+            )));
         }
     }
     let selected = testbed.select(roles, sites);
     if selected.is_empty() {
-        return Err(Failure::new("no host matches the selection (--roles, --sites)"));
+        return Err(Failure::new(
+            "no host matches the selection (--roles, --sites)",
+        ));
     }
-    let (fleet, mut failures) = Fleet::connect(fleet_config(&testbed, parallelism.max(1)), targets(selected.iter().copied()), reporter).await;
+    let (fleet, mut failures) = Fleet::connect(
+        fleet_config(&testbed, parallelism.max(1)),
+        targets(selected.iter().copied()),
+        reporter,
+    )
+    .await;
     let results = fleet.run(command, timeout, reporter).await;
     let mut out = std::io::stdout().lock();
     let mut ok = 0;
@@ -221,7 +279,11 @@ async fn exec(
                 Ok(output) => {
                     let code = output.exit.code();
                     let good = code == Some(0);
-                    if good { ok += 1 } else { failed += 1 }
+                    if good {
+                        ok += 1
+                    } else {
+                        failed += 1
+                    }
                     let _ = writeln!(
                         out,
                         "── {} ({}, {} ms)",
@@ -247,7 +309,12 @@ async fn exec(
         } else if let Some(pos) = failures.iter().position(|f| f.host == host.name) {
             let failure = failures.remove(pos);
             failed += 1;
-            let _ = writeln!(out, "── {} (unreachable: {})", host.name, failure.outcome_error());
+            let _ = writeln!(
+                out,
+                "── {} (unreachable: {})",
+                host.name,
+                failure.outcome_error()
+            );
         }
     }
     let _ = writeln!(
@@ -256,7 +323,11 @@ async fn exec(
         selected.len(),
         plural(selected.len())
     );
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn info(env: &EnvArgs, format: InfoFormat) -> Result<ExitCode, Failure> {
@@ -276,12 +347,30 @@ fn info(env: &EnvArgs, format: InfoFormat) -> Result<ExitCode, Failure> {
         let _ = writeln!(out, "{label:<11} {value}");
     }
     if let Some(testbed) = &state.testbed {
-        let _ = writeln!(out, "ssh         ssh -F {} <host>", testbed.ssh.config.display());
+        let _ = writeln!(
+            out,
+            "ssh         ssh -F {} <host>",
+            testbed.ssh.config.display()
+        );
         let _ = writeln!(out);
-        let width = testbed.hosts.iter().map(|h| h.name.len()).max().unwrap_or(4).max(4);
-        let _ = writeln!(out, "{:<width$}  {:<16}  {:<16}  ADDRESS", "HOST", "SITE", "ROLE");
+        let width = testbed
+            .hosts
+            .iter()
+            .map(|h| h.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<16}  {:<16}  ADDRESS",
+            "HOST", "SITE", "ROLE"
+        );
         for h in &testbed.hosts {
-            let _ = writeln!(out, "{:<width$}  {:<16}  {:<16}  {}", h.name, h.site, h.role, h.address);
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:<16}  {:<16}  {}",
+                h.name, h.site, h.role, h.address
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -294,7 +383,8 @@ fn print_inventory(env: &EnvArgs, format: InventoryKind) -> Result<ExitCode, Fai
         InventoryKind::Yaml => InventoryFormat::Yaml,
         InventoryKind::Json => InventoryFormat::Json,
     };
-    let text = inventory::render(format, &experiment.state().name, &testbed).map_err(|e| Failure::new(e.to_string()))?;
+    let text = inventory::render(format, &experiment.state().name, &testbed)
+        .map_err(|e| Failure::new(e.to_string()))?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)
 }
@@ -319,7 +409,11 @@ async fn destroy(env: &EnvArgs, reporter: &TerminalReporter) -> Result<ExitCode,
             state.phase = Phase::Destroyed;
             state.end_step(Ok(()));
             experiment.save()?;
-            println!("destroyed '{}'; results kept in {}", experiment.state().name, experiment.dir().display());
+            println!(
+                "destroyed '{}'; results kept in {}",
+                experiment.state().name,
+                experiment.dir().display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

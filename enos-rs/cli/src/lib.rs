@@ -28,7 +28,11 @@ pub struct Failure {
 impl Failure {
     /// A failure with `message`.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None, preformatted: false }
+        Self {
+            message: message.into(),
+            hint: None,
+            preformatted: false,
+        }
     }
 
     /// Adds a hint.
@@ -46,13 +50,21 @@ impl From<enos_core::StateError> for Failure {
 
 impl From<enos_core::ProviderError> for Failure {
     fn from(e: enos_core::ProviderError) -> Self {
-        Failure { message: e.message, hint: e.hint, preformatted: false }
+        Failure {
+            message: e.message,
+            hint: e.hint,
+            preformatted: false,
+        }
     }
 }
 
 impl From<enos_scenario::ScenarioError> for Failure {
     fn from(e: enos_scenario::ScenarioError) -> Self {
-        Failure { message: e.to_string(), hint: None, preformatted: true }
+        Failure {
+            message: e.to_string(),
+            hint: None,
+            preformatted: true,
+        }
     }
 }
 
@@ -76,7 +88,10 @@ fn init_tracing(cli: &Cli) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

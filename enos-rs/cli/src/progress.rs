@@ -16,15 +16,25 @@ pub struct TerminalReporter {
 impl TerminalReporter {
     /// A reporter; `quiet` hides bars and notes.
     pub fn new(quiet: bool) -> Self {
-        let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
-        Self { multi: MultiProgress::with_draw_target(target), bars: Mutex::new(HashMap::new()), quiet }
+        let target = if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        Self {
+            multi: MultiProgress::with_draw_target(target),
+            bars: Mutex::new(HashMap::new()),
+            quiet,
+        }
     }
 }
 
 impl Reporter for TerminalReporter {
     fn start(&self, title: &str, total: u64) -> TaskId {
         let bar = self.multi.add(ProgressBar::new(total));
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg:24} [{bar:30}] {pos}/{len} {elapsed}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {msg:24} [{bar:30}] {pos}/{len} {elapsed}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message(title.to_owned());
@@ -36,13 +46,23 @@ impl Reporter for TerminalReporter {
     }
 
     fn advance(&self, task: TaskId, _item: &str, _ok: bool) {
-        if let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(&task.0) {
+        if let Some(bar) = self
+            .bars
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&task.0)
+        {
             bar.inc(1);
         }
     }
 
     fn finish(&self, task: TaskId) {
-        if let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).remove(&task.0) {
+        if let Some(bar) = self
+            .bars
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&task.0)
+        {
             bar.finish_and_clear();
         }
     }

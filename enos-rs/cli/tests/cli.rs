@@ -10,8 +10,17 @@ fn validate_accepts_every_example_scenario() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
             let out = enos(&root, &["validate", path.to_str().unwrap()]);
-            assert!(out.status.success(), "{}: {}", path.display(), text(&out.stderr));
-            assert!(text(&out.stdout).starts_with("ok: "), "{}", text(&out.stdout));
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                path.display(),
+                text(&out.stderr)
+            );
+            assert!(
+                text(&out.stdout).starts_with("ok: "),
+                "{}",
+                text(&out.stdout)
+            );
             seen += 1;
         }
     }
@@ -22,21 +31,36 @@ fn validate_accepts_every_example_scenario() {
 fn validate_reports_location_and_key_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");
-    std::fs::write(&file, "name: bad\nsites:\n  paris:\n    roles: {server: 0}\n").unwrap();
+    std::fs::write(
+        &file,
+        "name: bad\nsites:\n  paris:\n    roles: {server: 0}\n",
+    )
+    .unwrap();
     let out = enos(dir.path(), &["validate", "bad.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.starts_with("error: bad.yaml:4:21: sites.paris.roles.server: "), "{err}");
+    assert!(
+        err.starts_with("error: bad.yaml:4:21: sites.paris.roles.server: "),
+        "{err}"
+    );
     assert!(text(&out.stdout).is_empty());
 }
 
 #[test]
 fn deploy_of_an_invalid_scenario_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.yaml"), "name: bad\nsites: {}\nnetwork: {default_delay: fast}\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "name: bad\nsites: {}\nnetwork: {default_delay: fast}\n",
+    )
+    .unwrap();
     let out = enos(dir.path(), &["deploy", "bad.yaml"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("error: bad.yaml:"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("error: bad.yaml:"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!dir.path().join("enos-results").exists());
 }
 
@@ -46,17 +70,29 @@ fn schema_is_json_with_the_top_level_keys() {
     assert!(out.status.success());
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in ["name", "provider", "sites", "network"] {
-        assert!(schema["properties"].get(key).is_some(), "schema lacks {key}");
+        assert!(
+            schema["properties"].get(key).is_some(),
+            "schema lacks {key}"
+        );
     }
 }
 
 #[test]
 fn commands_not_built_yet_say_so_and_fail() {
-    for (command, what) in [("tc", "WAN emulation"), ("bench", "benchmarks"), ("backup", "backups"), ("analyze", "analysis"), ("run", "all-in-one")] {
+    for (command, what) in [
+        ("tc", "WAN emulation"),
+        ("bench", "benchmarks"),
+        ("backup", "backups"),
+        ("analyze", "analysis"),
+        ("run", "all-in-one"),
+    ] {
         let out = enos(&repo_root(), &[command, "apply"]);
         assert_eq!(out.status.code(), Some(1), "{command}");
         let err = text(&out.stderr);
-        assert!(err.starts_with(&format!("error: `enos {command}`: ")), "{err}");
+        assert!(
+            err.starts_with(&format!("error: `enos {command}`: ")),
+            "{err}"
+        );
         assert!(err.contains(what) && err.contains("not built yet"), "{err}");
         assert!(err.contains("\nhint: "), "{err}");
     }
@@ -65,9 +101,18 @@ fn commands_not_built_yet_say_so_and_fail() {
 #[test]
 fn commands_without_an_experiment_explain_where_they_looked() {
     let dir = tempfile::tempdir().unwrap();
-    for args in [&["info"][..], &["exec", "--", "true"], &["inventory"], &["destroy"]] {
+    for args in [
+        &["info"][..],
+        &["exec", "--", "true"],
+        &["inventory"],
+        &["destroy"],
+    ] {
         let out = enos(dir.path(), args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert_eq!(text(&out.stderr), "error: no experiment at enos-results\n", "{args:?}");
+        assert_eq!(
+            text(&out.stderr),
+            "error: no experiment at enos-results\n",
+            "{args:?}"
+        );
     }
 }

@@ -1,5 +1,10 @@
 //! Integration tests of the `enos` binary: one test binary, modules per area, shared helpers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 mod cli;
 mod common;

@@ -3,7 +3,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{Workspace, can_use_namespaces, have_program, processes_in, repo_root, text, traces_of};
+use crate::common::{
+    Workspace, can_use_namespaces, have_program, processes_in, repo_root, text, traces_of,
+};
 
 fn quickstart() -> String {
     std::fs::read_to_string(repo_root().join("scenarios/quickstart.yaml")).unwrap()
@@ -38,7 +40,14 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
         .collect();
     assert_eq!(
         hosts,
-        ["paris-server-1", "paris-client-1", "nantes-server-1", "nantes-client-1", "rennes-client-1", "rennes-client-2"]
+        [
+            "paris-server-1",
+            "paris-client-1",
+            "nantes-server-1",
+            "nantes-client-1",
+            "rennes-client-1",
+            "rennes-client-2"
+        ]
     );
     let prefix = ws.prefix();
 
@@ -47,13 +56,27 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
     assert_success(&exec, "enos exec -- hostname");
     let out = text(&exec.stdout);
     for host in &hosts {
-        assert!(out.contains(&format!("── {host} (exit 0")), "no header for {host} in:\n{out}");
-        assert!(out.lines().any(|l| l == host), "{host} did not print its name:\n{out}");
+        assert!(
+            out.contains(&format!("── {host} (exit 0")),
+            "no header for {host} in:\n{out}"
+        );
+        assert!(
+            out.lines().any(|l| l == host),
+            "{host} did not print its name:\n{out}"
+        );
     }
     assert!(out.contains("6 hosts: 6 ok, 0 failed"), "{out}");
 
     // Selection by role and site, and a failing command on some hosts.
-    let exec = ws.enos(&["exec", "--roles", "client", "--sites", "rennes", "--", "test $(hostname) = rennes-client-1"]);
+    let exec = ws.enos(&[
+        "exec",
+        "--roles",
+        "client",
+        "--sites",
+        "rennes",
+        "--",
+        "test $(hostname) = rennes-client-1",
+    ]);
     assert!(!exec.status.success());
     let out = text(&exec.stdout);
     assert!(out.contains("── rennes-client-1 (exit 0"), "{out}");
@@ -63,7 +86,12 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
     // Plain OpenSSH with the experiment's configuration: pinned host keys, no prompt.
     let env = ws.env_dir();
     let ssh = Command::new("ssh")
-        .args(["-F", env.join("ssh_config").to_str().unwrap(), "nantes-client-1", "cat /etc/hostname"])
+        .args([
+            "-F",
+            env.join("ssh_config").to_str().unwrap(),
+            "nantes-client-1",
+            "cat /etc/hostname",
+        ])
         .output()
         .unwrap();
     assert_success(&ssh, "ssh -F ssh_config nantes-client-1");
@@ -74,8 +102,23 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
 
     // Each host has its own file system: a file written on one is not on another, nor here.
     let marker = format!("/etc/enos-test-{prefix}");
-    assert_success(&ws.enos(&["exec", "--sites", "paris", "--roles", "server", "--", &format!("touch {marker}")]), "touch");
-    let check = ws.enos(&["exec", "--", &format!("test -e {marker} && echo present || echo absent")]);
+    assert_success(
+        &ws.enos(&[
+            "exec",
+            "--sites",
+            "paris",
+            "--roles",
+            "server",
+            "--",
+            &format!("touch {marker}"),
+        ]),
+        "touch",
+    );
+    let check = ws.enos(&[
+        "exec",
+        "--",
+        &format!("test -e {marker} && echo present || echo absent"),
+    ]);
     let out = text(&check.stdout);
     assert_eq!(out.matches("present").count(), 1, "{out}");
     assert_eq!(out.matches("absent").count(), 5, "{out}");
@@ -90,21 +133,43 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
     if have_program("quickstart ansible checks", "ansible") {
         for file in ["hosts.ini", "hosts.yaml"] {
             let path = env.join("inventory").join(file);
-            let list = Command::new("ansible-inventory").args(["-i", path.to_str().unwrap(), "--list"]).output().unwrap();
+            let list = Command::new("ansible-inventory")
+                .args(["-i", path.to_str().unwrap(), "--list"])
+                .output()
+                .unwrap();
             assert_success(&list, "ansible-inventory --list");
             let parsed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-            let mut in_paris: Vec<&str> =
-                parsed["paris"]["hosts"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+            let mut in_paris: Vec<&str> = parsed["paris"]["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_str().unwrap())
+                .collect();
             in_paris.sort();
             assert_eq!(in_paris, ["paris-client-1", "paris-server-1"], "{file}");
-            let mut clients: Vec<&str> =
-                parsed["client"]["hosts"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+            let mut clients: Vec<&str> = parsed["client"]["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_str().unwrap())
+                .collect();
             clients.sort();
             assert_eq!(clients.len(), 4, "{file}");
-            assert_eq!(parsed["_meta"]["hostvars"]["rennes-client-2"]["enos_site"], "rennes", "{file}");
+            assert_eq!(
+                parsed["_meta"]["hostvars"]["rennes-client-2"]["enos_site"], "rennes",
+                "{file}"
+            );
         }
         let ping = Command::new("ansible")
-            .args(["-i", env.join("inventory/hosts.ini").to_str().unwrap(), "all", "-m", "ping", "-f", "6"])
+            .args([
+                "-i",
+                env.join("inventory/hosts.ini").to_str().unwrap(),
+                "all",
+                "-m",
+                "ping",
+                "-f",
+                "6",
+            ])
             .env("ANSIBLE_HOST_KEY_CHECKING", "True")
             .env("ANSIBLE_NOCOLOR", "1")
             .output()
@@ -119,7 +184,16 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
     assert_success(&destroy, "enos destroy");
     assert_eq!(ws.state()["phase"], "destroyed");
     assert_eq!(traces_of(&prefix), Vec::<String>::new());
-    assert!(!text(&Command::new("ip").args(["route", "show"]).output().unwrap().stdout).contains(&prefix));
+    assert!(
+        !text(
+            &Command::new("ip")
+                .args(["route", "show"])
+                .output()
+                .unwrap()
+                .stdout
+        )
+        .contains(&prefix)
+    );
 }
 
 #[test]
@@ -132,24 +206,49 @@ fn second_deploy_changes_nothing() {
     let env = ws.env_dir();
     let before = ws.state();
     let prefix = ws.prefix();
-    let pids: Vec<Vec<u32>> =
-        ["a-x-1", "a-x-2", "b-y-1"].iter().map(|h| processes_in(&format!("enos-{prefix}-{h}"))).collect();
+    let pids: Vec<Vec<u32>> = ["a-x-1", "a-x-2", "b-y-1"]
+        .iter()
+        .map(|h| processes_in(&format!("enos-{prefix}-{h}")))
+        .collect();
     assert!(pids.iter().all(|p| !p.is_empty()), "{pids:?}");
-    let files = ["ssh_config", "ssh/known_hosts", "ssh/id_ed25519", "inventory/hosts.ini", "inventory/hosts.json"];
-    let contents: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(env.join(f)).unwrap()).collect();
+    let files = [
+        "ssh_config",
+        "ssh/known_hosts",
+        "ssh/id_ed25519",
+        "inventory/hosts.ini",
+        "inventory/hosts.json",
+    ];
+    let contents: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(env.join(f)).unwrap())
+        .collect();
 
     let again = ws.enos(&["deploy", "scenario.yaml"]);
     assert_success(&again, "second deploy");
-    assert!(text(&again.stdout).contains("already deployed"), "{}", text(&again.stdout));
-    assert_eq!(ws.env_dir(), env, "a second deploy must reuse the experiment");
+    assert!(
+        text(&again.stdout).contains("already deployed"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!(
+        ws.env_dir(),
+        env,
+        "a second deploy must reuse the experiment"
+    );
     let after = ws.state();
     assert_eq!(after["testbed"], before["testbed"]);
     assert_eq!(after["provider_state"], before["provider_state"]);
-    let pids_after: Vec<Vec<u32>> =
-        ["a-x-1", "a-x-2", "b-y-1"].iter().map(|h| processes_in(&format!("enos-{prefix}-{h}"))).collect();
+    let pids_after: Vec<Vec<u32>> = ["a-x-1", "a-x-2", "b-y-1"]
+        .iter()
+        .map(|h| processes_in(&format!("enos-{prefix}-{h}")))
+        .collect();
     assert_eq!(pids_after, pids, "hosts were restarted");
     for (file, content) in files.iter().zip(&contents) {
-        assert_eq!(&std::fs::read(env.join(file)).unwrap(), content, "{file} changed");
+        assert_eq!(
+            &std::fs::read(env.join(file)).unwrap(),
+            content,
+            "{file} changed"
+        );
     }
     assert_success(&ws.enos(&["destroy"]), "destroy");
     assert_eq!(traces_of(&prefix), Vec::<String>::new());
@@ -174,7 +273,15 @@ fn killed_deploy_then_destroy_leaves_nothing() {
     while start.elapsed() < Duration::from_secs(30) {
         if let Some(p) = ws.prefixes().first().cloned() {
             let made = std::fs::read_dir("/run/netns")
-                .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&format!("enos-{p}-"))).count())
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| {
+                            e.file_name()
+                                .to_string_lossy()
+                                .starts_with(&format!("enos-{p}-"))
+                        })
+                        .count()
+                })
                 .unwrap_or(0);
             if made >= 3 {
                 prefix = Some(p);
@@ -189,7 +296,10 @@ fn killed_deploy_then_destroy_leaves_nothing() {
     let _ = child.kill();
     let _ = child.wait();
     let prefix = prefix.expect("the deploy never got halfway");
-    assert!(!traces_of(&prefix).is_empty(), "the killed deploy should have left a half-made testbed");
+    assert!(
+        !traces_of(&prefix).is_empty(),
+        "the killed deploy should have left a half-made testbed"
+    );
 
     let destroy = ws.enos(&["destroy"]);
     assert_success(&destroy, "destroy after a killed deploy");
@@ -213,17 +323,35 @@ fn two_experiments_side_by_side() {
     let a2 = two.state()["testbed"]["hosts"][0]["address"].clone();
     assert_ne!(a1, a2, "two experiments must not share addresses");
     // Each experiment's file systems are its own.
-    assert_success(&one.enos(&["exec", "--", "echo one > /root/which"]), "write one");
-    assert_success(&two.enos(&["exec", "--", "echo two > /root/which"]), "write two");
+    assert_success(
+        &one.enos(&["exec", "--", "echo one > /root/which"]),
+        "write one",
+    );
+    assert_success(
+        &two.enos(&["exec", "--", "echo two > /root/which"]),
+        "write two",
+    );
     let read = one.enos(&["exec", "--", "cat /root/which"]);
-    assert_eq!(text(&read.stdout).lines().filter(|l| *l == "one").count(), 2, "{}", text(&read.stdout));
-    assert!(!text(&read.stdout).contains("two"), "{}", text(&read.stdout));
+    assert_eq!(
+        text(&read.stdout).lines().filter(|l| *l == "one").count(),
+        2,
+        "{}",
+        text(&read.stdout)
+    );
+    assert!(
+        !text(&read.stdout).contains("two"),
+        "{}",
+        text(&read.stdout)
+    );
     // Destroying one leaves the other working.
     assert_success(&one.enos(&["destroy"]), "destroy one");
     assert_eq!(traces_of(&p1), Vec::<String>::new());
     let still = two.enos(&["exec", "--", "cat /root/which"]);
     assert_success(&still, "exec on two after destroying one");
-    assert_eq!(text(&still.stdout).lines().filter(|l| *l == "two").count(), 2);
+    assert_eq!(
+        text(&still.stdout).lines().filter(|l| *l == "two").count(),
+        2
+    );
     assert_success(&two.enos(&["destroy"]), "destroy two");
     assert_eq!(traces_of(&p2), Vec::<String>::new());
 }

@@ -78,8 +78,15 @@ pub enum StateError {
     },
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
-    move |source| StateError::Io { action, path: path.to_owned(), source }
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> StateError + 'a {
+    move |source| StateError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// An experiment opened by this process: its directory, its state and the lock that makes this
@@ -168,7 +175,11 @@ impl Experiment {
         let path = dir.join(STATE_FILE);
         let text = fs::read_to_string(&path).map_err(io_err("read", &path))?;
         let state = parse_state(&text).map_err(|message| StateError::Corrupt { path, message })?;
-        Ok(Experiment { dir: dir.to_owned(), state, _lock: lock })
+        Ok(Experiment {
+            dir: dir.to_owned(),
+            state,
+            _lock: lock,
+        })
     }
 
     /// The experiment directory (absolute).
@@ -228,7 +239,9 @@ pub fn resolve_env(env: &Path) -> Result<PathBuf, StateError> {
             break;
         }
     }
-    Err(StateError::NotFound { path: env.to_owned() })
+    Err(StateError::NotFound {
+        path: env.to_owned(),
+    })
 }
 
 fn parse_state(text: &str) -> Result<ExperimentState, String> {
@@ -267,9 +280,17 @@ fn lock_file(dir: &Path) -> Result<File, StateError> {
             let _ = file.read_to_string(&mut holder);
             Err(StateError::Locked {
                 dir: dir.to_owned(),
-                holder: if holder.is_empty() { "unknown".to_owned() } else { holder },
+                holder: if holder.is_empty() {
+                    "unknown".to_owned()
+                } else {
+                    holder
+                },
             })
         }
-        Err(fs::TryLockError::Error(e)) => Err(StateError::Io { action: "lock", path, source: e }),
+        Err(fs::TryLockError::Error(e)) => Err(StateError::Io {
+            action: "lock",
+            path,
+            source: e,
+        }),
     }
 }

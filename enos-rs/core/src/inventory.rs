@@ -35,9 +35,18 @@ impl InventoryFormat {
 
     fn template(self) -> (&'static str, &'static str) {
         match self {
-            Self::Ini => ("ansible.ini.j2", include_str!("../../../inventories/ansible.ini.j2")),
-            Self::Yaml => ("ansible.yaml.j2", include_str!("../../../inventories/ansible.yaml.j2")),
-            Self::Json => ("hosts.json.j2", include_str!("../../../inventories/hosts.json.j2")),
+            Self::Ini => (
+                "ansible.ini.j2",
+                include_str!("../../../inventories/ansible.ini.j2"),
+            ),
+            Self::Yaml => (
+                "ansible.yaml.j2",
+                include_str!("../../../inventories/ansible.yaml.j2"),
+            ),
+            Self::Json => (
+                "hosts.json.j2",
+                include_str!("../../../inventories/hosts.json.j2"),
+            ),
         }
     }
 }
@@ -73,12 +82,19 @@ struct Group<'a> {
 
 fn groups(testbed: &Testbed) -> Vec<Group<'_>> {
     let mut groups: Vec<Group<'_>> = Vec::new();
-    for (kind, key) in [("role", (|h: &Host| h.role.as_str()) as fn(&Host) -> &str), ("site", |h| h.site.as_str())] {
+    for (kind, key) in [
+        ("role", (|h: &Host| h.role.as_str()) as fn(&Host) -> &str),
+        ("site", |h| h.site.as_str()),
+    ] {
         for host in &testbed.hosts {
             let name = key(host);
             match groups.iter_mut().find(|g| g.name == name && g.kind == kind) {
                 Some(group) => group.hosts.push(host),
-                None => groups.push(Group { name, kind, hosts: vec![host] }),
+                None => groups.push(Group {
+                    name,
+                    kind,
+                    hosts: vec![host],
+                }),
             }
         }
     }
@@ -86,14 +102,25 @@ fn groups(testbed: &Testbed) -> Vec<Group<'_>> {
 }
 
 /// Renders the inventory of `testbed` (experiment `name`) in `format`.
-pub fn render(format: InventoryFormat, name: &str, testbed: &Testbed) -> Result<String, InventoryError> {
+pub fn render(
+    format: InventoryFormat,
+    name: &str,
+    testbed: &Testbed,
+) -> Result<String, InventoryError> {
     let (template_name, source) = format.template();
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.add_template(template_name, source)
-        .map_err(|source| InventoryError::Render { template: template_name, source })?;
-    let user = testbed.hosts.first().map(|h| h.user.as_str()).unwrap_or("root");
+        .map_err(|source| InventoryError::Render {
+            template: template_name,
+            source,
+        })?;
+    let user = testbed
+        .hosts
+        .first()
+        .map(|h| h.user.as_str())
+        .unwrap_or("root");
     let ctx = context! {
         name => name,
         user => user,
@@ -104,17 +131,30 @@ pub fn render(format: InventoryFormat, name: &str, testbed: &Testbed) -> Result<
     };
     env.get_template(template_name)
         .and_then(|t| t.render(ctx))
-        .map_err(|source| InventoryError::Render { template: template_name, source })
+        .map_err(|source| InventoryError::Render {
+            template: template_name,
+            source,
+        })
 }
 
 /// Writes every inventory format into `dir`, atomically; returns the paths written.
-pub fn write_all(dir: &Path, name: &str, testbed: &Testbed) -> Result<Vec<PathBuf>, InventoryError> {
-    std::fs::create_dir_all(dir).map_err(|source| InventoryError::Write { path: dir.to_owned(), source })?;
+pub fn write_all(
+    dir: &Path,
+    name: &str,
+    testbed: &Testbed,
+) -> Result<Vec<PathBuf>, InventoryError> {
+    std::fs::create_dir_all(dir).map_err(|source| InventoryError::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
     let mut written = Vec::new();
     for format in InventoryFormat::ALL {
         let text = render(format, name, testbed)?;
         let path = dir.join(format.file_name());
-        write_atomic(&path, text.as_bytes()).map_err(|source| InventoryError::Write { path: path.clone(), source })?;
+        write_atomic(&path, text.as_bytes()).map_err(|source| InventoryError::Write {
+            path: path.clone(),
+            source,
+        })?;
         written.push(path);
     }
     Ok(written)

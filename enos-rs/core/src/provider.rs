@@ -22,7 +22,10 @@ pub struct ProviderError {
 impl ProviderError {
     /// An error with `message` and no hint.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None }
+        Self {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Adds a hint.

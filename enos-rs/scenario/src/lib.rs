@@ -131,13 +131,27 @@ fn parse_bytes(bytes: &[u8], file: &str) -> Result<Scenario, ScenarioError> {
             let line = text.matches('\n').count() + 1;
             let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             let shown = String::from_utf8_lossy(bytes);
-            Err(one(file, &shown, Position { line, column }, "", "the file is not UTF-8 text"))
+            Err(one(
+                file,
+                &shown,
+                Position { line, column },
+                "",
+                "the file is not UTF-8 text",
+            ))
         }
     }
 }
 
-fn one(file: &str, source: &str, at: Position, path: &str, message: impl Into<String>) -> ScenarioError {
-    ScenarioError { diagnostics: vec![Diagnostic::new(file, source, at, path, message)] }
+fn one(
+    file: &str,
+    source: &str,
+    at: Position,
+    path: &str,
+    message: impl Into<String>,
+) -> ScenarioError {
+    ScenarioError {
+        diagnostics: vec![Diagnostic::new(file, source, at, path, message)],
+    }
 }
 
 /// Parses and validates `source`, naming `file_name` in messages.
@@ -147,7 +161,13 @@ pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
         let before = &source[..source.find('\0').unwrap_or(0)];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        return Err(one(file_name, source, Position { line, column }, "", "the file contains a NUL byte"));
+        return Err(one(
+            file_name,
+            source,
+            Position { line, column },
+            "",
+            "the file contains a NUL byte",
+        ));
     }
     let map = SourceMap::build(source);
     if let Some(at) = map.second_document {
@@ -162,7 +182,13 @@ pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
     match map.root_kind {
         Some("mapping") | None => {}
         Some("empty") => {
-            return Err(one(file_name, source, start, "", "the file is empty: expected a mapping with `name` and `sites`"));
+            return Err(one(
+                file_name,
+                source,
+                start,
+                "",
+                "the file is empty: expected a mapping with `name` and `sites`",
+            ));
         }
         Some(kind) => {
             return Err(one(
@@ -175,18 +201,39 @@ pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
         }
     }
     if map.root_kind.is_none() && source.trim().is_empty() {
-        return Err(one(file_name, source, start, "", "the file is empty: expected a mapping with `name` and `sites`"));
+        return Err(one(
+            file_name,
+            source,
+            start,
+            "",
+            "the file is empty: expected a mapping with `name` and `sites`",
+        ));
     }
-    let raw: RawScenario = serde_saphyr::from_str(source).map_err(|e| serde_error(&e, &map, file_name, source))?;
-    Checker { file: file_name, source, map: &map, diagnostics: Vec::new() }.scenario(raw)
+    let raw: RawScenario =
+        serde_saphyr::from_str(source).map_err(|e| serde_error(&e, &map, file_name, source))?;
+    Checker {
+        file: file_name,
+        source,
+        map: &map,
+        diagnostics: Vec::new(),
+    }
+    .scenario(raw)
 }
 
 /// Turns serde-saphyr's error into a located diagnostic with a key path.
-fn serde_error(error: &serde_saphyr::Error, map: &SourceMap, file: &str, source: &str) -> ScenarioError {
+fn serde_error(
+    error: &serde_saphyr::Error,
+    map: &SourceMap,
+    file: &str,
+    source: &str,
+) -> ScenarioError {
     let at = error
         .location()
         .filter(|l| l.line() > 0)
-        .map(|l| Position { line: l.line() as usize, column: (l.column() as usize).max(1) })
+        .map(|l| Position {
+            line: l.line() as usize,
+            column: (l.column() as usize).max(1),
+        })
         .unwrap_or(Position { line: 1, column: 1 });
     let raw = error.without_snippet().to_string();
     let mut message = raw.lines().next().unwrap_or("").trim().to_owned();
@@ -195,7 +242,9 @@ fn serde_error(error: &serde_saphyr::Error, map: &SourceMap, file: &str, source:
     }
     let message = reword(&message);
     let path = map.path_at(at);
-    ScenarioError { diagnostics: vec![Diagnostic::new(file, source, at, &path, message)] }
+    ScenarioError {
+        diagnostics: vec![Diagnostic::new(file, source, at, &path, message)],
+    }
 }
 
 /// Makes serde's messages speak of keys and values rather than fields and structs.
@@ -224,7 +273,9 @@ fn reword(message: &str) -> String {
         return format!("duplicate key `{key}`: each key may appear once in a mapping");
     }
     match message {
-        "expected mapping start" => return "wrong type: expected a mapping (key: value pairs) here".to_owned(),
+        "expected mapping start" => {
+            return "wrong type: expected a mapping (key: value pairs) here".to_owned();
+        }
         "expected sequence start" => return "wrong type: expected a list here".to_owned(),
         "invalid boolean" => return "expected true or false".to_owned(),
         _ => {}
@@ -233,7 +284,10 @@ fn reword(message: &str) -> String {
         .replace("invalid type: ", "wrong type: found ")
         .replace("struct RawSite", "a site (a mapping with `roles`)")
         .replace("struct RawNetwork", "the network section (a mapping)")
-        .replace("struct RawConstraint", "a constraint (a mapping with src, dst, …)")
+        .replace(
+            "struct RawConstraint",
+            "a constraint (a mapping with src, dst, …)",
+        )
         .replace("struct RawScenario", "a scenario (a mapping)")
         .replace("field", "key")
 }
@@ -252,35 +306,59 @@ fn check_name(text: &str, max: usize) -> Result<(), String> {
     if text.len() > max {
         return Err(format!("'{text}' is too long: at most {max} characters"));
     }
-    if !text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        return Err(format!("'{text}' may only hold lowercase letters, digits and dashes"));
+    if !text
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(format!(
+            "'{text}' may only hold lowercase letters, digits and dashes"
+        ));
     }
     if !text.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(format!("'{text}' must start with a lowercase letter"));
     }
     if text.ends_with('-') || text.contains("--") {
-        return Err(format!("'{text}' must not end with a dash or hold two dashes in a row"));
+        return Err(format!(
+            "'{text}' must not end with a dash or hold two dashes in a row"
+        ));
     }
     Ok(())
 }
 
 impl Checker<'_> {
     fn key_error(&mut self, path: &str, message: impl Into<String>) {
-        let at = self.map.key_at(path).unwrap_or(Position { line: 1, column: 1 });
-        self.diagnostics.push(Diagnostic::new(self.file, self.source, at, path, message));
+        let at = self
+            .map
+            .key_at(path)
+            .unwrap_or(Position { line: 1, column: 1 });
+        self.diagnostics
+            .push(Diagnostic::new(self.file, self.source, at, path, message));
     }
 
     fn value_error(&mut self, path: &str, message: impl Into<String>) {
-        let at = self.map.value_at(path).unwrap_or(Position { line: 1, column: 1 });
-        self.diagnostics.push(Diagnostic::new(self.file, self.source, at, path, message));
+        let at = self
+            .map
+            .value_at(path)
+            .unwrap_or(Position { line: 1, column: 1 });
+        self.diagnostics
+            .push(Diagnostic::new(self.file, self.source, at, path, message));
     }
 
-    fn quantity<T: std::str::FromStr<Err = String>>(&mut self, path: &str, value: Option<&Value>, example: &str) -> Option<T> {
+    fn quantity<T: std::str::FromStr<Err = String>>(
+        &mut self,
+        path: &str,
+        value: Option<&Value>,
+        example: &str,
+    ) -> Option<T> {
         match value? {
             Value::String(text) => match text.parse() {
                 Ok(v) => Some(v),
                 Err(why) => {
-                    let hint = if why.contains("e.g.") { String::new() } else { format!(" (e.g. {example})") };
+                    let hint = if why.contains("e.g.") {
+                        String::new()
+                    } else {
+                        format!(" (e.g. {example})")
+                    };
                     self.value_error(path, format!("'{text}': {why}{hint}"));
                     None
                 }
@@ -291,16 +369,26 @@ impl Checker<'_> {
             }
             Value::Null => None,
             other => {
-                self.value_error(path, format!("expected a value such as {example}, found {}", kind(other)));
+                self.value_error(
+                    path,
+                    format!("expected a value such as {example}, found {}", kind(other)),
+                );
                 None
             }
         }
     }
 
     fn scenario(mut self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
-        for (key, present) in [("deploy", raw.deploy.is_some()), ("bench", raw.bench.is_some()), ("metrics", raw.metrics.is_some())] {
+        for (key, present) in [
+            ("deploy", raw.deploy.is_some()),
+            ("bench", raw.bench.is_some()),
+            ("metrics", raw.metrics.is_some()),
+        ] {
             if present {
-                self.key_error(key, format!("`{key}:` is not built yet; this enos knows {TOP_LEVEL_KEYS}"));
+                self.key_error(
+                    key,
+                    format!("`{key}:` is not built yet; this enos knows {TOP_LEVEL_KEYS}"),
+                );
             }
         }
         let name = match raw.name {
@@ -325,10 +413,17 @@ impl Checker<'_> {
         let sites = self.sites(raw.sites);
         let network = self.network(raw.network, &sites);
         if self.diagnostics.is_empty() {
-            Ok(Scenario { name, provider, sites, network })
+            Ok(Scenario {
+                name,
+                provider,
+                sites,
+                network,
+            })
         } else {
             self.diagnostics.sort_by_key(|d| (d.line, d.column));
-            Err(ScenarioError { diagnostics: self.diagnostics })
+            Err(ScenarioError {
+                diagnostics: self.diagnostics,
+            })
         }
     }
 
@@ -338,11 +433,19 @@ impl Checker<'_> {
             None | Some(Value::Null) => return local,
             Some(Value::String(name)) => (name.as_str(), None),
             Some(Value::Object(map)) if map.len() == 1 => {
-                let Some((name, options)) = map.iter().next() else { return local };
+                let Some((name, options)) = map.iter().next() else {
+                    return local;
+                };
                 (name.as_str(), Some(options))
             }
             Some(other) => {
-                self.value_error("provider", format!("expected a provider name such as `local`, or `{{local: {{…}}}}`, found {}", kind(other)));
+                self.value_error(
+                    "provider",
+                    format!(
+                        "expected a provider name such as `local`, or `{{local: {{…}}}}`, found {}",
+                        kind(other)
+                    ),
+                );
                 return local;
             }
         };
@@ -353,18 +456,33 @@ impl Checker<'_> {
                     Some(Value::Object(o)) if o.is_empty() => {}
                     Some(Value::Object(o)) => {
                         let key = o.keys().next().cloned().unwrap_or_default();
-                        self.key_error(&format!("provider.local.{key}"), format!("unknown key `{key}`: the local provider has no options yet"));
+                        self.key_error(
+                            &format!("provider.local.{key}"),
+                            format!("unknown key `{key}`: the local provider has no options yet"),
+                        );
                     }
-                    Some(other) => self.value_error("provider.local", format!("expected a mapping of options, found {}", kind(other))),
+                    Some(other) => self.value_error(
+                        "provider.local",
+                        format!("expected a mapping of options, found {}", kind(other)),
+                    ),
                 }
                 local
             }
             known if KNOWN_PROVIDERS.contains(&known) => {
-                self.value_error("provider", format!("provider '{known}' is not built yet; use `local`"));
+                self.value_error(
+                    "provider",
+                    format!("provider '{known}' is not built yet; use `local`"),
+                );
                 local
             }
             other => {
-                self.value_error("provider", format!("unknown provider '{other}', expected one of {}", KNOWN_PROVIDERS.join(", ")));
+                self.value_error(
+                    "provider",
+                    format!(
+                        "unknown provider '{other}', expected one of {}",
+                        KNOWN_PROVIDERS.join(", ")
+                    ),
+                );
                 local
             }
         }
@@ -393,8 +511,15 @@ impl Checker<'_> {
             }
             let roles_raw = site.roles.unwrap_or_default();
             if roles_raw.is_empty() {
-                let at = if self.map.value_at(&format!("{path}.roles")).is_some() { format!("{path}.roles") } else { path.clone() };
-                self.value_error(&at, "expected at least one role with a number of hosts, e.g. `roles: {server: 1}`");
+                let at = if self.map.value_at(&format!("{path}.roles")).is_some() {
+                    format!("{path}.roles")
+                } else {
+                    path.clone()
+                };
+                self.value_error(
+                    &at,
+                    "expected at least one role with a number of hosts, e.g. `roles: {server: 1}`",
+                );
             }
             let mut roles = Vec::new();
             for (role, count) in roles_raw {
@@ -406,20 +531,32 @@ impl Checker<'_> {
                     Value::Number(n) => match n.as_i64() {
                         Some(c) if c >= 1 && c as u64 <= MAX_HOSTS => Some(c as u32),
                         Some(c) if c < 1 => {
-                            self.value_error(&role_path, format!("expected at least 1 host, found {c}"));
+                            self.value_error(
+                                &role_path,
+                                format!("expected at least 1 host, found {c}"),
+                            );
                             None
                         }
                         Some(c) => {
-                            self.value_error(&role_path, format!("expected at most {MAX_HOSTS} hosts, found {c}"));
+                            self.value_error(
+                                &role_path,
+                                format!("expected at most {MAX_HOSTS} hosts, found {c}"),
+                            );
                             None
                         }
                         None => {
-                            self.value_error(&role_path, format!("expected a whole number of hosts, found {n}"));
+                            self.value_error(
+                                &role_path,
+                                format!("expected a whole number of hosts, found {n}"),
+                            );
                             None
                         }
                     },
                     other => {
-                        self.value_error(&role_path, format!("expected a whole number of hosts, found {}", kind(other)));
+                        self.value_error(
+                            &role_path,
+                            format!("expected a whole number of hosts, found {}", kind(other)),
+                        );
                         None
                     }
                 };
@@ -428,10 +565,16 @@ impl Checker<'_> {
                     roles.push(RoleCount { role, count });
                 }
             }
-            sites.push(Site { name: site_name, roles });
+            sites.push(Site {
+                name: site_name,
+                roles,
+            });
         }
         if total > MAX_HOSTS {
-            self.value_error("sites", format!("the scenario asks for {total} hosts, at most {MAX_HOSTS} are allowed"));
+            self.value_error(
+                "sites",
+                format!("the scenario asks for {total} hosts, at most {MAX_HOSTS} are allowed"),
+            );
         }
         // Host names `{site}-{role}-{n}` must be unique, and site and role names must differ
         // (both become inventory groups).
@@ -443,7 +586,10 @@ impl Checker<'_> {
                     let _ = other;
                     self.key_error(
                         &format!("sites.{}.roles.{}", site.name, role.role),
-                        format!("hosts of site '{}' role '{}' would be named like others ({stem}-N)", site.name, role.role),
+                        format!(
+                            "hosts of site '{}' role '{}' would be named like others ({stem}-N)",
+                            site.name, role.role
+                        ),
                     );
                 } else {
                     seen.push((stem, site.name.clone()));
@@ -451,7 +597,10 @@ impl Checker<'_> {
                 if sites.iter().any(|s| s.name == role.role) {
                     self.key_error(
                         &format!("sites.{}.roles.{}", site.name, role.role),
-                        format!("'{}' is both a site and a role; inventories need distinct group names", role.role),
+                        format!(
+                            "'{}' is both a site and a role; inventories need distinct group names",
+                            role.role
+                        ),
                     );
                 }
             }
@@ -480,7 +629,10 @@ impl Checker<'_> {
                     None => self.value_error(&path, format!("missing key `{key}` (a site name)")),
                     Some(site) if !known.contains(&site.as_str()) => self.value_error(
                         &format!("{path}.{key}"),
-                        format!("unknown site '{site}', expected one of {}", known.join(", ")),
+                        format!(
+                            "unknown site '{site}', expected one of {}",
+                            known.join(", ")
+                        ),
                     ),
                     Some(_) => {}
                 }

@@ -40,7 +40,11 @@ enum Frame {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 impl SourceMap {
@@ -55,7 +59,10 @@ impl SourceMap {
             if events > 200_000 {
                 break;
             }
-            let at = Position { line: span.start.line(), column: span.start.col() + 1 };
+            let at = Position {
+                line: span.start.line(),
+                column: span.start.col() + 1,
+            };
             match event {
                 Event::DocumentStart(..) => {
                     map.documents += 1;
@@ -106,14 +113,22 @@ impl SourceMap {
             Some(Frame::Sequence { path, index }) => {
                 let here = format!("{path}[{index}]");
                 *index += 1;
-                self.entries.push(Entry { path: here.clone(), key: None, value: Some(at) });
+                self.entries.push(Entry {
+                    path: here.clone(),
+                    key: None,
+                    value: Some(at),
+                });
                 here
             }
             Some(Frame::Mapping { path, key }) => match key.take() {
                 None => {
                     let name = scalar.unwrap_or("?").to_owned();
                     let here = join(path, &name);
-                    self.entries.push(Entry { path: here, key: Some(at), value: None });
+                    self.entries.push(Entry {
+                        path: here,
+                        key: Some(at),
+                        value: None,
+                    });
                     *key = Some(name);
                     String::new()
                 }
@@ -130,12 +145,18 @@ impl SourceMap {
 
     /// Where the value at `path` starts (or its key, when it has no value).
     pub fn value_at(&self, path: &str) -> Option<Position> {
-        self.entries.iter().find(|e| e.path == path).and_then(|e| e.value.or(e.key))
+        self.entries
+            .iter()
+            .find(|e| e.path == path)
+            .and_then(|e| e.value.or(e.key))
     }
 
     /// Where the key at `path` starts.
     pub fn key_at(&self, path: &str) -> Option<Position> {
-        self.entries.iter().find(|e| e.path == path).and_then(|e| e.key.or(e.value))
+        self.entries
+            .iter()
+            .find(|e| e.path == path)
+            .and_then(|e| e.key.or(e.value))
     }
 
     /// The path of the innermost node at or before `at`: the key or value starting exactly there,
@@ -171,7 +192,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic at `at` in `source`.
-    pub fn new(file: &str, source: &str, at: Position, path: &str, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &str,
+        source: &str,
+        at: Position,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Self {
         let line_text = source.lines().nth(at.line.saturating_sub(1)).unwrap_or("");
         let width = at.line.to_string().len();
         let caret = " ".repeat(at.column.saturating_sub(1).min(line_text.chars().count()));

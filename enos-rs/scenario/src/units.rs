@@ -37,12 +37,16 @@ fn number_and_unit(text: &str) -> Result<(f64, &str), String> {
     if text.starts_with('-') {
         return Err("must not be negative".to_owned());
     }
-    let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(end);
     if number.is_empty() {
         return Err("must start with a number".to_owned());
     }
-    let value: f64 = number.parse().map_err(|_| format!("'{number}' is not a number"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{number}' is not a number"))?;
     if !value.is_finite() {
         return Err("must be a finite number".to_owned());
     }
@@ -59,7 +63,11 @@ impl FromStr for Delay {
             "ms" => value * 1e3,
             "s" => value * 1e6,
             "" => return Err("needs a unit: us, ms or s (e.g. 25ms)".to_owned()),
-            other => return Err(format!("unknown unit '{other}'; use us, ms or s (e.g. 25ms)")),
+            other => {
+                return Err(format!(
+                    "unknown unit '{other}'; use us, ms or s (e.g. 25ms)"
+                ));
+            }
         };
         if micros > 3600e6 {
             return Err("must be at most one hour".to_owned());
@@ -71,9 +79,9 @@ impl FromStr for Delay {
 impl fmt::Display for Delay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nanos = self.0.as_nanos();
-        if nanos % 1_000_000 == 0 {
+        if nanos.is_multiple_of(1_000_000) {
             write!(f, "{}ms", nanos / 1_000_000)
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             write!(f, "{}us", nanos / 1_000)
         } else {
             write!(f, "{}us", nanos as f64 / 1e3)
@@ -96,7 +104,12 @@ impl FromStr for Rate {
             "kbps" => value * 8e3,
             "mbps" => value * 8e6,
             "gbps" => value * 8e9,
-            "" => return Err("needs a unit: bit, kbit, mbit, gbit (or kbps, mbps, gbps for bytes)".to_owned()),
+            "" => {
+                return Err(
+                    "needs a unit: bit, kbit, mbit, gbit (or kbps, mbps, gbps for bytes)"
+                        .to_owned(),
+                );
+            }
             other => {
                 return Err(format!(
                     "unknown unit '{other}'; use bit, kbit, mbit, gbit (or kbps, mbps, gbps for bytes)"
@@ -116,8 +129,12 @@ impl FromStr for Rate {
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        for (unit, scale) in [("gbit", 1_000_000_000), ("mbit", 1_000_000), ("kbit", 1_000)] {
-            if b >= scale && b % scale == 0 {
+        for (unit, scale) in [
+            ("gbit", 1_000_000_000),
+            ("mbit", 1_000_000),
+            ("kbit", 1_000),
+        ] {
+            if b >= scale && b.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", b / scale);
             }
         }
@@ -133,7 +150,11 @@ impl FromStr for LossRate {
         match unit {
             "%" => {}
             "" => return Err("needs a '%' (e.g. 1%)".to_owned()),
-            other => return Err(format!("unknown unit '{other}'; write a percentage such as 1%")),
+            other => {
+                return Err(format!(
+                    "unknown unit '{other}'; write a percentage such as 1%"
+                ));
+            }
         }
         if value > 100.0 {
             return Err("must be at most 100%".to_owned());
@@ -175,14 +196,25 @@ mod tests {
 
     #[test]
     fn delays() {
-        assert_eq!("25ms".parse::<Delay>().unwrap().0, Duration::from_millis(25));
-        assert_eq!("1.5ms".parse::<Delay>().unwrap().0, Duration::from_micros(1500));
+        assert_eq!(
+            "25ms".parse::<Delay>().unwrap().0,
+            Duration::from_millis(25)
+        );
+        assert_eq!(
+            "1.5ms".parse::<Delay>().unwrap().0,
+            Duration::from_micros(1500)
+        );
         assert_eq!("250us".parse::<Delay>().unwrap().to_string(), "250us");
         assert_eq!("1s".parse::<Delay>().unwrap().to_string(), "1000ms");
         assert_eq!("0ms".parse::<Delay>().unwrap(), Delay::default());
         assert!("-5ms".parse::<Delay>().unwrap_err().contains("negative"));
         assert!("10".parse::<Delay>().unwrap_err().contains("needs a unit"));
-        assert!("10 parsecs".parse::<Delay>().unwrap_err().contains("unknown unit"));
+        assert!(
+            "10 parsecs"
+                .parse::<Delay>()
+                .unwrap_err()
+                .contains("unknown unit")
+        );
     }
 
     #[test]
@@ -190,7 +222,12 @@ mod tests {
         assert_eq!("100mbit".parse::<Rate>().unwrap(), Rate(100_000_000));
         assert_eq!("1mbps".parse::<Rate>().unwrap(), Rate(8_000_000));
         assert_eq!(Rate(10_000_000_000).to_string(), "10gbit");
-        assert!("0mbit".parse::<Rate>().unwrap_err().contains("greater than zero"));
+        assert!(
+            "0mbit"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("greater than zero")
+        );
         assert!("fast".parse::<Rate>().is_err());
     }
 
@@ -198,7 +235,12 @@ mod tests {
     fn losses() {
         assert_eq!("0.5%".parse::<LossRate>().unwrap().percent(), 0.5);
         assert_eq!("100%".parse::<LossRate>().unwrap().fraction(), 1.0);
-        assert!("150%".parse::<LossRate>().unwrap_err().contains("at most 100%"));
+        assert!(
+            "150%"
+                .parse::<LossRate>()
+                .unwrap_err()
+                .contains("at most 100%")
+        );
         assert!("5".parse::<LossRate>().unwrap_err().contains("'%'"));
     }
 }

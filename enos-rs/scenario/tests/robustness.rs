@@ -29,7 +29,9 @@ impl Rng {
 
 #[test]
 fn mutated_scenarios_never_panic() {
-    let inserts: [&[u8]; 12] = [b":", b"[", b"{", b"&a ", b"*a", b"\t", b"\0", b"- ", b"---\n", b"\"", b"!!map ", b"\xff"];
+    let inserts: [&[u8]; 12] = [
+        b":", b"[", b"{", b"&a ", b"*a", b"\t", b"\0", b"- ", b"---\n", b"\"", b"!!map ", b"\xff",
+    ];
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut cases = 0;
     for seed in seeds() {
@@ -45,7 +47,10 @@ fn mutated_scenarios_never_panic() {
                     1 => bytes.truncate(at),
                     2 => {
                         let insert = inserts[rng.below(inserts.len())];
-                        bytes.splice(at.min(bytes.len())..at.min(bytes.len()), insert.iter().copied());
+                        bytes.splice(
+                            at.min(bytes.len())..at.min(bytes.len()),
+                            insert.iter().copied(),
+                        );
                     }
                     _ if !bytes.is_empty() => {
                         let end = (at + rng.below(8)).min(bytes.len());
@@ -78,7 +83,14 @@ fn an_alias_bomb_is_rejected_quickly() {
 
 #[test]
 fn deep_nesting_is_rejected_without_overflow() {
-    let text = format!("name: deep\nsites: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let text = format!(
+        "name: deep\nsites: {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
     let error = enos_scenario::parse(&text, "deep.yaml").unwrap_err();
-    assert!(error.to_string().starts_with("error: deep.yaml:"), "{error}");
+    assert!(
+        error.to_string().starts_with("error: deep.yaml:"),
+        "{error}"
+    );
 }

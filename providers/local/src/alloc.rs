@@ -44,7 +44,10 @@ pub async fn allocate() -> Result<(String, u32), ProviderError> {
     lock.lock().map_err(|e| io("lock", &lock_path, e))?;
 
     let mut used = vec![false; BLOCKS as usize];
-    for entry in fs::read_dir(root).map_err(|e| io("read", root, e))?.flatten() {
+    for entry in fs::read_dir(root)
+        .map_err(|e| io("read", root, e))?
+        .flatten()
+    {
         if let Ok(text) = fs::read_to_string(entry.path().join(BLOCK_FILE))
             && let Ok(block) = text.trim().parse::<usize>()
             && block < used.len()
@@ -59,15 +62,12 @@ pub async fn allocate() -> Result<(String, u32), ProviderError> {
             *taken = true;
         }
     }
-    let block = used
-        .iter()
-        .position(|taken| !taken)
-        .ok_or_else(|| {
-            ProviderError::new(format!(
-                "all {BLOCKS} address blocks of the local provider are in use on this machine"
-            ))
-            .with_hint("destroy experiments you no longer need (enos destroy --env DIR)")
-        })? as u32;
+    let block = used.iter().position(|taken| !taken).ok_or_else(|| {
+        ProviderError::new(format!(
+            "all {BLOCKS} address blocks of the local provider are in use on this machine"
+        ))
+        .with_hint("destroy experiments you no longer need (enos destroy --env DIR)")
+    })? as u32;
 
     let namespaces = sys::namespaces();
     let prefix = loop {
@@ -75,7 +75,9 @@ pub async fn allocate() -> Result<(String, u32), ProviderError> {
         let taken = runtime_dir(&candidate).exists()
             || data_dir(&candidate).exists()
             || sys::root_link_exists(&management_link(&candidate))
-            || namespaces.iter().any(|n| n.starts_with(&namespace_prefix(&candidate)));
+            || namespaces
+                .iter()
+                .any(|n| n.starts_with(&namespace_prefix(&candidate)));
         if !taken {
             break candidate;
         }
@@ -93,18 +95,21 @@ pub async fn allocate() -> Result<(String, u32), ProviderError> {
 fn routes_overlap(routes: &str, block: u32) -> bool {
     let start = u32::from(block_base(block));
     let end = start + 4095;
-    routes.lines().filter_map(|line| line.split_whitespace().find(|w| w.contains('.'))).any(|word| {
-        let (address, len) = word.split_once('/').unwrap_or((word, "32"));
-        match (address.parse::<std::net::Ipv4Addr>(), len.parse::<u32>()) {
-            (Ok(address), Ok(len)) if len <= 32 => {
-                let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-                let net_start = u32::from(address) & mask;
-                let net_end = net_start | !mask;
-                net_start <= end && start <= net_end && len > 0
+    routes
+        .lines()
+        .filter_map(|line| line.split_whitespace().find(|w| w.contains('.')))
+        .any(|word| {
+            let (address, len) = word.split_once('/').unwrap_or((word, "32"));
+            match (address.parse::<std::net::Ipv4Addr>(), len.parse::<u32>()) {
+                (Ok(address), Ok(len)) if len <= 32 => {
+                    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                    let net_start = u32::from(address) & mask;
+                    let net_end = net_start | !mask;
+                    net_start <= end && start <= net_end && len > 0
+                }
+                _ => false,
             }
-            _ => false,
-        }
-    })
+        })
 }
 
 /// A prefix: `e` and four random lowercase letters or digits (five characters in all).
@@ -147,7 +152,10 @@ mod tests {
             let p = random_prefix();
             assert_eq!(p.len(), 5);
             assert!(p.starts_with('e'));
-            assert!(p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+            assert!(
+                p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            );
         }
     }
 

@@ -89,20 +89,45 @@ pub fn prepare(dir: &Path, files: &HostFiles<'_>) -> Result<(), ProviderError> {
     mkdir(&upper.join("root/.ssh"), 0o700)?;
     fs::set_permissions(upper.join("root"), fs::Permissions::from_mode(0o700))
         .map_err(|e| ProviderError::new(format!("cannot chmod {}: {e}", upper.display())))?;
-    write(&upper.join("etc/enos/sshd_config"), sshd_config(files.slot).as_bytes(), 0o644)?;
-    write(&upper.join("etc/enos/ssh_host_ed25519_key"), files.host_key, 0o600)?;
-    write(&upper.join("etc/enos/ssh_host_ed25519_key.pub"), files.host_key_pub.as_bytes(), 0o644)?;
-    write(&upper.join("etc/hostname"), format!("{}\n", files.slot.name).as_bytes(), 0o644)?;
+    write(
+        &upper.join("etc/enos/sshd_config"),
+        sshd_config(files.slot).as_bytes(),
+        0o644,
+    )?;
+    write(
+        &upper.join("etc/enos/ssh_host_ed25519_key"),
+        files.host_key,
+        0o600,
+    )?;
+    write(
+        &upper.join("etc/enos/ssh_host_ed25519_key.pub"),
+        files.host_key_pub.as_bytes(),
+        0o644,
+    )?;
+    write(
+        &upper.join("etc/hostname"),
+        format!("{}\n", files.slot.name).as_bytes(),
+        0o644,
+    )?;
     write(&upper.join("etc/hosts"), files.etc_hosts.as_bytes(), 0o644)?;
-    write(&upper.join("root/.ssh/authorized_keys"), files.authorized_key.as_bytes(), 0o600)?;
+    write(
+        &upper.join("root/.ssh/authorized_keys"),
+        files.authorized_key.as_bytes(),
+        0o600,
+    )?;
     write(&upper.join("root/.bashrc"), ROOT_BASHRC.as_bytes(), 0o644)?;
-    write(&upper.join("root/.profile"), b"[ -f ~/.bashrc ] && . ~/.bashrc\n", 0o644)?;
+    write(
+        &upper.join("root/.profile"),
+        b"[ -f ~/.bashrc ] && . ~/.bashrc\n",
+        0o644,
+    )?;
     Ok(())
 }
 
 /// `/etc/hosts` naming every host of the testbed.
 pub fn etc_hosts(plan: &TestbedPlan) -> String {
-    let mut text = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    let mut text =
+        String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     for host in &plan.hosts {
         let _ = writeln!(text, "{}\t{}", host.address, host.name);
     }
@@ -131,7 +156,12 @@ fn init_script(dir: &Path, data_root: &Path, name: &str) -> String {
 
 /// Starts the host in the background; its output goes to `log`. Returns once it is started, not
 /// once it answers.
-pub async fn start(slot: &HostSlot, dir: &Path, data_root: &Path, log: &Path) -> Result<(), ProviderError> {
+pub async fn start(
+    slot: &HostSlot,
+    dir: &Path,
+    data_root: &Path,
+    log: &Path,
+) -> Result<(), ProviderError> {
     let script = init_script(dir, data_root, &slot.name);
     let log_file = fs::OpenOptions::new()
         .create(true)
@@ -145,7 +175,16 @@ pub async fn start(slot: &HostSlot, dir: &Path, data_root: &Path, log: &Path) ->
     // on after enos exits. `--kill-child` ends the host's PID 1 if its parent is killed.
     let status = Command::new("setsid")
         .args(["--fork", "ip", "netns", "exec", &slot.namespace])
-        .args(["unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child", "--propagation", "private"])
+        .args([
+            "unshare",
+            "--mount",
+            "--uts",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--propagation",
+            "private",
+        ])
         .args(["sh", "-c", &script])
         .env_clear()
         .env("PATH", SYSTEM_PATH)
@@ -159,7 +198,10 @@ pub async fn start(slot: &HostSlot, dir: &Path, data_root: &Path, log: &Path) ->
     if status.success() {
         Ok(())
     } else {
-        Err(ProviderError::new(format!("cannot start host {}: setsid exited with {status}", slot.name)))
+        Err(ProviderError::new(format!(
+            "cannot start host {}: setsid exited with {status}",
+            slot.name
+        )))
     }
 }
 

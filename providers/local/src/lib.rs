@@ -19,7 +19,9 @@ pub mod teardown;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use enos_core::{Experiment, Host, Provider, ProviderError, Reporter, SiteNetwork, SshAccess, Testbed};
+use enos_core::{
+    Experiment, Host, Provider, ProviderError, Reporter, SiteNetwork, SshAccess, Testbed,
+};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
@@ -59,7 +61,9 @@ fn save_local_state(experiment: &mut Experiment, state: &LocalState) -> Result<(
 }
 
 async fn find_program(name: &str) -> bool {
-    sys::SYSTEM_PATH.split(':').any(|dir| Path::new(dir).join(name).is_file())
+    sys::SYSTEM_PATH
+        .split(':')
+        .any(|dir| Path::new(dir).join(name).is_file())
 }
 
 impl LocalProvider {
@@ -69,8 +73,15 @@ impl LocalProvider {
         plan: &TestbedPlan,
     ) -> Result<(), ProviderError> {
         let ssh_dir = experiment.path("ssh/hostkeys/.keep")?;
-        let ssh_dir = ssh_dir.parent().and_then(Path::parent).unwrap_or(experiment.dir()).to_owned();
-        let mut jobs: Vec<(PathBuf, String)> = vec![(ssh_dir.join("id_ed25519"), format!("enos-{}", experiment.state().name))];
+        let ssh_dir = ssh_dir
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(experiment.dir())
+            .to_owned();
+        let mut jobs: Vec<(PathBuf, String)> = vec![(
+            ssh_dir.join("id_ed25519"),
+            format!("enos-{}", experiment.state().name),
+        )];
         for host in &plan.hosts {
             jobs.push((ssh_dir.join("hostkeys").join(&host.name), host.name.clone()));
         }
@@ -81,7 +92,14 @@ impl LocalProvider {
             set.spawn(async move {
                 let _permit = semaphore.acquire().await;
                 let path_text = path.display().to_string();
-                sys::run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", &comment, "-f", &path_text], None).await
+                sys::run(
+                    "ssh-keygen",
+                    &[
+                        "-q", "-t", "ed25519", "-N", "", "-C", &comment, "-f", &path_text,
+                    ],
+                    None,
+                )
+                .await
             });
         }
         while let Some(result) = set.join_next().await {
@@ -99,12 +117,27 @@ impl LocalProvider {
             fabric.push(format!("link set {} up", site.bridge));
         }
         sys::ip_batch(Some(&plan.fabric), &fabric).await?;
-        sys::run("ip", &["netns", "exec", &plan.fabric, "sysctl", "-qw", "net.ipv4.ip_forward=1"], None).await?;
+        sys::run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &plan.fabric,
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+            ],
+            None,
+        )
+        .await?;
         let link = &plan.management_link;
         sys::ip_batch(
             None,
             &[
-                format!("link add {link} type veth peer name mgmt netns {}", plan.fabric),
+                format!(
+                    "link add {link} type veth peer name mgmt netns {}",
+                    plan.fabric
+                ),
                 format!("addr add {}/30 dev {link}", plan.management_root),
                 format!("link set {link} up"),
             ],
@@ -112,12 +145,23 @@ impl LocalProvider {
         .await?;
         sys::ip_batch(
             Some(&plan.fabric),
-            &[format!("addr add {}/30 dev mgmt", plan.management_fabric), "link set mgmt up".to_owned()],
+            &[
+                format!("addr add {}/30 dev mgmt", plan.management_fabric),
+                "link set mgmt up".to_owned(),
+            ],
         )
         .await?;
         sys::run(
             "ip",
-            &["route", "add", &block_cidr(plan.block), "via", &plan.management_fabric.to_string(), "dev", link],
+            &[
+                "route",
+                "add",
+                &block_cidr(plan.block),
+                "via",
+                &plan.management_fabric.to_string(),
+                "dev",
+                link,
+            ],
             None,
         )
         .await
@@ -135,13 +179,22 @@ impl LocalProvider {
         for &i in down {
             teardown::remove_host(prefix, &plan.hosts[i].namespace).await?;
         }
-        let add: Vec<String> = down.iter().map(|&i| format!("netns add {}", plan.hosts[i].namespace)).collect();
+        let add: Vec<String> = down
+            .iter()
+            .map(|&i| format!("netns add {}", plan.hosts[i].namespace))
+            .collect();
         sys::ip_batch(None, &add).await?;
         let mut links = Vec::new();
         for &i in down {
             let h = &plan.hosts[i];
-            links.push(format!("link add {} type veth peer name eth0 netns {}", h.port, h.namespace));
-            links.push(format!("link set {} master {} up", h.port, plan.sites[h.site_index].bridge));
+            links.push(format!(
+                "link add {} type veth peer name eth0 netns {}",
+                h.port, h.namespace
+            ));
+            links.push(format!(
+                "link set {} master {} up",
+                h.port, plan.sites[h.site_index].bridge
+            ));
         }
         sys::ip_batch(Some(&plan.fabric), &links).await?;
 
@@ -158,8 +211,9 @@ impl LocalProvider {
             let slot = plan.hosts[i].clone();
             let gateway = plan.sites[slot.site_index].gateway;
             let key_path = ssh_dir.join("hostkeys").join(&slot.name);
-            let host_key = std::fs::read(&key_path)
-                .map_err(|e| ProviderError::new(format!("cannot read {}: {e}", key_path.display())))?;
+            let host_key = std::fs::read(&key_path).map_err(|e| {
+                ProviderError::new(format!("cannot read {}: {e}", key_path.display()))
+            })?;
             let host_key_pub = read_text(&key_path.with_extension("pub"))?;
             let dir = host::host_dir(&data, &slot.name);
             host::prepare(
@@ -222,7 +276,14 @@ impl LocalProvider {
                 let names: Vec<_> = waiting.iter().map(|s| s.name.as_str()).collect();
                 let log = logs.join(format!("{}.log", waiting[0].name));
                 let tail = std::fs::read_to_string(&log).unwrap_or_default();
-                let tail: Vec<_> = tail.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+                let tail: Vec<_> = tail
+                    .lines()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
                 return Err(ProviderError::new(format!(
                     "hosts did not answer over SSH within {}s: {}; last lines of {}:\n{}",
                     START_TIMEOUT.as_secs(),
@@ -237,19 +298,29 @@ impl LocalProvider {
         Ok(())
     }
 
-    fn write_ssh_files(&self, experiment: &Experiment, plan: &TestbedPlan) -> Result<Testbed, ProviderError> {
+    fn write_ssh_files(
+        &self,
+        experiment: &Experiment,
+        plan: &TestbedPlan,
+    ) -> Result<Testbed, ProviderError> {
         let ssh_dir = experiment.dir().join("ssh");
         let mut known_hosts = String::new();
         for host in &plan.hosts {
             let public = read_text(&ssh_dir.join("hostkeys").join(format!("{}.pub", host.name)))?;
             let key: Vec<&str> = public.split_whitespace().take(2).collect();
-            known_hosts.push_str(&format!("{},{} {}\n", host.name, host.address, key.join(" ")));
+            known_hosts.push_str(&format!(
+                "{},{} {}\n",
+                host.name,
+                host.address,
+                key.join(" ")
+            ));
         }
         let known_hosts_path = ssh_dir.join("known_hosts");
         write_file(&known_hosts_path, known_hosts.as_bytes())?;
         let control_dir = alloc::runtime_dir(&plan.prefix).join("ssh");
-        std::fs::create_dir_all(&control_dir)
-            .map_err(|e| ProviderError::new(format!("cannot create {}: {e}", control_dir.display())))?;
+        std::fs::create_dir_all(&control_dir).map_err(|e| {
+            ProviderError::new(format!("cannot create {}: {e}", control_dir.display()))
+        })?;
         let testbed = Testbed {
             hosts: plan
                 .hosts
@@ -266,7 +337,11 @@ impl LocalProvider {
             networks: plan
                 .sites
                 .iter()
-                .map(|s| SiteNetwork { site: s.name.clone(), cidr: s.cidr.clone(), gateway: s.gateway.into() })
+                .map(|s| SiteNetwork {
+                    site: s.name.clone(),
+                    cidr: s.cidr.clone(),
+                    gateway: s.gateway.into(),
+                })
                 .collect(),
             ssh: SshAccess {
                 config: experiment.dir().join("ssh_config"),
@@ -275,13 +350,17 @@ impl LocalProvider {
                 control_dir,
             },
         };
-        write_file(&testbed.ssh.config, enos_core::ssh::client_config(&testbed).as_bytes())?;
+        write_file(
+            &testbed.ssh.config,
+            enos_core::ssh::client_config(&testbed).as_bytes(),
+        )?;
         Ok(testbed)
     }
 }
 
 fn read_text(path: &Path) -> Result<String, ProviderError> {
-    std::fs::read_to_string(path).map_err(|e| ProviderError::new(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path)
+        .map_err(|e| ProviderError::new(format!("cannot read {}: {e}", path.display())))
 }
 
 fn write_file(path: &Path, contents: &[u8]) -> Result<(), ProviderError> {
@@ -300,11 +379,22 @@ impl Provider for LocalProvider {
             return Err(ProviderError::new("the local provider needs Linux"));
         }
         if !rustix::process::geteuid().is_root() {
-            return Err(ProviderError::new("the local provider needs root (it creates network namespaces)")
-                .with_hint("run enos as root, e.g. with sudo"));
+            return Err(ProviderError::new(
+                "the local provider needs root (it creates network namespaces)",
+            )
+            .with_hint("run enos as root, e.g. with sudo"));
         }
         let mut missing = Vec::new();
-        for program in ["ip", "unshare", "setsid", "mount", "chroot", "sshd", "ssh", "ssh-keygen"] {
+        for program in [
+            "ip",
+            "unshare",
+            "setsid",
+            "mount",
+            "chroot",
+            "sshd",
+            "ssh",
+            "ssh-keygen",
+        ] {
             if !find_program(program).await {
                 missing.push(program);
             }
@@ -314,20 +404,34 @@ impl Provider for LocalProvider {
                 .with_hint("on Debian or Ubuntu: apt-get install openssh-server openssh-client iproute2 util-linux"));
         }
         let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
-        if !filesystems.lines().any(|l| l.trim_end().ends_with("overlay")) {
-            return Err(ProviderError::new("the local provider needs the kernel's overlay file system")
-                .with_hint("modprobe overlay"));
+        if !filesystems
+            .lines()
+            .any(|l| l.trim_end().ends_with("overlay"))
+        {
+            return Err(ProviderError::new(
+                "the local provider needs the kernel's overlay file system",
+            )
+            .with_hint("modprobe overlay"));
         }
         Ok(())
     }
 
-    async fn deploy(&self, experiment: &mut Experiment, reporter: &dyn Reporter) -> Result<Testbed, ProviderError> {
+    async fn deploy(
+        &self,
+        experiment: &mut Experiment,
+        reporter: &dyn Reporter,
+    ) -> Result<Testbed, ProviderError> {
         self.check().await?;
         let mut state = match local_state(experiment) {
             Some(state) => state,
             None => {
                 let (prefix, block) = alloc::allocate().await?;
-                let state = LocalState { prefix, block, fabric_ready: false, plan: None };
+                let state = LocalState {
+                    prefix,
+                    block,
+                    fabric_ready: false,
+                    plan: None,
+                };
                 // Recorded before anything is created, so that destroy finds it after a crash.
                 save_local_state(experiment, &state)?;
                 state
@@ -342,7 +446,8 @@ impl Provider for LocalProvider {
         self.ensure_keys(experiment, &plan).await?;
 
         let namespaces = sys::namespaces();
-        let fabric_intact = namespaces.contains(&plan.fabric) && sys::root_link_exists(&plan.management_link);
+        let fabric_intact =
+            namespaces.contains(&plan.fabric) && sys::root_link_exists(&plan.management_link);
         if !(state.fabric_ready && fabric_intact) {
             teardown::remove_network(&plan.prefix).await?;
             state.fabric_ready = false;
@@ -357,7 +462,12 @@ impl Provider for LocalProvider {
         for (i, slot) in plan.hosts.iter().enumerate() {
             let exists = namespaces.contains(&slot.namespace);
             let address = slot.address;
-            checks.spawn(async move { (i, exists && host::answers(address, Duration::from_millis(500)).await) });
+            checks.spawn(async move {
+                (
+                    i,
+                    exists && host::answers(address, Duration::from_millis(500)).await,
+                )
+            });
         }
         let mut down = Vec::new();
         while let Some(result) = checks.join_next().await {
@@ -375,7 +485,11 @@ impl Provider for LocalProvider {
         self.write_ssh_files(experiment, &plan)
     }
 
-    async fn destroy(&self, experiment: &mut Experiment, reporter: &dyn Reporter) -> Result<(), ProviderError> {
+    async fn destroy(
+        &self,
+        experiment: &mut Experiment,
+        reporter: &dyn Reporter,
+    ) -> Result<(), ProviderError> {
         let Some(state) = local_state(experiment) else {
             reporter.note("nothing was provisioned");
             return Ok(());
@@ -390,15 +504,27 @@ impl Provider for LocalProvider {
 
     fn describe(&self, experiment: &Experiment) -> Vec<(String, String)> {
         let Some(state) = local_state(experiment) else {
-            return vec![("provider".to_owned(), "local (nothing provisioned)".to_owned())];
+            return vec![(
+                "provider".to_owned(),
+                "local (nothing provisioned)".to_owned(),
+            )];
         };
         vec![
             ("provider".to_owned(), "local".to_owned()),
             ("prefix".to_owned(), state.prefix.clone()),
             ("address block".to_owned(), block_cidr(state.block)),
-            ("fabric namespace".to_owned(), plan::fabric_namespace(&state.prefix)),
-            ("host file systems".to_owned(), alloc::data_dir(&state.prefix).display().to_string()),
-            ("WAN emulation".to_owned(), "not built yet (routing only)".to_owned()),
+            (
+                "fabric namespace".to_owned(),
+                plan::fabric_namespace(&state.prefix),
+            ),
+            (
+                "host file systems".to_owned(),
+                alloc::data_dir(&state.prefix).display().to_string(),
+            ),
+            (
+                "WAN emulation".to_owned(),
+                "not built yet (routing only)".to_owned(),
+            ),
         ]
     }
 }

@@ -108,7 +108,9 @@ pub enum PlanError {
     #[error("the local provider supports at most {MAX_SITES} sites, the scenario has {0}")]
     TooManySites(usize),
     /// Too many hosts in one site.
-    #[error("the local provider supports at most {MAX_HOSTS_PER_SITE} hosts per site, site '{0}' has {1}")]
+    #[error(
+        "the local provider supports at most {MAX_HOSTS_PER_SITE} hosts per site, site '{0}' has {1}"
+    )]
     TooManyHosts(String, usize),
     /// The block number is out of range.
     #[error("address block {0} is out of range (0..{BLOCKS})")]
@@ -145,7 +147,11 @@ pub fn plan(scenario: &Scenario, prefix: &str, block: u32) -> Result<TestbedPlan
         };
         let fourth = next_in_site[site_index];
         if fourth > 254 {
-            let count = scenario.hosts().iter().filter(|h| h.site == host.site).count();
+            let count = scenario
+                .hosts()
+                .iter()
+                .filter(|h| h.site == host.site)
+                .count();
             return Err(PlanError::TooManyHosts(host.site, count));
         }
         next_in_site[site_index] += 1;
@@ -190,7 +196,11 @@ mod tests {
         assert_eq!(p.management_root, Ipv4Addr::new(198, 18, 48, 1));
         assert_eq!(p.sites[2].cidr, "198.18.51.0/24");
         assert_eq!(p.sites[2].gateway, Ipv4Addr::new(198, 18, 51, 1));
-        let names: Vec<_> = p.hosts.iter().map(|h| (h.name.as_str(), h.address.to_string(), h.port.as_str())).collect();
+        let names: Vec<_> = p
+            .hosts
+            .iter()
+            .map(|h| (h.name.as_str(), h.address.to_string(), h.port.as_str()))
+            .collect();
         assert_eq!(
             names,
             vec![
@@ -215,9 +225,15 @@ mod tests {
     #[test]
     fn limits_are_clear_errors() {
         let s = scenario("name: q\nsites:\n  a: {roles: {r: 254}}\n");
-        assert_eq!(plan(&s, "e0000", 0), Err(PlanError::TooManyHosts("a".into(), 254)));
+        assert_eq!(
+            plan(&s, "e0000", 0),
+            Err(PlanError::TooManyHosts("a".into(), 254))
+        );
         let s = scenario("name: q\nsites:\n  a: {roles: {r: 253}}\n");
-        assert_eq!(plan(&s, "e0000", 0).unwrap().hosts.last().unwrap().address, Ipv4Addr::new(198, 18, 1, 254));
+        assert_eq!(
+            plan(&s, "e0000", 0).unwrap().hosts.last().unwrap().address,
+            Ipv4Addr::new(198, 18, 1, 254)
+        );
         assert_eq!(plan(&s, "e0000", BLOCKS), Err(PlanError::BadBlock(BLOCKS)));
     }
 }

@@ -12,13 +12,21 @@ use tokio::process::Command;
 pub const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Runs `program args…`, feeding `input` on stdin; returns stdout, or an error quoting stderr.
-pub async fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<String, ProviderError> {
+pub async fn run(
+    program: &str,
+    args: &[&str],
+    input: Option<&str>,
+) -> Result<String, ProviderError> {
     let mut command = Command::new(program);
     command
         .args(args)
         .env("PATH", SYSTEM_PATH)
         .env("LC_ALL", "C")
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -122,7 +130,12 @@ pub fn processes() -> Vec<ProcessInfo> {
                         .join(" ")
                 })
                 .unwrap_or_default();
-            Some(ProcessInfo { pid, state, cmdline, net_ns: base.join("ns/net") })
+            Some(ProcessInfo {
+                pid,
+                state,
+                cmdline,
+                net_ns: base.join("ns/net"),
+            })
         })
         .collect()
 }

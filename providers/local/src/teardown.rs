@@ -43,7 +43,10 @@ impl Leftovers {
 
 fn our_namespaces(prefix: &str) -> Vec<String> {
     let start = namespace_prefix(prefix);
-    sys::namespaces().into_iter().filter(|n| n.starts_with(&start)).collect()
+    sys::namespaces()
+        .into_iter()
+        .filter(|n| n.starts_with(&start))
+        .collect()
 }
 
 /// Live processes that belong to experiment `prefix`: in one of its network namespaces, or naming
@@ -88,7 +91,11 @@ pub fn leftovers(prefix: &str) -> Leftovers {
         .collect();
     let link = management_link(prefix);
     Leftovers {
-        links: if sys::root_link_exists(&link) { vec![link] } else { Vec::new() },
+        links: if sys::root_link_exists(&link) {
+            vec![link]
+        } else {
+            Vec::new()
+        },
         processes,
         mounts: our_mounts(prefix),
         directories: [data_dir(prefix), runtime_dir(prefix)]
@@ -104,7 +111,10 @@ pub fn leftovers(prefix: &str) -> Leftovers {
 /// goes with it, and its parent then exits by itself), then whatever is still alive.
 pub async fn kill_processes(prefix: &str, namespaces: &[String]) {
     let first = our_processes(prefix, namespaces);
-    for p in first.iter().filter(|p| p.cmdline.starts_with("/usr/sbin/sshd -D")) {
+    for p in first
+        .iter()
+        .filter(|p| p.cmdline.starts_with("/usr/sbin/sshd -D"))
+    {
         sys::kill(p.pid, Signal::KILL);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -158,7 +168,9 @@ pub async fn remove_host(prefix: &str, namespace: &str) -> Result<(), ProviderEr
         }
     }
     kill_processes(prefix, &ns).await;
-    sys::run("ip", &["netns", "del", namespace], None).await.map(drop)
+    sys::run("ip", &["netns", "del", namespace], None)
+        .await
+        .map(drop)
 }
 
 /// Removes everything experiment `prefix` created on this machine, and checks that nothing is left.
@@ -172,7 +184,10 @@ pub async fn remove_all(prefix: &str) -> Result<(), ProviderError> {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(ProviderError::new(format!("cannot remove {}: {e}", dir.display())));
+                return Err(ProviderError::new(format!(
+                    "cannot remove {}: {e}",
+                    dir.display()
+                )));
             }
         }
     }
@@ -180,7 +195,9 @@ pub async fn remove_all(prefix: &str) -> Result<(), ProviderError> {
     if left.is_empty() {
         Ok(())
     } else {
-        Err(ProviderError::new(format!("experiment {prefix} is not fully removed: {left:?}"))
-            .with_hint("run `enos destroy` again; if it persists, report it"))
+        Err(ProviderError::new(format!(
+            "experiment {prefix} is not fully removed: {left:?}"
+        ))
+        .with_hint("run `enos destroy` again; if it persists, report it"))
     }
 }

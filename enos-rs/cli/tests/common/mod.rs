@@ -10,12 +10,19 @@ pub fn enos_bin() -> &'static str {
 
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// Runs `enos args…` in `cwd`; stderr is not a terminal, so progress bars are hidden.
 pub fn enos(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(enos_bin()).args(args).current_dir(cwd).output().unwrap()
+    Command::new(enos_bin())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
 }
 
 /// Text of an output stream.
@@ -34,8 +41,15 @@ pub fn can_use_namespaces(test: &str) -> bool {
     if root && sshd {
         return true;
     }
-    let why = if root { "/usr/sbin/sshd (apt-get install openssh-server)" } else { "root" };
-    assert!(std::env::var_os("CI").is_none(), "{test}: CI must run every test, but it lacks {why}");
+    let why = if root {
+        "/usr/sbin/sshd (apt-get install openssh-server)"
+    } else {
+        "root"
+    };
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: CI must run every test, but it lacks {why}"
+    );
     println!("skipped: {test}: needs {why}");
     false
 }
@@ -46,7 +60,10 @@ pub fn have_program(test: &str, program: &str) -> bool {
         .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
         .unwrap_or(false);
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "{test}: CI must run every test, but {program} is missing");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: CI must run every test, but {program} is missing"
+        );
         println!("skipped: {test}: needs {program}");
     }
     found
@@ -61,7 +78,10 @@ pub struct Workspace {
 impl Workspace {
     /// A workspace with `scenario.yaml` holding `scenario`.
     pub fn new(scenario: &str) -> Self {
-        let dir = tempfile::Builder::new().prefix("enos-test-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("enos-test-")
+            .tempdir()
+            .unwrap();
         std::fs::write(dir.path().join("scenario.yaml"), scenario).unwrap();
         Self { dir }
     }
@@ -78,7 +98,10 @@ impl Workspace {
 
     /// The current experiment's directory.
     pub fn env_dir(&self) -> PathBuf {
-        self.path().join("enos-results/current").canonicalize().unwrap()
+        self.path()
+            .join("enos-results/current")
+            .canonicalize()
+            .unwrap()
     }
 
     /// The current experiment's state.
@@ -91,12 +114,20 @@ impl Workspace {
     pub fn prefixes(&self) -> Vec<String> {
         let mut prefixes = Vec::new();
         let root = self.path().join("enos-results");
-        let Ok(names) = std::fs::read_dir(&root) else { return prefixes };
+        let Ok(names) = std::fs::read_dir(&root) else {
+            return prefixes;
+        };
         for name in names.flatten() {
-            let Ok(runs) = std::fs::read_dir(name.path()) else { continue };
+            let Ok(runs) = std::fs::read_dir(name.path()) else {
+                continue;
+            };
             for run in runs.flatten() {
-                let Ok(text) = std::fs::read_to_string(run.path().join("state.json")) else { continue };
-                let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+                let Ok(text) = std::fs::read_to_string(run.path().join("state.json")) else {
+                    continue;
+                };
+                let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else {
+                    continue;
+                };
                 if let Some(prefix) = state["provider_state"]["prefix"].as_str()
                     && !prefixes.iter().any(|p| p == prefix)
                 {
@@ -109,7 +140,10 @@ impl Workspace {
 
     /// The current experiment's prefix.
     pub fn prefix(&self) -> String {
-        self.state()["provider_state"]["prefix"].as_str().unwrap().to_owned()
+        self.state()["provider_state"]["prefix"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
@@ -119,7 +153,10 @@ impl Drop for Workspace {
         if prefixes.is_empty() {
             return;
         }
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         for prefix in prefixes {
             let _ = runtime.block_on(enos_provider_local::teardown::remove_all(&prefix));
         }
@@ -131,27 +168,42 @@ impl Drop for Workspace {
 pub fn traces_of(prefix: &str) -> Vec<String> {
     let mut traces = Vec::new();
     let netns = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    for line in text(&netns.stdout).lines().filter(|l| l.contains(&format!("enos-{prefix}-"))) {
+    for line in text(&netns.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("enos-{prefix}-")))
+    {
         traces.push(format!("namespace: {line}"));
     }
-    let links = Command::new("ip").args(["-o", "link", "show"]).output().unwrap();
+    let links = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
     for line in text(&links.stdout).lines().filter(|l| l.contains(prefix)) {
         traces.push(format!("link: {line}"));
     }
-    let ps = Command::new("ps").args(["-eo", "stat=,pid=,args="]).output().unwrap();
+    let ps = Command::new("ps")
+        .args(["-eo", "stat=,pid=,args="])
+        .output()
+        .unwrap();
     for line in text(&ps.stdout).lines() {
         let live = !line.trim_start().starts_with('Z');
         if live && line.contains(prefix) && !line.contains(" ps -eo") {
             traces.push(format!("process: {line}"));
         }
     }
-    for dir in [format!("/run/enos/{prefix}"), format!("/var/lib/enos/{prefix}")] {
+    for dir in [
+        format!("/run/enos/{prefix}"),
+        format!("/var/lib/enos/{prefix}"),
+    ] {
         if Path::new(&dir).exists() {
             traces.push(format!("directory: {dir}"));
         }
     }
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    for line in mounts.lines().filter(|l| l.contains(&format!("/{prefix}/"))) {
+    for line in mounts
+        .lines()
+        .filter(|l| l.contains(&format!("/{prefix}/")))
+    {
         traces.push(format!("mount: {line}"));
     }
     traces
@@ -159,6 +211,12 @@ pub fn traces_of(prefix: &str) -> Vec<String> {
 
 /// The live processes whose network namespace is `namespace`.
 pub fn processes_in(namespace: &str) -> Vec<u32> {
-    let out = Command::new("ip").args(["netns", "pids", namespace]).output().unwrap();
-    text(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
+    let out = Command::new("ip")
+        .args(["netns", "pids", namespace])
+        .output()
+        .unwrap();
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
 }
