@@ -326,22 +326,19 @@ fn check_name(text: &str, max: usize) -> Result<(), String> {
 }
 
 impl Checker<'_> {
-    fn key_error(&mut self, path: &str, message: impl Into<String>) {
-        let at = self
-            .map
-            .key_at(path)
-            .unwrap_or(Position { line: 1, column: 1 });
+    /// Records an error about `path`, shown at `at` (the document's start when unknown).
+    fn error_at(&mut self, at: Option<Position>, path: &str, message: impl Into<String>) {
+        let at = at.unwrap_or(Position { line: 1, column: 1 });
         self.diagnostics
             .push(Diagnostic::new(self.file, self.source, at, path, message));
     }
 
+    fn key_error(&mut self, path: &str, message: impl Into<String>) {
+        self.error_at(self.map.key_at(path), path, message);
+    }
+
     fn value_error(&mut self, path: &str, message: impl Into<String>) {
-        let at = self
-            .map
-            .value_at(path)
-            .unwrap_or(Position { line: 1, column: 1 });
-        self.diagnostics
-            .push(Diagnostic::new(self.file, self.source, at, path, message));
+        self.error_at(self.map.value_at(path), path, message);
     }
 
     fn quantity<T: std::str::FromStr<Err = String>>(
@@ -399,13 +396,11 @@ impl Checker<'_> {
                 name
             }
             None => {
-                self.diagnostics.push(Diagnostic::new(
-                    self.file,
-                    self.source,
-                    self.map.root.unwrap_or(Position { line: 1, column: 1 }),
+                self.error_at(
+                    self.map.root,
                     "",
                     "missing key `name` (the experiment's name, e.g. `name: quickstart`)",
-                ));
+                );
                 String::new()
             }
         };
@@ -490,13 +485,11 @@ impl Checker<'_> {
 
     fn sites(&mut self, raw: Option<IndexMap<String, RawSite>>) -> Vec<Site> {
         let Some(raw) = raw else {
-            self.diagnostics.push(Diagnostic::new(
-                self.file,
-                self.source,
-                self.map.root.unwrap_or(Position { line: 1, column: 1 }),
+            self.error_at(
+                self.map.root,
                 "",
                 "missing key `sites` (e.g. `sites: {paris: {roles: {server: 1}}}`)",
-            ));
+            );
             return Vec::new();
         };
         if raw.is_empty() {
