@@ -339,19 +339,24 @@ fn info(env: &EnvArgs, format: InfoFormat) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     let provider = provider_for(&state.scenario.provider);
+    let mut rows: Vec<(String, String)> = vec![
+        ("experiment".to_owned(), state.name.clone()),
+        ("phase".to_owned(), state.phase.to_string()),
+        ("results".to_owned(), experiment.dir().display().to_string()),
+    ];
+    rows.extend(provider.describe(&experiment));
+    if let Some(testbed) = &state.testbed {
+        rows.push((
+            "ssh".to_owned(),
+            format!("ssh -F {} <host>", testbed.ssh.config.display()),
+        ));
+    }
+    let label_width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "experiment  {}", state.name);
-    let _ = writeln!(out, "phase       {}", state.phase);
-    let _ = writeln!(out, "results     {}", experiment.dir().display());
-    for (label, value) in provider.describe(&experiment) {
-        let _ = writeln!(out, "{label:<11} {value}");
+    for (label, value) in rows {
+        let _ = writeln!(out, "{label:<label_width$}  {value}");
     }
     if let Some(testbed) = &state.testbed {
-        let _ = writeln!(
-            out,
-            "ssh         ssh -F {} <host>",
-            testbed.ssh.config.display()
-        );
         let _ = writeln!(out);
         let width = testbed
             .hosts

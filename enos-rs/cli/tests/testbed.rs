@@ -179,6 +179,30 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
         assert_eq!(out.matches("SUCCESS").count(), 6, "{out}");
     }
 
+    // Info shows the phase, the provider's details and every host.
+    let info = ws.enos(&["info"]);
+    assert_success(&info, "enos info");
+    let out = text(&info.stdout);
+    let fields = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert!(
+        out.lines().any(|l| fields(l) == ["phase", "deployed"]),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| fields(l) == ["prefix", prefix.as_str()]),
+        "{out}"
+    );
+    let rennes = out
+        .lines()
+        .find(|l| l.starts_with("rennes-client-2"))
+        .map(fields);
+    assert_eq!(
+        rennes.as_ref().map(|f| &f[1..3]),
+        Some(&["rennes".to_owned(), "client".to_owned()][..]),
+        "{out}"
+    );
+
     // Destroy leaves nothing behind.
     let destroy = ws.enos(&["destroy"]);
     assert_success(&destroy, "enos destroy");
