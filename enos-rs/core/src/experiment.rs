@@ -215,6 +215,13 @@ impl Experiment {
         self.save()
     }
 
+    /// A directory inside the experiment directory, created if needed.
+    pub fn subdir(&self, relative: impl AsRef<Path>) -> Result<PathBuf, StateError> {
+        let path = self.dir.join(relative);
+        fs::create_dir_all(&path).map_err(io_err("create", &path))?;
+        Ok(path)
+    }
+
     /// A path inside the experiment directory, its parent directories created.
     pub fn path(&self, relative: impl AsRef<Path>) -> Result<PathBuf, StateError> {
         let path = self.dir.join(relative);

@@ -72,12 +72,8 @@ impl LocalProvider {
         experiment: &Experiment,
         plan: &TestbedPlan,
     ) -> Result<(), ProviderError> {
-        let ssh_dir = experiment.path("ssh/hostkeys/.keep")?;
-        let ssh_dir = ssh_dir
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or(experiment.dir())
-            .to_owned();
+        experiment.subdir("ssh/hostkeys")?;
+        let ssh_dir = experiment.dir().join("ssh");
         let mut jobs: Vec<(PathBuf, String)> = vec![(
             ssh_dir.join("id_ed25519"),
             format!("enos-{}", experiment.state().name),
@@ -202,8 +198,7 @@ impl LocalProvider {
         let authorized_key = read_text(&ssh_dir.join("id_ed25519.pub"))?;
         let etc_hosts = host::etc_hosts(plan);
         let data = alloc::data_dir(prefix);
-        let logs = experiment.path("logs/hosts/.keep")?;
-        let logs = logs.parent().unwrap_or(experiment.dir()).to_owned();
+        let logs = experiment.subdir("logs/hosts")?;
         let task = reporter.start("starting hosts", down.len() as u64);
         let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         let mut set = JoinSet::new();
