@@ -301,3 +301,80 @@ fn lock_file(dir: &Path) -> Result<File, StateError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(name: &str, hosts: u32) -> Scenario {
+        let text = format!("name: {name}\nsites:\n  a: {{roles: {{x: {hosts}}}}}\n");
+        enos_scenario::parse(&text, "t.yaml").unwrap()
+    }
+
+    #[test]
+    fn a_second_command_is_locked_out_until_the_first_is_done() {
+        let root = tempfile::tempdir().unwrap();
+        let (first, opened) =
+            Experiment::open_for_deploy(root.path(), &scenario("q", 1), "src", "local").unwrap();
+        assert_eq!(opened, Opened::Created);
+        match Experiment::open(root.path()) {
+            Err(StateError::Locked { holder, .. }) => {
+                assert_eq!(holder, format!("pid {}", std::process::id()))
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        let dir = first.dir().to_owned();
+        drop(first);
+        assert_eq!(Experiment::open(root.path()).unwrap().dir(), dir);
+    }
+
+    #[test]
+    fn deploy_reopens_the_current_experiment_and_refuses_another_scenario() {
+        let root = tempfile::tempdir().unwrap();
+        let (first, _) =
+            Experiment::open_for_deploy(root.path(), &scenario("q", 1), "src", "local").unwrap();
+        let dir = first.dir().to_owned();
+        drop(first);
+        let (again, opened) =
+            Experiment::open_for_deploy(root.path(), &scenario("q", 1), "src", "local").unwrap();
+        assert_eq!((opened, again.dir()), (Opened::Existing, dir.as_path()));
+        drop(again);
+        let changed = Experiment::open_for_deploy(root.path(), &scenario("q", 2), "src", "local");
+        assert!(
+            matches!(changed, Err(StateError::ScenarioChanged { .. })),
+            "{changed:?}"
+        );
+        // Once destroyed, a deploy starts a new results directory and moves `current`.
+        let mut done = Experiment::open(&dir).unwrap();
+        done.set_phase(Phase::Destroyed).unwrap();
+        drop(done);
+        let (fresh, opened) =
+            Experiment::open_for_deploy(root.path(), &scenario("q", 2), "src", "local").unwrap();
+        assert_eq!(opened, Opened::Created);
+        assert_ne!(fresh.dir(), dir);
+        assert_eq!(resolve_env(root.path()).unwrap(), fresh.dir());
+        assert_eq!(
+            std::fs::read_to_string(fresh.dir().join("scenario.yaml")).unwrap(),
+            "src"
+        );
+    }
+
+    #[test]
+    fn a_state_of_another_version_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let (first, _) =
+            Experiment::open_for_deploy(root.path(), &scenario("q", 1), "src", "local").unwrap();
+        let path = first.dir().join(STATE_FILE);
+        drop(first);
+        let text =
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .replacen("\"version\": 1", "\"version\": 7", 1);
+        std::fs::write(&path, text).unwrap();
+        let error = Experiment::open(root.path()).unwrap_err().to_string();
+        assert!(
+            error.contains("state format version 7, this enos reads version 1"),
+            "{error}"
+        );
+    }
+}
