@@ -1,19 +1,23 @@
 //! Scenario files of enos-rs: the typed format, its parser with locations, validation and a JSON
 //! Schema.
 //!
-//! A scenario is parsed in four steps: the text must be UTF-8; the YAML parser's events give a
-//! [`source::SourceMap`] from key paths to lines and columns (and catch several documents, empty
-//! files and non-mapping roots); serde-saphyr deserializes raw structures, rejecting syntax errors,
-//! wrong types, unknown and duplicate keys; then semantic checks produce the [`Scenario`]. Every
-//! error names the file, line, column and key path, with a snippet and a caret. Nothing here
-//! panics on bad input.
+//! A scenario is parsed in four steps. The bytes must be UTF-8 text of at most 1 MiB. A walk over
+//! the YAML parser's events builds a source map from key paths to lines and columns, and refuses
+//! syntax errors, several documents, empty files, non-mapping roots, deep nesting and alias bombs.
+//! serde-saphyr then deserializes raw structures, refusing wrong types, unknown and duplicate
+//! keys (the first such error stops the parse). Last, semantic checks (names, counts, quantities,
+//! sites of constraints, host names) collect every error of the file and produce the
+//! [`Scenario`]. Every error names the file, line, column and key path, with a snippet and a
+//! caret; nothing here panics on bad input or prints.
 #![warn(missing_docs)]
 
 mod model;
 mod schema;
-pub mod source;
-pub mod units;
+mod source;
+mod units;
 
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 use indexmap::IndexMap;
@@ -28,28 +32,46 @@ pub use schema::json_schema;
 pub use source::Diagnostic;
 pub use units::{Delay, LossRate, Rate};
 
-use source::{Position, SourceMap};
+use source::{Position, Root, SourceMap};
 
-/// The most hosts a scenario may ask for.
+/// The most hosts a scenario may ask for, over all sites and roles.
 pub const MAX_HOSTS: u64 = 4096;
 /// The longest experiment name.
 pub const MAX_NAME_LEN: usize = 32;
 /// The longest site or role name.
 pub const MAX_PART_LEN: usize = 16;
+/// The largest scenario file, in bytes.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
 
 const TOP_LEVEL_KEYS: &str = "name, provider, sites, network";
+const NOT_BUILT_YET: [&str; 3] = ["deploy", "bench", "metrics"];
 const KNOWN_PROVIDERS: [&str; 5] = ["local", "g5k", "vagrant", "openstack", "static"];
 
 /// Why a scenario was rejected: one or more located diagnostics.
+///
+/// `Display` prints every diagnostic in the same style, separated by a blank line:
+///
+/// ```text
+/// error: quickstart.yaml:7:21: sites.paris.roles.server: expected at least 1 host, found 0
+///   |
+/// 7 |     roles: {server: 0, client: 1}
+///   |                     ^
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
     diagnostics: Vec<Diagnostic>,
 }
 
 impl ScenarioError {
-    /// The diagnostics, in file order.
+    /// The diagnostics, in file order (never empty).
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
+    }
+
+    fn one(diagnostic: Diagnostic) -> Self {
+        Self {
+            diagnostics: vec![diagnostic],
+        }
     }
 }
 
@@ -67,15 +89,23 @@ impl std::fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+// The raw shapes serde fills in. Values whose checks need the source text or give better
+// messages than serde's (names, counts, quantities, the provider) stay untyped here and are
+// checked by `Checker`, which collects every error.
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     name: Option<String>,
     provider: Option<Value>,
-    sites: Option<IndexMap<String, RawSite>>,
+    sites: Option<IndexMap<String, Option<RawSite>>>,
     network: Option<RawNetwork>,
+    // Refused as "not built yet" by `Checker`, not as unknown keys.
+    #[allow(dead_code)]
     deploy: Option<IgnoredAny>,
+    #[allow(dead_code)]
     bench: Option<IgnoredAny>,
+    #[allow(dead_code)]
     metrics: Option<IgnoredAny>,
 }
 
@@ -108,113 +138,109 @@ struct RawConstraint {
 /// Reads and parses the scenario file at `path`; messages name the path as given.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    match std::fs::read(path) {
-        Ok(bytes) => parse_bytes(&bytes, &file),
-        Err(e) => Err(ScenarioError {
-            diagnostics: vec![Diagnostic::new(
-                &file,
-                "",
-                Position { line: 1, column: 1 },
-                "",
-                format!("cannot read the file: {e}"),
-            )],
-        }),
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes));
+    if let Err(e) = read {
+        return Err(ScenarioError::one(Diagnostic::whole_file(
+            &file,
+            format!("cannot read the file: {e}"),
+        )));
     }
-}
-
-fn parse_bytes(bytes: &[u8], file: &str) -> Result<Scenario, ScenarioError> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => parse(text, file),
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large(&file));
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => parse(text, &file),
         Err(e) => {
-            let valid = &bytes[..e.valid_up_to()];
-            let text = String::from_utf8_lossy(valid);
-            let line = text.matches('\n').count() + 1;
-            let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            let shown = String::from_utf8_lossy(bytes);
-            Err(one(
-                file,
+            let shown = String::from_utf8_lossy(&bytes);
+            let valid = String::from_utf8_lossy(bytes.get(..e.valid_up_to()).unwrap_or(&[]));
+            Err(ScenarioError::one(Diagnostic::new(
+                &file,
                 &shown,
-                Position { line, column },
+                Position::of_offset(&valid, valid.len()),
                 "",
-                "the file is not UTF-8 text",
-            ))
+                format!(
+                    "the file is not UTF-8 text: byte 0x{:02x} here is not valid UTF-8",
+                    bytes.get(e.valid_up_to()).copied().unwrap_or(0)
+                ),
+            )))
         }
     }
 }
 
-fn one(
-    file: &str,
-    source: &str,
-    at: Position,
-    path: &str,
-    message: impl Into<String>,
-) -> ScenarioError {
-    ScenarioError {
-        diagnostics: vec![Diagnostic::new(file, source, at, path, message)],
-    }
+fn too_large(file: &str) -> ScenarioError {
+    ScenarioError::one(Diagnostic::whole_file(
+        file,
+        format!(
+            "the file is larger than {} KiB; a scenario is far smaller",
+            MAX_FILE_BYTES / 1024
+        ),
+    ))
 }
 
-/// Parses and validates `source`, naming `file_name` in messages.
+/// Parses and validates the scenario `source`, naming `file_name` in messages.
 pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
-    let start = Position { line: 1, column: 1 };
-    if source.contains('\0') {
-        let before = &source[..source.find('\0').unwrap_or(0)];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        return Err(one(
-            file_name,
-            source,
-            Position { line, column },
-            "",
-            "the file contains a NUL byte",
+    let whole = |at: Position, message: &str| {
+        ScenarioError::one(Diagnostic::new(file_name, source, at, "", message))
+    };
+    if source.len() > MAX_FILE_BYTES {
+        return Err(too_large(file_name));
+    }
+    if let Some(offset) = source.find('\0') {
+        return Err(whole(
+            Position::of_offset(source, offset),
+            "the file contains a NUL byte; a scenario is text",
         ));
     }
     let map = SourceMap::build(source);
-    if let Some(at) = map.second_document {
-        return Err(one(
+    if let Some(problem) = &map.problem {
+        return Err(ScenarioError::one(Diagnostic::new(
             file_name,
             source,
-            at,
-            "",
-            "a scenario file holds one YAML document, but another one starts here",
-        ));
+            problem.at,
+            &problem.path,
+            &problem.message,
+        )));
     }
-    match map.root_kind {
-        Some("mapping") | None => {}
-        Some("empty") => {
-            return Err(one(
-                file_name,
-                source,
-                start,
-                "",
+    let root = match map.root {
+        Root::Mapping(at) => at,
+        Root::Nothing if source.trim().is_empty() => {
+            return Err(whole(
+                Position::START,
                 "the file is empty: expected a mapping with `name` and `sites`",
             ));
         }
-        Some(kind) => {
-            return Err(one(
-                file_name,
-                source,
-                map.root.unwrap_or(start),
-                "",
-                format!("expected a mapping with `name` and `sites`, found a {kind}"),
+        Root::Nothing => {
+            return Err(whole(
+                Position::START,
+                "the file holds only comments: expected a mapping with `name` and `sites`",
             ));
         }
-    }
-    if map.root_kind.is_none() && source.trim().is_empty() {
-        return Err(one(
-            file_name,
-            source,
-            start,
-            "",
-            "the file is empty: expected a mapping with `name` and `sites`",
-        ));
-    }
-    let raw: RawScenario =
-        serde_saphyr::from_str(source).map_err(|e| serde_error(&e, &map, file_name, source))?;
+        Root::Null(at) => {
+            return Err(whole(
+                at,
+                "the document is empty: expected a mapping with `name` and `sites`",
+            ));
+        }
+        Root::Other(kind, at) => {
+            return Err(whole(
+                at,
+                &format!("expected a mapping with `name` and `sites`, found a {kind}"),
+            ));
+        }
+    };
+    let options = serde_saphyr::options! {
+        // `yes`, `on`, `no`, `off` are strings, as in YAML 1.2 and for JSON Schema tools.
+        strict_booleans: true,
+    };
+    let raw: RawScenario = serde_saphyr::from_str_with_options(source, options)
+        .map_err(|e| serde_error(&e, &map, file_name, source))?;
     Checker {
         file: file_name,
         source,
         map: &map,
+        root,
         diagnostics: Vec::new(),
     }
     .scenario(raw)
@@ -230,55 +256,61 @@ fn serde_error(
     let at = error
         .location()
         .filter(|l| l.line() > 0)
-        .map(|l| Position {
-            line: l.line() as usize,
-            column: (l.column() as usize).max(1),
-        })
-        .unwrap_or(Position { line: 1, column: 1 });
+        .map_or(Position::START, |l| Position {
+            line: usize::try_from(l.line()).unwrap_or(usize::MAX),
+            column: usize::try_from(l.column()).unwrap_or(usize::MAX).max(1),
+        });
     let raw = error.without_snippet().to_string();
     let mut message = raw.lines().next().unwrap_or("").trim().to_owned();
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
     }
-    let message = reword(&message);
-    let path = map.path_at(at);
-    ScenarioError {
-        diagnostics: vec![Diagnostic::new(file, source, at, &path, message)],
-    }
+    let message = reword(&message, map.found_at(at));
+    ScenarioError::one(Diagnostic::new(file, source, at, &map.path_at(at), message))
 }
 
-/// Makes serde's messages speak of keys and values rather than fields and structs.
-fn reword(message: &str) -> String {
+/// Makes serde's messages speak of keys, values and lists rather than fields, structs and
+/// sequences, and say what was found when serde does not.
+fn reword(message: &str, found: Option<&str>) -> String {
     let message = message.trim_start_matches("error: ");
+    let found = found.map(|f| format!(", found {f}")).unwrap_or_default();
     if let Some(rest) = message.strip_prefix("unknown field ") {
         let (key, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
-        let expected = expected.trim().trim_start_matches("one of ");
-        let key_name = key.trim_matches('`');
-        if ["deploy", "bench", "metrics"].contains(&key_name) {
-            return format!("`{key_name}:` is not built yet");
-        }
         let expected = expected
+            .trim()
+            .trim_start_matches("one of ")
             .split(", ")
-            .filter(|k| !["deploy", "bench", "metrics"].contains(&k.trim().trim_matches('`')))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return if expected.is_empty() {
-            format!("unknown key {key}")
-        } else {
-            format!("unknown key {key}, expected one of {expected}")
+            .map(|k| k.trim())
+            .filter(|k| !k.is_empty() && !NOT_BUILT_YET.contains(&k.trim_matches('`')))
+            .collect::<Vec<_>>();
+        return match expected.as_slice() {
+            [] => format!("unknown key {key}"),
+            [one] => format!("unknown key {key}, expected {one}"),
+            many => format!("unknown key {key}, expected one of {}", many.join(", ")),
         };
     }
-    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(',').next().unwrap_or(rest).trim();
+    if let Some(rest) = message.strip_prefix("duplicate mapping key") {
+        let rest = rest.trim_start_matches(':').trim();
+        let key = rest
+            .split([',', ' '])
+            .next()
+            .unwrap_or(rest)
+            .trim_matches('`');
         return format!("duplicate key `{key}`: each key may appear once in a mapping");
+    }
+    if message.starts_with("invalid boolean") {
+        return format!("expected true or false{found}");
     }
     match message {
         "expected mapping start" => {
-            return "wrong type: expected a mapping (key: value pairs) here".to_owned();
+            return format!("wrong type: expected a mapping (key: value pairs){found}");
         }
-        "expected sequence start" => return "wrong type: expected a list here".to_owned(),
-        "invalid boolean" => return "expected true or false".to_owned(),
+        "expected sequence start" => return format!("wrong type: expected a list{found}"),
+        "expected string scalar" => return format!("wrong type: expected a string{found}"),
         _ => {}
+    }
+    if message.starts_with("budget breached") || message == "recursion limit exceeded" {
+        return format!("the file is too large or too deeply nested for a scenario ({message})");
     }
     message
         .replace("invalid type: ", "wrong type: found ")
@@ -289,22 +321,15 @@ fn reword(message: &str) -> String {
             "a constraint (a mapping with src, dst, …)",
         )
         .replace("struct RawScenario", "a scenario (a mapping)")
+        .replace("a sequence", "a list")
+        .replace("sequence", "list")
         .replace("field", "key")
 }
 
-struct Checker<'a> {
-    file: &'a str,
-    source: &'a str,
-    map: &'a SourceMap,
-    diagnostics: Vec<Diagnostic>,
-}
-
+/// Checks an experiment, site or role name; says what is wrong with it.
 fn check_name(text: &str, max: usize) -> Result<(), String> {
     if text.is_empty() {
         return Err("must not be empty".to_owned());
-    }
-    if text.len() > max {
-        return Err(format!("'{text}' is too long: at most {max} characters"));
     }
     if !text
         .chars()
@@ -317,93 +342,95 @@ fn check_name(text: &str, max: usize) -> Result<(), String> {
     if !text.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(format!("'{text}' must start with a lowercase letter"));
     }
-    if text.ends_with('-') || text.contains("--") {
+    if text.ends_with('-') {
+        return Err(format!("'{text}' must not end with a dash"));
+    }
+    if text.contains("--") {
+        return Err(format!("'{text}' must not hold two dashes in a row"));
+    }
+    if text.len() > max {
         return Err(format!(
-            "'{text}' must not end with a dash or hold two dashes in a row"
+            "'{text}' is {} characters long, at most {max} are allowed",
+            text.len()
         ));
     }
     Ok(())
 }
 
+/// What a loosely typed value is, for messages.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing".to_owned(),
+        Value::Bool(b) => format!("{b}"),
+        Value::Number(n) => format!("{n}"),
+        Value::String(s) => format!("'{s}'"),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "a mapping".to_owned(),
+    }
+}
+
+/// The semantic checks: they collect every error of the file.
+struct Checker<'a> {
+    file: &'a str,
+    source: &'a str,
+    map: &'a SourceMap,
+    /// Where the root mapping starts: missing keys are reported there.
+    root: Position,
+    diagnostics: Vec<Diagnostic>,
+}
+
 impl Checker<'_> {
-    /// Records an error about `path`, shown at `at` (the document's start when unknown).
     fn error_at(&mut self, at: Option<Position>, path: &str, message: impl Into<String>) {
-        let at = at.unwrap_or(Position { line: 1, column: 1 });
+        let at = at.unwrap_or(self.root);
         self.diagnostics
             .push(Diagnostic::new(self.file, self.source, at, path, message));
     }
 
+    /// An error about a key (shown at the key).
     fn key_error(&mut self, path: &str, message: impl Into<String>) {
         self.error_at(self.map.key_at(path), path, message);
     }
 
+    /// An error about a value (shown at the value).
     fn value_error(&mut self, path: &str, message: impl Into<String>) {
         self.error_at(self.map.value_at(path), path, message);
     }
 
-    fn quantity<T: std::str::FromStr<Err = String>>(
-        &mut self,
-        path: &str,
-        value: Option<&Value>,
-        example: &str,
-    ) -> Option<T> {
-        match value? {
-            Value::String(text) => match text.parse() {
-                Ok(v) => Some(v),
-                Err(why) => {
-                    let hint = if why.contains("e.g.") {
-                        String::new()
-                    } else {
-                        format!(" (e.g. {example})")
-                    };
-                    self.value_error(path, format!("'{text}': {why}{hint}"));
-                    None
-                }
-            },
-            Value::Number(n) => {
-                self.value_error(path, format!("{n} needs a unit, e.g. {example}"));
-                None
-            }
-            Value::Null => None,
-            other => {
-                self.value_error(
-                    path,
-                    format!("expected a value such as {example}, found {}", kind(other)),
-                );
-                None
-            }
+    /// A required key is absent (shown where its mapping starts) or present without a value.
+    fn missing(&mut self, path: &str, parent: &str, what: &str, example: &str) {
+        if self.map.has(path) {
+            self.value_error(
+                path,
+                format!("expected {what} (e.g. `{example}`), found nothing"),
+            );
+        } else {
+            let at = if parent.is_empty() {
+                Some(self.root)
+            } else {
+                self.map.value_at(parent)
+            };
+            let key = path.rsplit('.').next().unwrap_or(path);
+            self.error_at(
+                at,
+                path,
+                format!("missing key `{key}`: {what} (e.g. `{example}`)"),
+            );
         }
     }
 
     fn scenario(mut self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
-        for (key, present) in [
-            ("deploy", raw.deploy.is_some()),
-            ("bench", raw.bench.is_some()),
-            ("metrics", raw.metrics.is_some()),
-        ] {
-            if present {
+        for key in NOT_BUILT_YET {
+            if self.map.has(key) {
                 self.key_error(
                     key,
-                    format!("`{key}:` is not built yet; this enos knows {TOP_LEVEL_KEYS}"),
+                    format!(
+                        "`{key}:` is not built yet (a later version adds it); this version reads \
+                         {TOP_LEVEL_KEYS}"
+                    ),
                 );
             }
         }
-        let name = match raw.name {
-            Some(name) => {
-                if let Err(why) = check_name(&name, MAX_NAME_LEN) {
-                    self.value_error("name", format!("bad experiment name: {why}"));
-                }
-                name
-            }
-            None => {
-                self.error_at(
-                    self.map.root,
-                    "",
-                    "missing key `name` (the experiment's name, e.g. `name: quickstart`)",
-                );
-                String::new()
-            }
-        };
+        let name = self.name(raw.name);
         let provider = self.provider(raw.provider.as_ref());
         let sites = self.sites(raw.sites);
         let network = self.network(raw.network, &sites);
@@ -422,57 +449,100 @@ impl Checker<'_> {
         }
     }
 
+    fn name(&mut self, raw: Option<String>) -> String {
+        let Some(name) = raw else {
+            self.missing("name", "", "the experiment's name", "name: quickstart");
+            return String::new();
+        };
+        if let Err(why) = check_name(&name, MAX_NAME_LEN) {
+            self.value_error("name", format!("bad experiment name: {why}"));
+        }
+        name
+    }
+
     fn provider(&mut self, value: Option<&Value>) -> ProviderSpec {
         let local = ProviderSpec::Local(LocalOptions {});
         let (name, options) = match value {
-            None | Some(Value::Null) => return local,
+            None if self.map.has("provider") => {
+                self.value_error(
+                    "provider",
+                    "expected a provider such as `local`, found nothing",
+                );
+                return local;
+            }
+            None => return local,
             Some(Value::String(name)) => (name.as_str(), None),
-            Some(Value::Object(map)) if map.len() == 1 => {
-                let Some((name, options)) = map.iter().next() else {
-                    return local;
-                };
-                (name.as_str(), Some(options))
+            Some(Value::Object(map)) if map.len() == 1 => match map.iter().next() {
+                Some((name, options)) => (name.as_str(), Some(options)),
+                None => return local,
+            },
+            Some(Value::Object(map)) if map.len() > 1 => {
+                let names: Vec<&str> = map.keys().map(String::as_str).collect();
+                self.value_error(
+                    "provider",
+                    format!(
+                        "expected one provider, found {}: {}",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                );
+                return local;
             }
             Some(other) => {
                 self.value_error(
                     "provider",
                     format!(
-                        "expected a provider name such as `local`, or `{{local: {{…}}}}`, found {}",
-                        kind(other)
+                        "expected a provider name such as `local` or `{{local: {{}}}}`, found {}",
+                        if other.is_object() {
+                            "an empty mapping".to_owned()
+                        } else {
+                            describe(other)
+                        }
                     ),
                 );
                 return local;
             }
         };
+        let at = if options.is_some() {
+            format!("provider.{name}")
+        } else {
+            "provider".to_owned()
+        };
         match name {
             "local" => {
                 match options {
                     None | Some(Value::Null) => {}
-                    Some(Value::Object(o)) if o.is_empty() => {}
                     Some(Value::Object(o)) => {
-                        let key = o.keys().next().cloned().unwrap_or_default();
-                        self.key_error(
-                            &format!("provider.local.{key}"),
-                            format!("unknown key `{key}`: the local provider has no options yet"),
-                        );
+                        for key in o.keys() {
+                            self.key_error(
+                                &format!("provider.local.{key}"),
+                                format!(
+                                    "unknown key `{key}`: the local provider has no options yet"
+                                ),
+                            );
+                        }
                     }
                     Some(other) => self.value_error(
                         "provider.local",
-                        format!("expected a mapping of options, found {}", kind(other)),
+                        format!(
+                            "expected the local provider's options (a mapping, e.g. `{{}}`), \
+                             found {}",
+                            describe(other)
+                        ),
                     ),
                 }
                 local
             }
             known if KNOWN_PROVIDERS.contains(&known) => {
-                self.value_error(
-                    "provider",
-                    format!("provider '{known}' is not built yet; use `local`"),
+                self.provider_error(
+                    &at,
+                    format!("provider '{known}' is not built yet; this version has `local`"),
                 );
                 local
             }
             other => {
-                self.value_error(
-                    "provider",
+                self.provider_error(
+                    &at,
                     format!(
                         "unknown provider '{other}', expected one of {}",
                         KNOWN_PROVIDERS.join(", ")
@@ -483,17 +553,31 @@ impl Checker<'_> {
         }
     }
 
-    fn sites(&mut self, raw: Option<IndexMap<String, RawSite>>) -> Vec<Site> {
+    /// An error about the provider's name: at the value of `provider: g5k`, at the key of
+    /// `provider: {g5k: {…}}`.
+    fn provider_error(&mut self, path: &str, message: String) {
+        if path == "provider" {
+            self.value_error(path, message);
+        } else {
+            self.key_error(path, message);
+        }
+    }
+
+    fn sites(&mut self, raw: Option<IndexMap<String, Option<RawSite>>>) -> Vec<Site> {
         let Some(raw) = raw else {
-            self.error_at(
-                self.map.root,
+            self.missing(
+                "sites",
                 "",
-                "missing key `sites` (e.g. `sites: {paris: {roles: {server: 1}}}`)",
+                "at least one site",
+                "sites: {paris: {roles: {server: 1}}}",
             );
             return Vec::new();
         };
         if raw.is_empty() {
-            self.value_error("sites", "expected at least one site");
+            self.value_error(
+                "sites",
+                "expected at least one site, e.g. `sites: {paris: {roles: {server: 1}}}`",
+            );
         }
         let mut sites = Vec::new();
         let mut total: u64 = 0;
@@ -502,58 +586,26 @@ impl Checker<'_> {
             if let Err(why) = check_name(&site_name, MAX_PART_LEN) {
                 self.key_error(&path, format!("bad site name: {why}"));
             }
-            let roles_raw = site.roles.unwrap_or_default();
+            let roles_path = format!("{path}.roles");
+            let roles_raw = site.and_then(|s| s.roles).unwrap_or_default();
             if roles_raw.is_empty() {
-                let at = if self.map.value_at(&format!("{path}.roles")).is_some() {
-                    format!("{path}.roles")
-                } else {
-                    path.clone()
-                };
-                self.value_error(
-                    &at,
+                let at = self
+                    .map
+                    .value_at(&roles_path)
+                    .or_else(|| self.map.value_at(&path));
+                self.error_at(
+                    at,
+                    &roles_path,
                     "expected at least one role with a number of hosts, e.g. `roles: {server: 1}`",
                 );
             }
             let mut roles = Vec::new();
             for (role, count) in roles_raw {
-                let role_path = format!("{path}.roles.{role}");
+                let role_path = format!("{roles_path}.{role}");
                 if let Err(why) = check_name(&role, MAX_PART_LEN) {
                     self.key_error(&role_path, format!("bad role name: {why}"));
                 }
-                let count = match &count {
-                    Value::Number(n) => match n.as_i64() {
-                        Some(c) if c >= 1 && c as u64 <= MAX_HOSTS => Some(c as u32),
-                        Some(c) if c < 1 => {
-                            self.value_error(
-                                &role_path,
-                                format!("expected at least 1 host, found {c}"),
-                            );
-                            None
-                        }
-                        Some(c) => {
-                            self.value_error(
-                                &role_path,
-                                format!("expected at most {MAX_HOSTS} hosts, found {c}"),
-                            );
-                            None
-                        }
-                        None => {
-                            self.value_error(
-                                &role_path,
-                                format!("expected a whole number of hosts, found {n}"),
-                            );
-                            None
-                        }
-                    },
-                    other => {
-                        self.value_error(
-                            &role_path,
-                            format!("expected a whole number of hosts, found {}", kind(other)),
-                        );
-                        None
-                    }
-                };
-                if let Some(count) = count {
+                if let Some(count) = self.count(&role_path, &count) {
                     total += u64::from(count);
                     roles.push(RoleCount { role, count });
                 }
@@ -569,91 +621,217 @@ impl Checker<'_> {
                 format!("the scenario asks for {total} hosts, at most {MAX_HOSTS} are allowed"),
             );
         }
-        // Host names `{site}-{role}-{n}` must be unique, and site and role names must differ
-        // (both become inventory groups).
-        let mut seen: Vec<(String, String)> = Vec::new();
-        for site in &sites {
+        self.host_names(&sites);
+        sites
+    }
+
+    /// A role's number of hosts: a whole number from 1 to [`MAX_HOSTS`].
+    fn count(&mut self, path: &str, value: &Value) -> Option<u32> {
+        let Value::Number(n) = value else {
+            self.value_error(
+                path,
+                format!(
+                    "expected a whole number of hosts, found {}",
+                    describe(value)
+                ),
+            );
+            return None;
+        };
+        let problem = match (n.as_i64(), n.as_f64()) {
+            (Some(c), _) if c < 1 => format!("expected at least 1 host, found {c}"),
+            (Some(c), _) if c.unsigned_abs() <= MAX_HOSTS => return u32::try_from(c).ok(),
+            (Some(c), _) => format!("expected at most {MAX_HOSTS} hosts, found {c}"),
+            (None, Some(f)) if f.fract() == 0.0 && f > 0.0 => {
+                format!("expected at most {MAX_HOSTS} hosts, found {n}")
+            }
+            _ => format!("expected a whole number of hosts, found {n}"),
+        };
+        self.value_error(path, problem);
+        None
+    }
+
+    /// Host names `{site}-{role}-{n}` must be unique, and a name may not be both a site and a
+    /// role (both become inventory groups). As `n` holds no dash, host names are unique exactly
+    /// when the `{site}-{role}` stems are.
+    fn host_names(&mut self, sites: &[Site]) {
+        let site_names: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
+        let mut stems: HashMap<String, (&str, &str)> = HashMap::new();
+        for site in sites {
             for role in &site.roles {
+                let path = format!("sites.{}.roles.{}", site.name, role.role);
                 let stem = format!("{}-{}", site.name, role.role);
-                if let Some((other, _)) = seen.iter().find(|(s, _)| *s == stem) {
-                    let _ = other;
-                    self.key_error(
-                        &format!("sites.{}.roles.{}", site.name, role.role),
+                match stems.get(&stem) {
+                    Some((other_site, other_role)) => self.key_error(
+                        &path,
                         format!(
-                            "hosts of site '{}' role '{}' would be named like others ({stem}-N)",
+                            "hosts of site '{}' role '{}' would have the same names as those of \
+                             site '{other_site}' role '{other_role}' ({stem}-1, …)",
                             site.name, role.role
                         ),
-                    );
-                } else {
-                    seen.push((stem, site.name.clone()));
+                    ),
+                    None => {
+                        stems.insert(stem, (&site.name, &role.role));
+                    }
                 }
-                if sites.iter().any(|s| s.name == role.role) {
+                if site_names.contains(&role.role.as_str()) {
                     self.key_error(
-                        &format!("sites.{}.roles.{}", site.name, role.role),
+                        &path,
                         format!(
-                            "'{}' is both a site and a role; inventories need distinct group names",
+                            "'{}' is both a site and a role; inventories need distinct group \
+                             names",
                             role.role
                         ),
                     );
                 }
             }
         }
-        sites
+    }
+
+    /// A delay, rate or loss: a string such as `25ms`, parsed by `T`'s `FromStr`.
+    fn quantity<T: std::str::FromStr<Err = String>>(
+        &mut self,
+        path: &str,
+        value: Option<&Value>,
+        what: &str,
+        example: &str,
+    ) -> Option<T> {
+        let Some(value) = value else {
+            if self.map.has(path) {
+                self.value_error(
+                    path,
+                    format!("expected a {what} such as {example}, found nothing"),
+                );
+            }
+            return None;
+        };
+        match value {
+            Value::String(text) => match text.parse() {
+                Ok(v) => Some(v),
+                Err(why) => {
+                    self.value_error(path, format!("bad {what} '{text}': {why}"));
+                    None
+                }
+            },
+            Value::Number(n) => {
+                // A bare number: the same message as for the string, i.e. the unit is missing.
+                let why = n
+                    .to_string()
+                    .parse::<T>()
+                    .err()
+                    .unwrap_or_else(|| format!("a unit is required (e.g. {example})"));
+                self.value_error(path, format!("bad {what} '{n}': {why}"));
+                None
+            }
+            other => {
+                self.value_error(
+                    path,
+                    format!(
+                        "expected a {what} such as {example}, found {}",
+                        describe(other)
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn network(&mut self, raw: Option<RawNetwork>, sites: &[Site]) -> NetworkSpec {
         let mut spec = NetworkSpec::default();
         let Some(raw) = raw else { return spec };
-        if let Some(d) = self.quantity("network.default_delay", raw.default_delay.as_ref(), "2ms") {
-            spec.default_delay = d;
-        }
-        if let Some(r) = self.quantity("network.default_rate", raw.default_rate.as_ref(), "1gbit") {
-            spec.default_rate = r;
-        }
-        if let Some(l) = self.quantity("network.default_loss", raw.default_loss.as_ref(), "0%") {
-            spec.default_loss = l;
-        }
+        let delay = self.quantity(
+            "network.default_delay",
+            raw.default_delay.as_ref(),
+            "delay",
+            "2ms",
+        );
+        let rate = self.quantity(
+            "network.default_rate",
+            raw.default_rate.as_ref(),
+            "rate",
+            "1gbit",
+        );
+        let loss = self.quantity(
+            "network.default_loss",
+            raw.default_loss.as_ref(),
+            "loss",
+            "0%",
+        );
+        spec.default_delay = delay.unwrap_or(spec.default_delay);
+        spec.default_rate = rate.unwrap_or(spec.default_rate);
+        spec.default_loss = loss.unwrap_or(spec.default_loss);
         let known: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
+        // Which constraint already set each direction, and whether through its reverse.
+        let mut directions: HashMap<(String, String), (usize, bool)> = HashMap::new();
         for (i, c) in raw.constraints.unwrap_or_default().into_iter().enumerate() {
             let path = format!("network.constraints[{i}]");
-            let mut ends = Vec::new();
-            for (key, value) in [("src", &c.src), ("dst", &c.dst)] {
-                match value {
-                    None => self.value_error(&path, format!("missing key `{key}` (a site name)")),
-                    Some(site) if !known.contains(&site.as_str()) => self.value_error(
-                        &format!("{path}.{key}"),
-                        format!(
-                            "unknown site '{site}', expected one of {}",
-                            known.join(", ")
-                        ),
-                    ),
-                    Some(_) => {}
+            let src = self.end(&path, "src", c.src, &known, "the site traffic leaves");
+            let dst = self.end(&path, "dst", c.dst, &known, "the site traffic goes to");
+            let delay = self.quantity(&format!("{path}.delay"), c.delay.as_ref(), "delay", "25ms");
+            let rate = self.quantity(&format!("{path}.rate"), c.rate.as_ref(), "rate", "100mbit");
+            let loss = self.quantity(&format!("{path}.loss"), c.loss.as_ref(), "loss", "1%");
+            let symmetric = c.symmetric.unwrap_or(false);
+            if let (Some(src), Some(dst)) = (&src, &dst) {
+                let mut wanted = vec![((src.clone(), dst.clone()), false)];
+                if symmetric && src != dst {
+                    wanted.push(((dst.clone(), src.clone()), true));
                 }
-                ends.push(value.clone().unwrap_or_default());
+                for (pair, reverse) in wanted {
+                    if let Some(&(j, earlier_reverse)) = directions.get(&pair) {
+                        let how = match (reverse, earlier_reverse) {
+                            (false, false) => "",
+                            (true, false) => ", and this one is symmetric",
+                            (false, true) => ", which is symmetric",
+                            (true, true) => ", both being symmetric",
+                        };
+                        self.value_error(
+                            &path,
+                            format!(
+                                "traffic from {} to {} is already constrained by \
+                                 network.constraints[{j}]{how}",
+                                pair.0, pair.1
+                            ),
+                        );
+                        break;
+                    }
+                    directions.insert(pair, (i, reverse));
+                }
             }
-            let delay = self.quantity(&format!("{path}.delay"), c.delay.as_ref(), "25ms");
-            let rate = self.quantity(&format!("{path}.rate"), c.rate.as_ref(), "100mbit");
-            let loss = self.quantity(&format!("{path}.loss"), c.loss.as_ref(), "1%");
             spec.constraints.push(Constraint {
-                src: ends[0].clone(),
-                dst: ends[1].clone(),
+                src: src.unwrap_or_default(),
+                dst: dst.unwrap_or_default(),
                 delay,
                 rate,
                 loss,
-                symmetric: c.symmetric.unwrap_or(false),
+                symmetric,
             });
         }
         spec
     }
-}
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
+    /// The `src` or `dst` of a constraint: a site of the scenario.
+    fn end(
+        &mut self,
+        constraint: &str,
+        key: &str,
+        value: Option<String>,
+        known: &[&str],
+        what: &str,
+    ) -> Option<String> {
+        let path = format!("{constraint}.{key}");
+        let Some(site) = value else {
+            self.missing(&path, constraint, what, &format!("{key}: paris"));
+            return None;
+        };
+        if known.contains(&site.as_str()) {
+            Some(site)
+        } else {
+            let expected = if known.is_empty() {
+                "and the scenario has no sites".to_owned()
+            } else {
+                format!("expected one of {}", known.join(", "))
+            };
+            self.value_error(&path, format!("unknown site '{site}', {expected}"));
+            None
+        }
     }
 }

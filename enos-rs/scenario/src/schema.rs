@@ -1,67 +1,142 @@
 //! The JSON Schema of scenario files, for editors (completion and checks as you type).
+//!
+//! It describes the file format, not the serde shape of [`crate::Scenario`]: in a file, sites
+//! and roles are mappings, quantities are strings with units and the provider is a name or a
+//! one-key mapping. So it is written out here rather than derived from the model types. It
+//! checks what a schema can (keys, types, name patterns, units, host counts); `enos validate`
+//! checks the rest (zero rates, loss over 100%, unknown sites, colliding host names).
 
 use serde_json::{Value, json};
 
+/// A name: lowercase letters, digits and single dashes, starting with a letter, not ending
+/// with a dash.
+const NAME: &str = "^[a-z](-?[a-z0-9])*$";
+const NUMBER: &str = "[0-9]+(\\.[0-9]+)?";
+
 /// The JSON Schema (draft 2020-12) of the scenario format.
 pub fn json_schema() -> Value {
-    let name = json!({"type": "string", "pattern": "^[a-z]([a-z0-9]|-(?!-))*[a-z0-9]?$"});
-    let delay = json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(us|ms|s)$", "examples": ["0ms", "25ms", "250us"]});
-    let rate = json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?([kmgt]?bit|[kmg]?bps)$", "examples": ["100mbit", "1gbit"]});
-    let loss = json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?%$", "examples": ["0%", "1%", "0.5%"]});
+    let part_name = |what: &str| {
+        json!({
+            "type": "string",
+            "pattern": NAME,
+            "maxLength": crate::MAX_PART_LEN,
+            "description": format!(
+                "A {what} name: lowercase letters, digits and dashes, starting with a letter, at \
+                 most {} characters.",
+                crate::MAX_PART_LEN
+            ),
+        })
+    };
+    let delay = json!({
+        "type": "string",
+        "pattern": format!("^{NUMBER}(us|ms|s)$"),
+        "description": "A one-way delay with its unit: us, ms or s. Zero is allowed.",
+        "examples": ["0ms", "25ms", "1.5ms", "250us"],
+    });
+    let rate = json!({
+        "type": "string",
+        "pattern": format!("^{NUMBER}(bit|kbit|mbit|gbit|tbit|bps|kbps|mbps|gbps)$"),
+        "description": "A rate: bit, kbit, mbit, gbit, tbit are bits per second; bps, kbps, \
+                        mbps, gbps are bytes per second, as in tc. Greater than zero.",
+        "examples": ["100mbit", "1gbit", "10gbit"],
+    });
+    let loss = json!({
+        "type": "string",
+        "pattern": format!("^{NUMBER}%$"),
+        "description": "A loss rate in percent, from 0% to 100%.",
+        "examples": ["0%", "1%", "0.5%"],
+    });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "enos-rs scenario",
-        "description": "One experiment: sites, roles and host counts, and the WAN between sites.",
+        "description": "One experiment: sites, their roles and host counts, and the WAN between \
+                        sites.",
         "type": "object",
         "additionalProperties": false,
         "required": ["name", "sites"],
         "properties": {
-            "name": {"description": "The experiment's name: lowercase letters, digits and dashes, at most 32 characters.", "maxLength": 32, "type": "string", "pattern": name["pattern"]},
+            "name": {
+                "type": "string",
+                "pattern": NAME,
+                "maxLength": crate::MAX_NAME_LEN,
+                "description": format!(
+                    "The experiment's name: lowercase letters, digits and dashes, starting with \
+                     a letter, at most {} characters. It is used in host names and paths.",
+                    crate::MAX_NAME_LEN
+                ),
+            },
             "provider": {
-                "description": "Which testbed provides the hosts (default: local).",
+                "description": "The testbed that provides the hosts: `local` (the default) or \
+                                `{local: {}}`.",
+                "default": "local",
                 "oneOf": [
                     {"const": "local"},
-                    {"type": "object", "properties": {"local": {"type": ["object", "null"], "additionalProperties": false}}, "additionalProperties": false, "minProperties": 1, "maxProperties": 1}
+                    {
+                        "type": "object",
+                        "required": ["local"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "local": {
+                                "type": ["object", "null"],
+                                "additionalProperties": false,
+                                "description": "Options of the local provider (none yet).",
+                            }
+                        }
+                    }
                 ]
             },
             "sites": {
-                "description": "Sites (EnOS groups), in order; each has roles with a number of hosts.",
+                "description": "The sites (EnOS groups), in order; each has roles with a number \
+                                of hosts. Hosts are named {site}-{role}-{n}.",
                 "type": "object",
                 "minProperties": 1,
-                "propertyNames": {"maxLength": 16, "pattern": name["pattern"]},
+                "propertyNames": part_name("site"),
                 "additionalProperties": {
                     "type": "object",
                     "additionalProperties": false,
                     "required": ["roles"],
                     "properties": {
                         "roles": {
+                            "description": "Role name -> number of hosts, in order.",
                             "type": "object",
                             "minProperties": 1,
-                            "propertyNames": {"maxLength": 16, "pattern": name["pattern"]},
-                            "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 4096}
+                            "propertyNames": part_name("role"),
+                            "additionalProperties": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": crate::MAX_HOSTS,
+                            }
                         }
                     }
                 }
             },
             "network": {
-                "description": "WAN constraints with EnOS semantics; values are one-way.",
-                "type": "object",
+                "description": "WAN emulation with EnOS network_constraints semantics; values \
+                                are one-way.",
+                "type": ["object", "null"],
                 "additionalProperties": false,
                 "properties": {
-                    "default_delay": delay,
-                    "default_rate": rate,
-                    "default_loss": loss,
+                    "default_delay": {"default": "0ms", "allOf": [delay.clone()]},
+                    "default_rate": {"default": "10gbit", "allOf": [rate.clone()]},
+                    "default_loss": {"default": "0%", "allOf": [loss.clone()]},
                     "constraints": {
-                        "type": "array",
+                        "type": ["array", "null"],
+                        "description": "Constraints between sites; at most one per direction.",
                         "items": {
                             "type": "object",
                             "additionalProperties": false,
                             "required": ["src", "dst"],
                             "properties": {
-                                "src": {"type": "string", "description": "Source site."},
-                                "dst": {"type": "string", "description": "Destination site."},
-                                "delay": delay, "rate": rate, "loss": loss,
-                                "symmetric": {"type": "boolean", "default": false}
+                                "src": {"type": "string", "description": "The site traffic leaves."},
+                                "dst": {"type": "string", "description": "The site traffic goes to."},
+                                "delay": delay,
+                                "rate": rate,
+                                "loss": loss,
+                                "symmetric": {
+                                    "type": "boolean",
+                                    "default": false,
+                                    "description": "Also apply the constraint from dst to src.",
+                                }
                             }
                         }
                     }

@@ -20,6 +20,13 @@ pub struct Rate(pub u64);
 pub struct LossRate(f64);
 
 impl LossRate {
+    /// The loss rate of `percent` percent, if it lies between 0 and 100.
+    pub fn from_percent(percent: f64) -> Option<Self> {
+        (0.0..=100.0)
+            .contains(&percent)
+            .then_some(LossRate(percent))
+    }
+
     /// The loss rate as a percentage (0 to 100).
     pub fn percent(self) -> f64 {
         self.0
@@ -31,9 +38,21 @@ impl LossRate {
     }
 }
 
-/// Splits `text` into a non-negative decimal number and its unit.
+/// Says which unit was meant when `unit` is a known one in the wrong case (`Mbit`, `MS`).
+fn unknown_unit(unit: &str, known: &[&str]) -> String {
+    let lower = unit.to_ascii_lowercase();
+    if known.contains(&lower.as_str()) {
+        format!("unknown unit '{unit}': units are lowercase, write '{lower}'")
+    } else {
+        format!(
+            "unknown unit '{unit}', expected one of {}",
+            known.join(", ")
+        )
+    }
+}
+
+/// Splits `text` into a non-negative decimal number (`25`, `1.5`) and the unit right after it.
 fn number_and_unit(text: &str) -> Result<(f64, &str), String> {
-    let text = text.trim();
     if text.starts_with('-') {
         return Err("must not be negative".to_owned());
     }
@@ -44,13 +63,22 @@ fn number_and_unit(text: &str) -> Result<(f64, &str), String> {
     if number.is_empty() {
         return Err("must start with a number".to_owned());
     }
+    let well_formed = match number.split_once('.') {
+        None => true,
+        Some((whole, fraction)) => {
+            !whole.is_empty() && !fraction.is_empty() && !fraction.contains('.')
+        }
+    };
+    if !well_formed {
+        return Err(format!("'{number}' is not a number such as 25 or 1.5"));
+    }
+    if unit.starts_with(char::is_whitespace) {
+        return Err("no space may separate the number from its unit".to_owned());
+    }
     let value: f64 = number
         .parse()
         .map_err(|_| format!("'{number}' is not a number"))?;
-    if !value.is_finite() {
-        return Err("must be a finite number".to_owned());
-    }
-    Ok((value, unit.trim()))
+    Ok((value, unit))
 }
 
 impl FromStr for Delay {
@@ -62,15 +90,11 @@ impl FromStr for Delay {
             "us" => value,
             "ms" => value * 1e3,
             "s" => value * 1e6,
-            "" => return Err("needs a unit: us, ms or s (e.g. 25ms)".to_owned()),
-            other => {
-                return Err(format!(
-                    "unknown unit '{other}'; use us, ms or s (e.g. 25ms)"
-                ));
-            }
+            "" => return Err("a unit is required: us, ms or s (e.g. 25ms)".to_owned()),
+            other => return Err(unknown_unit(other, &["us", "ms", "s"])),
         };
         if micros > 3600e6 {
-            return Err("must be at most one hour".to_owned());
+            return Err("must be at most one hour (3600s)".to_owned());
         }
         Ok(Delay(Duration::from_nanos((micros * 1e3).round() as u64)))
     }
@@ -94,7 +118,10 @@ impl FromStr for Rate {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let (value, unit) = number_and_unit(text)?;
-        let bits_per_second = match unit.to_ascii_lowercase().as_str() {
+        const UNITS: [&str; 9] = [
+            "bit", "kbit", "mbit", "gbit", "tbit", "bps", "kbps", "mbps", "gbps",
+        ];
+        let bits_per_second = match unit {
             "bit" => value,
             "kbit" => value * 1e3,
             "mbit" => value * 1e6,
@@ -106,21 +133,21 @@ impl FromStr for Rate {
             "gbps" => value * 8e9,
             "" => {
                 return Err(
-                    "needs a unit: bit, kbit, mbit, gbit (or kbps, mbps, gbps for bytes)"
+                    "a unit is required: bit, kbit, mbit, gbit, tbit (bits per second) or bps, \
+                     kbps, mbps, gbps (bytes per second)"
                         .to_owned(),
                 );
             }
-            other => {
-                return Err(format!(
-                    "unknown unit '{other}'; use bit, kbit, mbit, gbit (or kbps, mbps, gbps for bytes)"
-                ));
-            }
+            other => return Err(unknown_unit(other, &UNITS)),
         };
-        if bits_per_second < 1.0 {
+        if bits_per_second == 0.0 {
             return Err("must be greater than zero".to_owned());
         }
+        if bits_per_second < 1.0 {
+            return Err("must be at least 1bit".to_owned());
+        }
         if bits_per_second > 1e15 {
-            return Err("is too large".to_owned());
+            return Err("must be at most 1000tbit".to_owned());
         }
         Ok(Rate(bits_per_second.round() as u64))
     }
@@ -149,10 +176,10 @@ impl FromStr for LossRate {
         let (value, unit) = number_and_unit(text)?;
         match unit {
             "%" => {}
-            "" => return Err("needs a '%' (e.g. 1%)".to_owned()),
+            "" => return Err("a '%' is required (e.g. 1%)".to_owned()),
             other => {
                 return Err(format!(
-                    "unknown unit '{other}'; write a percentage such as 1%"
+                    "unknown unit '{other}', expected a percentage such as 1%"
                 ));
             }
         }
@@ -208,13 +235,21 @@ mod tests {
         assert_eq!("1s".parse::<Delay>().unwrap().to_string(), "1000ms");
         assert_eq!("0ms".parse::<Delay>().unwrap(), Delay::default());
         assert!("-5ms".parse::<Delay>().unwrap_err().contains("negative"));
-        assert!("10".parse::<Delay>().unwrap_err().contains("needs a unit"));
         assert!(
-            "10 parsecs"
+            "10".parse::<Delay>()
+                .unwrap_err()
+                .contains("unit is required")
+        );
+        assert!("10MS".parse::<Delay>().unwrap_err().contains("write 'ms'"));
+        assert!(
+            "10parsecs"
                 .parse::<Delay>()
                 .unwrap_err()
                 .contains("unknown unit")
         );
+        assert!("10 ms".parse::<Delay>().unwrap_err().contains("no space"));
+        assert!(".5ms".parse::<Delay>().is_err());
+        assert!("5.ms".parse::<Delay>().is_err());
     }
 
     #[test]
@@ -229,6 +264,18 @@ mod tests {
                 .contains("greater than zero")
         );
         assert!("fast".parse::<Rate>().is_err());
+        assert!(
+            "1Gbit"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("write 'gbit'")
+        );
+        assert!(
+            "0.5bit"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("at least 1bit")
+        );
     }
 
     #[test]
@@ -242,5 +289,10 @@ mod tests {
                 .contains("at most 100%")
         );
         assert!("5".parse::<LossRate>().unwrap_err().contains("'%'"));
+        assert_eq!(
+            LossRate::from_percent(2.5).map(|l| l.to_string()),
+            Some("2.5%".into())
+        );
+        assert_eq!(LossRate::from_percent(101.0), None);
     }
 }

@@ -1,29 +1,52 @@
-//! The example scenarios under `scenarios/` are valid, and the quickstart says what the README says.
+//! The example scenarios under `scenarios/` are valid, the quickstart is the documented one, and
+//! the JSON Schema describes the format.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use enos_scenario::{Delay, LossRate, ProviderSpec, Rate};
+use enos_scenario::{Delay, LossRate, ProviderSpec, Rate, Scenario};
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn example(name: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name);
+    enos_scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
 
 #[test]
-fn every_example_scenario_parses() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            enos_scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-            count += 1;
-        }
+fn every_example_scenario_parses_and_round_trips_through_json() {
+    let paths = examples();
+    assert!(paths.len() >= 3, "{paths:?}");
+    for path in paths {
+        let s = enos_scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            Some(s.name.as_str()),
+            path.file_stem().and_then(|n| n.to_str()),
+            "an example is named after its file"
+        );
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Scenario = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s, "{}", path.display());
     }
-    assert!(count >= 2);
 }
 
 #[test]
 fn quickstart_is_the_documented_three_sites() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quickstart.yaml");
-    let s = enos_scenario::load(&path).unwrap();
+    let s = example("quickstart.yaml");
     assert_eq!(s.name, "quickstart");
     assert_eq!(s.provider, ProviderSpec::Local(Default::default()));
+    let sites: Vec<_> = s.sites.iter().map(|site| site.name.as_str()).collect();
+    assert_eq!(sites, ["paris", "nantes", "rennes"]);
     let names: Vec<_> = s.hosts().into_iter().map(|h| h.name).collect();
     assert_eq!(
         names,
@@ -38,49 +61,77 @@ fn quickstart_is_the_documented_three_sites() {
     );
     assert_eq!(s.network.default_delay, "2ms".parse::<Delay>().unwrap());
     assert_eq!(s.network.default_rate, Rate(1_000_000_000));
+    assert_eq!(s.network.default_loss.percent(), 0.0);
+    assert_eq!(s.network.constraints.len(), 1);
     let c = &s.network.constraints[0];
     assert_eq!(
         (c.src.as_str(), c.dst.as_str(), c.symmetric),
         ("paris", "rennes", true)
     );
+    assert_eq!(c.delay, Some("25ms".parse().unwrap()));
     assert_eq!(c.rate, Some(Rate(100_000_000)));
     assert_eq!(c.loss.map(LossRate::percent), Some(1.0));
 }
 
 #[test]
-fn scenarios_round_trip_through_json() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quickstart.yaml");
-    let s = enos_scenario::load(&path).unwrap();
-    let json = serde_json::to_string(&s).unwrap();
-    let back: enos_scenario::Scenario = serde_json::from_str(&json).unwrap();
-    assert_eq!(back, s);
+fn the_openstack_wan_example_has_growing_delays() {
+    let s = example("openstack-wan.yaml");
+    let delays: Vec<_> = s
+        .network
+        .constraints
+        .iter()
+        .map(|c| c.delay.map(|d| d.to_string()))
+        .collect();
+    assert_eq!(
+        delays,
+        [
+            Some("10ms".into()),
+            Some("25ms".into()),
+            Some("50ms".into())
+        ]
+    );
+    assert!(s.hosts().len() <= 16);
 }
 
 #[test]
-fn provider_forms_and_defaults() {
-    let long = enos_scenario::parse(
-        "name: q\nprovider: {local: {}}\nsites: {a: {roles: {x: 1}}}\n",
-        "p.yaml",
-    )
-    .unwrap();
-    let short = enos_scenario::parse("name: q\nsites: {a: {roles: {x: 1}}}\n", "p.yaml").unwrap();
-    assert_eq!(long, short);
-    assert_eq!(short.network.default_rate, Rate(10_000_000_000));
-    assert_eq!(short.network.default_delay, Delay::default());
-}
-
-#[test]
-fn the_schema_lists_the_top_level_keys() {
+fn the_schema_is_an_object_listing_the_top_level_keys() {
     let schema = enos_scenario::json_schema();
-    let keys: Vec<_> = schema["properties"]
+    assert!(schema.is_object());
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(schema["required"], serde_json::json!(["name", "sites"]));
+    let mut keys: Vec<_> = schema["properties"]
         .as_object()
         .unwrap()
         .keys()
         .cloned()
         .collect();
-    assert_eq!(keys.len(), 4);
-    for key in ["name", "provider", "sites", "network"] {
-        assert!(keys.contains(&key.to_owned()));
+    keys.sort();
+    assert_eq!(keys, ["name", "network", "provider", "sites"]);
+    let network = &schema["properties"]["network"]["properties"];
+    let mut network_keys: Vec<_> = network.as_object().unwrap().keys().cloned().collect();
+    network_keys.sort();
+    assert_eq!(
+        network_keys,
+        [
+            "constraints",
+            "default_delay",
+            "default_loss",
+            "default_rate"
+        ]
+    );
+    let constraint = &network["constraints"]["items"]["properties"];
+    for key in ["src", "dst", "delay", "rate", "loss", "symmetric"] {
+        assert!(constraint.get(key).is_some(), "{key}");
     }
-    assert_eq!(schema["additionalProperties"], false);
+    // It survives a trip through text, as `enos schema` prints it.
+    let text = serde_json::to_string_pretty(&schema).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        schema
+    );
 }

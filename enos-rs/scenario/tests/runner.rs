@@ -8,4 +8,5 @@
 
 mod examples;
 mod invalid;
+mod model;
 mod robustness;
