@@ -326,8 +326,18 @@ fn reword(message: &str, found: Option<&str>) -> String {
         .replace("field", "key")
 }
 
+/// `text` in quotes for a message, cut after 40 characters.
+pub(crate) fn quote(text: &str) -> String {
+    if text.chars().count() > 40 {
+        format!("'{}…'", text.chars().take(40).collect::<String>())
+    } else {
+        format!("'{text}'")
+    }
+}
+
 /// Checks an experiment, site or role name; says what is wrong with it.
 fn check_name(text: &str, max: usize) -> Result<(), String> {
+    let shown = quote(text);
     if text.is_empty() {
         return Err("must not be empty".to_owned());
     }
@@ -336,21 +346,21 @@ fn check_name(text: &str, max: usize) -> Result<(), String> {
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
         return Err(format!(
-            "'{text}' may only hold lowercase letters, digits and dashes"
+            "{shown} may only hold lowercase letters, digits and dashes"
         ));
     }
     if !text.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!("'{text}' must start with a lowercase letter"));
+        return Err(format!("{shown} must start with a lowercase letter"));
     }
     if text.ends_with('-') {
-        return Err(format!("'{text}' must not end with a dash"));
+        return Err(format!("{shown} must not end with a dash"));
     }
     if text.contains("--") {
-        return Err(format!("'{text}' must not hold two dashes in a row"));
+        return Err(format!("{shown} must not hold two dashes in a row"));
     }
     if text.len() > max {
         return Err(format!(
-            "'{text}' is {} characters long, at most {max} are allowed",
+            "{shown} is {} characters long, at most {max} are allowed",
             text.len()
         ));
     }
@@ -363,7 +373,7 @@ fn describe(value: &Value) -> String {
         Value::Null => "nothing".to_owned(),
         Value::Bool(b) => format!("{b}"),
         Value::Number(n) => format!("{n}"),
-        Value::String(s) => format!("'{s}'"),
+        Value::String(s) => quote(s),
         Value::Array(_) => "a list".to_owned(),
         Value::Object(_) => "a mapping".to_owned(),
     }
@@ -544,7 +554,8 @@ impl Checker<'_> {
                 self.provider_error(
                     &at,
                     format!(
-                        "unknown provider '{other}', expected one of {}",
+                        "unknown provider {}, expected one of {}",
+                        quote(other),
                         KNOWN_PROVIDERS.join(", ")
                     ),
                 );
@@ -708,7 +719,7 @@ impl Checker<'_> {
             Value::String(text) => match text.parse() {
                 Ok(v) => Some(v),
                 Err(why) => {
-                    self.value_error(path, format!("bad {what} '{text}': {why}"));
+                    self.value_error(path, format!("bad {what} {}: {why}", quote(text)));
                     None
                 }
             },
@@ -830,7 +841,7 @@ impl Checker<'_> {
             } else {
                 format!("expected one of {}", known.join(", "))
             };
-            self.value_error(&path, format!("unknown site '{site}', {expected}"));
+            self.value_error(&path, format!("unknown site {}, {expected}", quote(&site)));
             None
         }
     }

@@ -179,7 +179,8 @@ impl FromStr for LossRate {
             "" => return Err("a '%' is required (e.g. 1%)".to_owned()),
             other => {
                 return Err(format!(
-                    "unknown unit '{other}', expected a percentage such as 1%"
+                    "unknown unit {}, expected a percentage such as 1%",
+                    crate::quote(other)
                 ));
             }
         }
