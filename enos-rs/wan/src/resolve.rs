@@ -1,0 +1,1 @@
+//! Resolution of the network section into a [`crate::WanMatrix`].

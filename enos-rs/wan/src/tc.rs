@@ -1,0 +1,1 @@
+//! The tc backend: EnOSlib's NetemHTB command plans, compiled from a [`crate::WanMatrix`].

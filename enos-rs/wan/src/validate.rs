@@ -1,0 +1,1 @@
+//! Validation: what was measured between hosts, against what the matrix asked.
