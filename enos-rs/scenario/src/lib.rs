@@ -26,7 +26,8 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 pub use model::{
-    Constraint, HostPlan, LocalOptions, NetworkSpec, ProviderSpec, RoleCount, Scenario, Site,
+    Constraint, DEFAULT_RATE, HostPlan, LocalOptions, Named, NetworkSpec, ProviderSpec, RoleCount,
+    Scenario, Selector, Site,
 };
 pub use schema::json_schema;
 pub use source::Diagnostic;
@@ -119,8 +120,11 @@ struct RawSite {
 #[serde(deny_unknown_fields)]
 struct RawNetwork {
     default_delay: Option<Value>,
+    default_jitter: Option<Value>,
     default_rate: Option<Value>,
     default_loss: Option<Value>,
+    groups: Option<Vec<String>>,
+    except: Option<Vec<String>>,
     constraints: Option<Vec<RawConstraint>>,
 }
 
@@ -130,8 +134,11 @@ struct RawConstraint {
     src: Option<String>,
     dst: Option<String>,
     delay: Option<Value>,
+    jitter: Option<Value>,
     rate: Option<Value>,
     loss: Option<Value>,
+    // EnOS and EnOSlib spell it `symetric`; both are read.
+    #[serde(alias = "symetric")]
     symmetric: Option<bool>,
 }
 
@@ -755,6 +762,12 @@ impl Checker<'_> {
             "delay",
             "2ms",
         );
+        let jitter = self.quantity(
+            "network.default_jitter",
+            raw.default_jitter.as_ref(),
+            "jitter",
+            "1ms",
+        );
         let rate = self.quantity(
             "network.default_rate",
             raw.default_rate.as_ref(),
@@ -768,81 +781,254 @@ impl Checker<'_> {
             "0%",
         );
         spec.default_delay = delay.unwrap_or(spec.default_delay);
+        spec.default_jitter = jitter.unwrap_or(spec.default_jitter);
         spec.default_rate = rate.unwrap_or(spec.default_rate);
         spec.default_loss = loss.unwrap_or(spec.default_loss);
-        let known: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
-        // Which constraint already set each direction, and whether through its reverse.
-        let mut directions: HashMap<(String, String), (usize, bool)> = HashMap::new();
+        self.jitter_within_delay(
+            "network.default_jitter",
+            spec.default_jitter,
+            spec.default_delay,
+        );
+        let names = Names::of(sites);
+        spec.groups = raw.groups.map(|groups| {
+            groups
+                .iter()
+                .enumerate()
+                .filter_map(|(i, text)| {
+                    self.selector(&format!("network.groups[{i}]"), text, &names)
+                })
+                .collect()
+        });
+        spec.except = raw
+            .except
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, text)| self.selector(&format!("network.except[{i}]"), text, &names))
+            .collect();
         for (i, c) in raw.constraints.unwrap_or_default().into_iter().enumerate() {
             let path = format!("network.constraints[{i}]");
-            let src = self.end(&path, "src", c.src, &known, "the site traffic leaves");
-            let dst = self.end(&path, "dst", c.dst, &known, "the site traffic goes to");
-            let delay = self.quantity(&format!("{path}.delay"), c.delay.as_ref(), "delay", "25ms");
+            let src = self.end(&path, "src", c.src, &names, "the hosts traffic leaves");
+            let dst = self.end(&path, "dst", c.dst, &names, "the hosts traffic goes to");
+            let delay: Option<Delay> =
+                self.quantity(&format!("{path}.delay"), c.delay.as_ref(), "delay", "25ms");
+            let jitter: Option<Delay> = self.quantity(
+                &format!("{path}.jitter"),
+                c.jitter.as_ref(),
+                "jitter",
+                "1ms",
+            );
             let rate = self.quantity(&format!("{path}.rate"), c.rate.as_ref(), "rate", "100mbit");
             let loss = self.quantity(&format!("{path}.loss"), c.loss.as_ref(), "loss", "1%");
-            let symmetric = c.symmetric.unwrap_or(false);
-            if let (Some(src), Some(dst)) = (&src, &dst) {
-                let mut wanted = vec![((src.clone(), dst.clone()), false)];
-                if symmetric && src != dst {
-                    wanted.push(((dst.clone(), src.clone()), true));
-                }
-                for (pair, reverse) in wanted {
-                    if let Some(&(j, earlier_reverse)) = directions.get(&pair) {
-                        let how = match (reverse, earlier_reverse) {
-                            (false, false) => "",
-                            (true, false) => ", and this one is symmetric",
-                            (false, true) => ", which is symmetric",
-                            (true, true) => ", both being symmetric",
-                        };
-                        self.value_error(
-                            &path,
-                            format!(
-                                "traffic from {} to {} is already constrained by \
-                                 network.constraints[{j}]{how}",
-                                pair.0, pair.1
-                            ),
-                        );
-                        break;
-                    }
-                    directions.insert(pair, (i, reverse));
-                }
+            let jitter_path = if c.jitter.is_some() {
+                format!("{path}.jitter")
+            } else {
+                format!("{path}.delay")
+            };
+            self.jitter_within_delay(
+                &jitter_path,
+                jitter.unwrap_or(spec.default_jitter),
+                delay.unwrap_or(spec.default_delay),
+            );
+            if let (Some(src), Some(dst)) = (src, dst) {
+                spec.constraints.push(Constraint {
+                    src,
+                    dst,
+                    delay,
+                    jitter,
+                    rate,
+                    loss,
+                    symmetric: c.symmetric.unwrap_or(false),
+                });
             }
-            spec.constraints.push(Constraint {
-                src: src.unwrap_or_default(),
-                dst: dst.unwrap_or_default(),
-                delay,
-                rate,
-                loss,
-                symmetric,
-            });
         }
         spec
     }
 
-    /// The `src` or `dst` of a constraint: a site of the scenario.
+    /// Jitter larger than its delay would ask for negative delays.
+    fn jitter_within_delay(&mut self, path: &str, jitter: Delay, delay: Delay) {
+        if jitter > delay {
+            self.value_error(
+                path,
+                format!(
+                    "the jitter ({jitter}) is larger than the delay ({delay}): delays would turn \
+                     negative"
+                ),
+            );
+        }
+    }
+
+    /// The `src` or `dst` of a constraint.
     fn end(
         &mut self,
         constraint: &str,
         key: &str,
         value: Option<String>,
-        known: &[&str],
+        names: &Names,
         what: &str,
-    ) -> Option<String> {
+    ) -> Option<Selector> {
         let path = format!("{constraint}.{key}");
-        let Some(site) = value else {
+        let Some(text) = value else {
             self.missing(&path, constraint, what, &format!("{key}: paris"));
             return None;
         };
-        if known.contains(&site.as_str()) {
-            Some(site)
-        } else {
-            let expected = if known.is_empty() {
-                "and the scenario has no sites".to_owned()
-            } else {
-                format!("expected one of {}", known.join(", "))
-            };
-            self.value_error(&path, format!("unknown site {}, {expected}", quote(&site)));
-            None
+        self.selector(&path, &text, names)
+    }
+
+    /// A site, role or host name, or an EnOS range of them (`paris-server-[1-3]`).
+    fn selector(&mut self, path: &str, text: &str, names: &Names) -> Option<Selector> {
+        let expanded = match expand_range(text) {
+            Ok(expanded) => expanded,
+            Err(why) => {
+                self.value_error(path, format!("bad range {}: {why}", quote(text)));
+                return None;
+            }
+        };
+        let mut selected = Vec::new();
+        for name in &expanded {
+            let found = names.lookup(name);
+            match found.as_slice() {
+                [one] => selected.push(one.clone()),
+                [] => {
+                    let within = if expanded.len() > 1 {
+                        format!(" (from the range {})", quote(text))
+                    } else {
+                        String::new()
+                    };
+                    self.value_error(
+                        path,
+                        format!(
+                            "unknown site, role or host {}{within}, expected {}",
+                            quote(name),
+                            names.expected()
+                        ),
+                    );
+                    return None;
+                }
+                many => {
+                    let kinds: Vec<&str> = many.iter().map(Names::kind).collect();
+                    self.value_error(
+                        path,
+                        format!(
+                            "{} is ambiguous: it names both a {}",
+                            quote(name),
+                            kinds.join(" and a ")
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(Selector {
+            text: text.to_owned(),
+            names: selected,
+        })
+    }
+}
+
+/// The names a selector may use: sites, roles and hosts.
+struct Names {
+    sites: Vec<String>,
+    roles: Vec<String>,
+    hosts: Vec<String>,
+}
+
+impl Names {
+    fn of(sites: &[Site]) -> Names {
+        let mut roles: Vec<String> = Vec::new();
+        let mut hosts = Vec::new();
+        for site in sites {
+            for role in &site.roles {
+                if !roles.contains(&role.role) {
+                    roles.push(role.role.clone());
+                }
+                hosts.extend((1..=role.count).map(|i| format!("{}-{}-{i}", site.name, role.role)));
+            }
+        }
+        Names {
+            sites: sites.iter().map(|s| s.name.clone()).collect(),
+            roles,
+            hosts,
         }
     }
+
+    fn lookup(&self, name: &str) -> Vec<Named> {
+        let mut found = Vec::new();
+        if self.sites.iter().any(|s| s == name) {
+            found.push(Named::Site(name.to_owned()));
+        }
+        if self.roles.iter().any(|r| r == name) {
+            found.push(Named::Role(name.to_owned()));
+        }
+        if self.hosts.iter().any(|h| h == name) {
+            found.push(Named::Host(name.to_owned()));
+        }
+        found
+    }
+
+    fn kind(named: &Named) -> &'static str {
+        match named {
+            Named::Site(_) => "site",
+            Named::Role(_) => "role",
+            Named::Host(_) => "host",
+        }
+    }
+
+    /// What a selector may name, for messages.
+    fn expected(&self) -> String {
+        if self.sites.is_empty() {
+            return "a site, role or host, and the scenario has none".to_owned();
+        }
+        let list = |names: &[String]| {
+            if names.len() > 6 {
+                format!("{}, …", names[..6].join(", "))
+            } else {
+                names.join(", ")
+            }
+        };
+        let host = self.hosts.first().map(String::as_str).unwrap_or("");
+        format!(
+            "a site ({}), a role ({}) or a host such as {host}",
+            list(&self.sites),
+            list(&self.roles)
+        )
+    }
+}
+
+/// The most names one range may expand to.
+const MAX_RANGE: u64 = MAX_HOSTS;
+
+/// Expands an EnOS range: `grp[2-4]` gives `grp2`, `grp3`, `grp4`; other text is itself.
+fn expand_range(text: &str) -> Result<Vec<String>, String> {
+    let Some(open) = text.find('[') else {
+        if text.contains(']') {
+            return Err("a `]` without its `[`".to_owned());
+        }
+        return Ok(vec![text.to_owned()]);
+    };
+    let (prefix, rest) = text.split_at(open);
+    let Some(inner) = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
+        return Err("a range is written `name[first-last]`, at the end of the name".to_owned());
+    };
+    let Some((first, last)) = inner.split_once('-') else {
+        return Err("expected `[first-last]`, e.g. `[1-3]`".to_owned());
+    };
+    let number = |part: &str| -> Result<u64, String> {
+        if part.is_empty() || !part.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!("{} is not a whole number", quote(part)));
+        }
+        part.parse::<u64>()
+            .map_err(|_| format!("{} is too large", quote(part)))
+    };
+    let (first, last) = (number(first)?, number(last)?);
+    if prefix.is_empty() {
+        return Err("the range has no name before `[`".to_owned());
+    }
+    if last < first {
+        return Err(format!("{last} is smaller than {first}"));
+    }
+    if last - first >= MAX_RANGE {
+        return Err(format!("it names more than {MAX_RANGE} hosts"));
+    }
+    Ok((first..=last).map(|i| format!("{prefix}{i}")).collect())
 }

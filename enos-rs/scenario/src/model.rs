@@ -64,36 +64,100 @@ pub struct HostPlan {
 /// The network section: defaults and constraints, with EnOS semantics (values are one-way).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkSpec {
-    /// Delay applied where no constraint says otherwise.
+    /// Delay applied between the hosts of `groups` where no constraint says otherwise.
     pub default_delay: Delay,
+    /// Jitter applied with the default delay.
+    pub default_jitter: Delay,
     /// Rate applied where no constraint says otherwise.
     pub default_rate: Rate,
     /// Loss applied where no constraint says otherwise.
     pub default_loss: LossRate,
-    /// Constraints between sites.
+    /// The hosts between which the defaults apply; `None` means every host.
+    pub groups: Option<Vec<Selector>>,
+    /// Hosts taken out of `groups`: the defaults do not apply to them.
+    pub except: Vec<Selector>,
+    /// Constraints, in file order: where several set the same direction, the last one wins.
     pub constraints: Vec<Constraint>,
 }
+
+impl NetworkSpec {
+    /// Whether the section shapes anything: a non-zero default or at least one constraint.
+    pub fn shapes_anything(&self) -> bool {
+        !self.constraints.is_empty() || self.default_shapes()
+    }
+
+    /// Whether the defaults alone shape traffic (a delay, jitter, loss, or a rate below 10gbit).
+    pub fn default_shapes(&self) -> bool {
+        !self.default_delay.0.is_zero()
+            || !self.default_jitter.0.is_zero()
+            || self.default_loss.percent() > 0.0
+            || self.default_rate != DEFAULT_RATE
+    }
+}
+
+/// The rate of a direction nothing limits: 10gbit, as in EnOSlib.
+pub const DEFAULT_RATE: Rate = Rate(10_000_000_000);
 
 impl Default for NetworkSpec {
     fn default() -> Self {
         Self {
             default_delay: Delay::default(),
-            default_rate: Rate(10_000_000_000),
+            default_jitter: Delay::default(),
+            default_rate: DEFAULT_RATE,
             default_loss: LossRate::default(),
+            groups: None,
+            except: Vec::new(),
             constraints: Vec::new(),
         }
     }
 }
 
-/// A constraint from one site to another (and back, when symmetric).
+/// A set of hosts named in the network section: sites, roles or hosts, as written.
+///
+/// `paris` names a site, `server` a role, `paris-server-1` a host; an EnOS range such as
+/// `paris-server-[1-3]` or `site[1-4]` names each of the expanded names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selector {
+    /// The text as written in the file.
+    pub text: String,
+    /// What it names, after expanding a range.
+    pub names: Vec<Named>,
+}
+
+/// One name of a [`Selector`], with what it names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Named {
+    /// Every host of a site.
+    Site(String),
+    /// Every host playing a role, on every site.
+    Role(String),
+    /// One host.
+    Host(String),
+}
+
+impl Selector {
+    /// Whether `host` is among the hosts this selector names.
+    pub fn contains(&self, host: &HostPlan) -> bool {
+        self.names.iter().any(|n| match n {
+            Named::Site(site) => *site == host.site,
+            Named::Role(role) => *role == host.role,
+            Named::Host(name) => *name == host.name,
+        })
+    }
+}
+
+/// A constraint from some hosts to others (and back, when symmetric).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Constraint {
-    /// The source site.
-    pub src: String,
-    /// The destination site.
-    pub dst: String,
+    /// The hosts traffic leaves.
+    pub src: Selector,
+    /// The hosts traffic goes to.
+    pub dst: Selector,
     /// One-way delay (the default when absent).
     pub delay: Option<Delay>,
+    /// Jitter (the default when absent).
+    pub jitter: Option<Delay>,
     /// Rate (the default when absent).
     pub rate: Option<Rate>,
     /// Loss (the default when absent).

@@ -27,6 +27,12 @@ pub fn json_schema() -> Value {
             ),
         })
     };
+    let selector = json!({
+        "type": "string",
+        "description": "A site, a role or a host (paris, server, paris-server-1), or an EnOS \
+                        range of them (paris-server-[1-3]).",
+        "pattern": "^[a-z0-9-]+(\\[[0-9]+-[0-9]+\\])?$",
+    });
     let delay = json!({
         "type": "string",
         "pattern": format!("^{NUMBER}(us|ms|s)$"),
@@ -117,26 +123,42 @@ pub fn json_schema() -> Value {
                 "additionalProperties": false,
                 "properties": {
                     "default_delay": {"default": "0ms", "allOf": [delay.clone()]},
+                    "default_jitter": {"default": "0ms", "allOf": [delay.clone()]},
                     "default_rate": {"default": "10gbit", "allOf": [rate.clone()]},
                     "default_loss": {"default": "0%", "allOf": [loss.clone()]},
+                    "groups": {
+                        "type": ["array", "null"],
+                        "description": "The hosts between which the defaults apply (default: \
+                                        every host): sites, roles, hosts or ranges.",
+                        "items": selector.clone(),
+                    },
+                    "except": {
+                        "type": ["array", "null"],
+                        "description": "Hosts the defaults do not apply to.",
+                        "items": selector.clone(),
+                    },
                     "constraints": {
                         "type": ["array", "null"],
-                        "description": "Constraints between sites; at most one per direction.",
+                        "description": "Constraints between sets of hosts; where several set \
+                                        the same direction, the last one wins.",
                         "items": {
                             "type": "object",
                             "additionalProperties": false,
                             "required": ["src", "dst"],
                             "properties": {
-                                "src": {"type": "string", "description": "The site traffic leaves."},
-                                "dst": {"type": "string", "description": "The site traffic goes to."},
-                                "delay": delay,
+                                "src": selector.clone(),
+                                "dst": selector,
+                                "delay": delay.clone(),
+                                "jitter": delay,
                                 "rate": rate,
                                 "loss": loss,
                                 "symmetric": {
                                     "type": "boolean",
                                     "default": false,
-                                    "description": "Also apply the constraint from dst to src.",
-                                }
+                                    "description": "Also apply the constraint from dst to src \
+                                                    (`symetric`, EnOS's spelling, is read too).",
+                                },
+                                "symetric": {"type": "boolean"}
                             }
                         }
                     }

@@ -65,7 +65,7 @@ fn quickstart_is_the_documented_three_sites() {
     assert_eq!(s.network.constraints.len(), 1);
     let c = &s.network.constraints[0];
     assert_eq!(
-        (c.src.as_str(), c.dst.as_str(), c.symmetric),
+        (c.src.text.as_str(), c.dst.text.as_str(), c.symmetric),
         ("paris", "rennes", true)
     );
     assert_eq!(c.delay, Some("25ms".parse().unwrap()));
@@ -120,12 +120,15 @@ fn the_schema_is_an_object_listing_the_top_level_keys() {
         [
             "constraints",
             "default_delay",
+            "default_jitter",
             "default_loss",
-            "default_rate"
+            "default_rate",
+            "except",
+            "groups"
         ]
     );
     let constraint = &network["constraints"]["items"]["properties"];
-    for key in ["src", "dst", "delay", "rate", "loss", "symmetric"] {
+    for key in ["src", "dst", "delay", "jitter", "rate", "loss", "symmetric"] {
         assert!(constraint.get(key).is_some(), "{key}");
     }
     // It survives a trip through text, as `enos schema` prints it.

@@ -83,7 +83,11 @@ const KINDS: &[&str] = &[
     "unknown-site-src",
     "unknown-site-dst",
     "missing-constraint-src",
-    "duplicate-constraint",
+    "unknown-group",
+    "malformed-range",
+    "range-beyond-hosts",
+    "ambiguous-name",
+    "jitter-over-delay",
 ];
 
 /// The fixture of `kind`, relative to the crate (tests run from there), so that messages hold

@@ -127,3 +127,54 @@ fn yaml_conveniences_work() {
         ["a-x-1", "a-x-2", "b-x-1", "b-x-2", "c-x-1", "c-x-2"]
     );
 }
+
+#[test]
+fn selectors_name_sites_roles_hosts_and_ranges() {
+    use enos_scenario::Named;
+    let s = parse(
+        "name: q\nsites:\n  paris: {roles: {server: 3, client: 1}}\n  lyon: {roles: {server: 1}}\n\
+         network:\n  default_delay: 1ms\n  default_jitter: 100us\n  groups: [paris]\n  \
+         except: [paris-server-3]\n  constraints:\n    \
+         - {src: 'paris-server-[1-2]', dst: lyon, delay: 5ms, jitter: 1ms, symetric: true}\n    \
+         - {src: client, dst: lyon-server-1, delay: 7ms}\n",
+    );
+    let net = &s.network;
+    assert_eq!(net.default_jitter, "100us".parse::<Delay>().unwrap());
+    let groups = net.groups.as_ref().unwrap();
+    assert_eq!(groups[0].names, [Named::Site("paris".into())]);
+    assert_eq!(net.except[0].names, [Named::Host("paris-server-3".into())]);
+    let c = &net.constraints[0];
+    assert_eq!(
+        c.src.names,
+        [
+            Named::Host("paris-server-1".into()),
+            Named::Host("paris-server-2".into())
+        ]
+    );
+    assert_eq!(c.src.text, "paris-server-[1-2]");
+    assert!(c.symmetric, "EnOS's `symetric` spelling is read");
+    assert_eq!(c.jitter, Some("1ms".parse().unwrap()));
+    assert_eq!(net.constraints[1].src.names, [Named::Role("client".into())]);
+    assert_eq!(
+        net.constraints[1].dst.names,
+        [Named::Host("lyon-server-1".into())]
+    );
+    let hosts = s.hosts();
+    let in_src: Vec<_> = hosts
+        .iter()
+        .filter(|h| c.src.contains(h))
+        .map(|h| h.name.as_str())
+        .collect();
+    assert_eq!(in_src, ["paris-server-1", "paris-server-2"]);
+}
+
+#[test]
+fn later_constraints_may_override_earlier_ones() {
+    // EnOS semantics: the last constraint setting a direction wins, so overlaps are fine.
+    let s = parse(
+        "name: q\nsites: {a: {roles: {x: 2}}, b: {roles: {y: 1}}}\nnetwork:\n  constraints:\n    \
+         - {src: a, dst: b, delay: 10ms, symmetric: true}\n    \
+         - {src: a-x-2, dst: b, delay: 20ms}\n    - {src: b, dst: a, delay: 30ms}\n",
+    );
+    assert_eq!(s.network.constraints.len(), 3);
+}
