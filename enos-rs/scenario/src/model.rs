@@ -139,10 +139,15 @@ pub enum Named {
 impl Selector {
     /// Whether `host` is among the hosts this selector names.
     pub fn contains(&self, host: &HostPlan) -> bool {
+        self.names_host(&host.name, &host.site, &host.role)
+    }
+
+    /// Whether the host called `name`, of `site` and `role`, is among the hosts this names.
+    pub fn names_host(&self, name: &str, site: &str, role: &str) -> bool {
         self.names.iter().any(|n| match n {
-            Named::Site(site) => *site == host.site,
-            Named::Role(role) => *role == host.role,
-            Named::Host(name) => *name == host.name,
+            Named::Site(s) => s == site,
+            Named::Role(r) => r == role,
+            Named::Host(h) => h == name,
         })
     }
 }

@@ -9,6 +9,7 @@
 mod matrix;
 
 pub use matrix::{LinkShape, PairShape, WanHost, WanMatrix};
+pub use resolve::{is_neutral, resolve};
 mod resolve;
 pub mod tc;
 pub mod validate;
