@@ -188,6 +188,66 @@ fn too_large(file: &str) -> ScenarioError {
 
 /// Parses and validates the scenario `source`, naming `file_name` in messages.
 pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
+    let (map, root) = read_source(source, file_name, "a mapping with `name` and `sites`")?;
+    let raw: RawScenario = serde_saphyr::from_str_with_options(source, saphyr_options())
+        .map_err(|e| serde_error(&e, &map, file_name, source))?;
+    Checker {
+        file: file_name,
+        source,
+        map: &map,
+        root,
+        diagnostics: Vec::new(),
+    }
+    .scenario(raw)
+}
+
+/// Parses a constraints file — a `network` section alone, as EnOS's `network_constraints` — and
+/// checks its names against the hosts of `sites`. Key paths in messages start at the root
+/// (`constraints[0].delay`).
+pub fn parse_network(
+    source: &str,
+    file_name: &str,
+    sites: &[Site],
+) -> Result<NetworkSpec, ScenarioError> {
+    let (map, root) = read_source(
+        source,
+        file_name,
+        "a mapping of network constraints (default_delay, constraints, …)",
+    )?;
+    let raw: RawNetwork = serde_saphyr::from_str_with_options(source, saphyr_options())
+        .map_err(|e| serde_error(&e, &map, file_name, source))?;
+    let mut checker = Checker {
+        file: file_name,
+        source,
+        map: &map,
+        root,
+        diagnostics: Vec::new(),
+    };
+    let network = checker.network(Some(raw), sites, "");
+    if checker.diagnostics.is_empty() {
+        Ok(network)
+    } else {
+        checker.diagnostics.sort_by_key(|d| (d.line, d.column));
+        Err(ScenarioError {
+            diagnostics: checker.diagnostics,
+        })
+    }
+}
+
+fn saphyr_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        // `yes`, `on`, `no`, `off` are strings, as in YAML 1.2 and for JSON Schema tools.
+        strict_booleans: true,
+    }
+}
+
+/// The checks before deserializing: size, NUL bytes, YAML syntax and structure, a mapping at
+/// the root (`expected` says which). Returns the source map and where the root mapping starts.
+fn read_source(
+    source: &str,
+    file_name: &str,
+    expected: &str,
+) -> Result<(SourceMap, Position), ScenarioError> {
     let whole = |at: Position, message: &str| {
         ScenarioError::one(Diagnostic::new(file_name, source, at, "", message))
     };
@@ -215,42 +275,26 @@ pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
         Root::Nothing if source.trim().is_empty() => {
             return Err(whole(
                 Position::START,
-                "the file is empty: expected a mapping with `name` and `sites`",
+                &format!("the file is empty: expected {expected}"),
             ));
         }
         Root::Nothing => {
             return Err(whole(
                 Position::START,
-                "the file holds only comments: expected a mapping with `name` and `sites`",
+                &format!("the file holds only comments: expected {expected}"),
             ));
         }
         Root::Null(at) => {
             return Err(whole(
                 at,
-                "the document is empty: expected a mapping with `name` and `sites`",
+                &format!("the document is empty: expected {expected}"),
             ));
         }
         Root::Other(kind, at) => {
-            return Err(whole(
-                at,
-                &format!("expected a mapping with `name` and `sites`, found a {kind}"),
-            ));
+            return Err(whole(at, &format!("expected {expected}, found a {kind}")));
         }
     };
-    let options = serde_saphyr::options! {
-        // `yes`, `on`, `no`, `off` are strings, as in YAML 1.2 and for JSON Schema tools.
-        strict_booleans: true,
-    };
-    let raw: RawScenario = serde_saphyr::from_str_with_options(source, options)
-        .map_err(|e| serde_error(&e, &map, file_name, source))?;
-    Checker {
-        file: file_name,
-        source,
-        map: &map,
-        root,
-        diagnostics: Vec::new(),
-    }
-    .scenario(raw)
+    Ok((map, root))
 }
 
 /// Turns serde-saphyr's error into a located diagnostic with a key path.
@@ -450,7 +494,7 @@ impl Checker<'_> {
         let name = self.name(raw.name);
         let provider = self.provider(raw.provider.as_ref());
         let sites = self.sites(raw.sites);
-        let network = self.network(raw.network, &sites);
+        let network = self.network(raw.network, &sites, "network.");
         if self.diagnostics.is_empty() {
             Ok(Scenario {
                 name,
@@ -753,29 +797,31 @@ impl Checker<'_> {
         }
     }
 
-    fn network(&mut self, raw: Option<RawNetwork>, sites: &[Site]) -> NetworkSpec {
+    /// The network section; `base` is the key path it sits at (`network.`, or empty for a
+    /// constraints file).
+    fn network(&mut self, raw: Option<RawNetwork>, sites: &[Site], base: &str) -> NetworkSpec {
         let mut spec = NetworkSpec::default();
         let Some(raw) = raw else { return spec };
         let delay = self.quantity(
-            "network.default_delay",
+            &format!("{base}default_delay"),
             raw.default_delay.as_ref(),
             "delay",
             "2ms",
         );
         let jitter = self.quantity(
-            "network.default_jitter",
+            &format!("{base}default_jitter"),
             raw.default_jitter.as_ref(),
             "jitter",
             "1ms",
         );
         let rate = self.quantity(
-            "network.default_rate",
+            &format!("{base}default_rate"),
             raw.default_rate.as_ref(),
             "rate",
             "1gbit",
         );
         let loss = self.quantity(
-            "network.default_loss",
+            &format!("{base}default_loss"),
             raw.default_loss.as_ref(),
             "loss",
             "0%",
@@ -785,7 +831,7 @@ impl Checker<'_> {
         spec.default_rate = rate.unwrap_or(spec.default_rate);
         spec.default_loss = loss.unwrap_or(spec.default_loss);
         self.jitter_within_delay(
-            "network.default_jitter",
+            &format!("{base}default_jitter"),
             spec.default_jitter,
             spec.default_delay,
         );
@@ -794,9 +840,7 @@ impl Checker<'_> {
             groups
                 .iter()
                 .enumerate()
-                .filter_map(|(i, text)| {
-                    self.selector(&format!("network.groups[{i}]"), text, &names)
-                })
+                .filter_map(|(i, text)| self.selector(&format!("{base}groups[{i}]"), text, &names))
                 .collect()
         });
         spec.except = raw
@@ -804,10 +848,10 @@ impl Checker<'_> {
             .unwrap_or_default()
             .iter()
             .enumerate()
-            .filter_map(|(i, text)| self.selector(&format!("network.except[{i}]"), text, &names))
+            .filter_map(|(i, text)| self.selector(&format!("{base}except[{i}]"), text, &names))
             .collect();
         for (i, c) in raw.constraints.unwrap_or_default().into_iter().enumerate() {
-            let path = format!("network.constraints[{i}]");
+            let path = format!("{base}constraints[{i}]");
             let src = self.end(&path, "src", c.src, &names, "the hosts traffic leaves");
             let dst = self.end(&path, "dst", c.dst, &names, "the hosts traffic goes to");
             let delay: Option<Delay> =
@@ -877,53 +921,20 @@ impl Checker<'_> {
 
     /// A site, role or host name, or an EnOS range of them (`paris-server-[1-3]`).
     fn selector(&mut self, path: &str, text: &str, names: &Names) -> Option<Selector> {
-        let expanded = match expand_range(text) {
-            Ok(expanded) => expanded,
+        match names.selector(text) {
+            Ok(selector) => Some(selector),
             Err(why) => {
-                self.value_error(path, format!("bad range {}: {why}", quote(text)));
-                return None;
-            }
-        };
-        let mut selected = Vec::new();
-        for name in &expanded {
-            let found = names.lookup(name);
-            match found.as_slice() {
-                [one] => selected.push(one.clone()),
-                [] => {
-                    let within = if expanded.len() > 1 {
-                        format!(" (from the range {})", quote(text))
-                    } else {
-                        String::new()
-                    };
-                    self.value_error(
-                        path,
-                        format!(
-                            "unknown site, role or host {}{within}, expected {}",
-                            quote(name),
-                            names.expected()
-                        ),
-                    );
-                    return None;
-                }
-                many => {
-                    let kinds: Vec<&str> = many.iter().map(Names::kind).collect();
-                    self.value_error(
-                        path,
-                        format!(
-                            "{} is ambiguous: it names both a {}",
-                            quote(name),
-                            kinds.join(" and a ")
-                        ),
-                    );
-                    return None;
-                }
+                self.value_error(path, why);
+                None
             }
         }
-        Some(Selector {
-            text: text.to_owned(),
-            names: selected,
-        })
     }
+}
+
+/// Reads `text` as a selector of the hosts of `sites`: a site, role or host name, or an EnOS
+/// range of them (`paris-server-[1-3]`); the error says what is wrong.
+pub fn selector(text: &str, sites: &[Site]) -> Result<Selector, String> {
+    Names::of(sites).selector(text)
 }
 
 /// The names a selector may use: sites, roles and hosts.
@@ -950,6 +961,42 @@ impl Names {
             roles,
             hosts,
         }
+    }
+
+    fn selector(&self, text: &str) -> Result<Selector, String> {
+        let expanded =
+            expand_range(text).map_err(|why| format!("bad range {}: {why}", quote(text)))?;
+        let mut selected = Vec::new();
+        for name in &expanded {
+            let found = self.lookup(name);
+            match found.as_slice() {
+                [one] => selected.push(one.clone()),
+                [] => {
+                    let within = if expanded.len() > 1 {
+                        format!(" (from the range {})", quote(text))
+                    } else {
+                        String::new()
+                    };
+                    return Err(format!(
+                        "unknown site, role or host {}{within}, expected {}",
+                        quote(name),
+                        self.expected()
+                    ));
+                }
+                many => {
+                    let kinds: Vec<&str> = many.iter().map(Names::kind).collect();
+                    return Err(format!(
+                        "{} is ambiguous: it names both a {}",
+                        quote(name),
+                        kinds.join(" and a ")
+                    ));
+                }
+            }
+        }
+        Ok(Selector {
+            text: text.to_owned(),
+            names: selected,
+        })
     }
 
     fn lookup(&self, name: &str) -> Vec<Named> {

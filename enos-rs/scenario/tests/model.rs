@@ -178,3 +178,49 @@ fn later_constraints_may_override_earlier_ones() {
     );
     assert_eq!(s.network.constraints.len(), 3);
 }
+
+#[test]
+fn a_constraints_file_is_a_network_section_alone() {
+    let s = parse("name: q\nsites: {paris: {roles: {x: 2}}, lyon: {roles: {y: 1}}}\n");
+    let net = enos_scenario::parse_network(
+        "default_delay: 1ms\nconstraints:\n  - {src: paris, dst: lyon, delay: 20ms}\n",
+        "wan.yaml",
+        &s.sites,
+    )
+    .unwrap();
+    assert_eq!(net.default_delay, "1ms".parse().unwrap());
+    assert_eq!(net.constraints[0].dst.text, "lyon");
+    let error = enos_scenario::parse_network(
+        "constraints:\n  - {src: paris, dst: rome, delay: 20ms}\n",
+        "wan.yaml",
+        &s.sites,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.starts_with(
+            "error: wan.yaml:2:23: constraints[0].dst: unknown site, role or host 'rome'"
+        ),
+        "{error}"
+    );
+    let error = enos_scenario::parse_network("- 1\n", "wan.yaml", &s.sites)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("expected a mapping of network constraints"),
+        "{error}"
+    );
+}
+
+#[test]
+fn selectors_read_alone_say_what_is_wrong() {
+    let s = parse("name: q\nsites: {paris: {roles: {x: 2}}}\n");
+    let one = enos_scenario::selector("paris-x-[1-2]", &s.sites).unwrap();
+    assert_eq!(one.names.len(), 2);
+    let bad = enos_scenario::selector("paris-x-[1-3]", &s.sites).unwrap_err();
+    assert!(
+        bad.contains("unknown site, role or host 'paris-x-3'"),
+        "{bad}"
+    );
+    assert!(enos_scenario::selector("x[", &s.sites).is_err());
+}
