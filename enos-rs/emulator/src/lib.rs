@@ -1,0 +1,81 @@
+//! Userspace WAN emulator of enos-rs: per-pair delay, jitter, loss and rate without netem.
+//!
+//! Each emulated host is a network namespace. The emulator creates one TUN device in each
+//! of them and forwards every IPv4 packet read from one device to the device of the
+//! endpoint that owns the destination address, after applying the rule of that ordered
+//! pair:
+//!
+//! - loss: the packet is dropped with the rule's probability;
+//! - queue limit: the packet is dropped when `queue_limit` packets of the pair already wait;
+//! - rate: the packet is serialized after the previous ones of the pair
+//!   (`departure = max(now, busy_until) + len * 8 / rate`);
+//! - delay and jitter: `release = departure + delay ± jitter` (uniform), never before now
+//!   and never before the previous packet of the pair: packets are not reordered.
+//!
+//! One thread reads every device; a second one releases delayed packets on time, sleeping
+//! with a 1 ns timer slack and spinning for the last microseconds. The devices are not
+//! persistent: they vanish when the emulator stops or its process dies.
+//!
+//! [`serve`] runs the emulator as a daemon driven through a unix socket, [`request`] is the
+//! client side of that socket.
+
+#![warn(missing_docs)]
+
+mod config;
+mod control;
+mod engine;
+mod shaper;
+mod tun;
+
+use std::path::PathBuf;
+
+pub use config::{
+    DEFAULT_QUEUE_LIMIT, EmulatorConfig, Endpoint, MAX_DEVICE_NAME, MAX_ENDPOINTS, PairRule,
+    validate_rules,
+};
+pub use control::{Request, Response, request, serve};
+pub use engine::{Emulator, Lateness, PairStats, Stats};
+
+/// What can go wrong when starting, driving or reaching the emulator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// The configuration, or a set of rules, is not valid.
+    #[error("invalid emulator configuration: {0}")]
+    Config(String),
+    /// A network namespace could not be opened or entered.
+    #[error("cannot enter the network namespace {}: {source}", path.display())]
+    Netns {
+        /// Path of the namespace.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A TUN device could not be created.
+    #[error("cannot create the TUN device {device} in {}: {source}", netns.display())]
+    Tun {
+        /// Name of the device.
+        device: String,
+        /// Path of the namespace.
+        netns: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A thread, or the event it waits on, could not be created.
+    #[error("cannot start an emulator thread: {0}")]
+    Thread(std::io::Error),
+    /// The control socket could not be created, reached, read or written.
+    #[error("control socket {}: {source}", path.display())]
+    Socket {
+        /// Path of the socket.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A request or a response on the control socket is not what the protocol says.
+    #[error("malformed control message: {0}")]
+    Protocol(String),
+    /// The emulator answered a request with an error.
+    #[error("the emulator refused the request: {0}")]
+    Refused(String),
+}
