@@ -9,7 +9,9 @@
 mod matrix;
 
 pub use matrix::{LinkShape, PairShape, WanHost, WanMatrix};
+pub use patch::{ShapeChange, apply_change, parse_change};
 pub use resolve::{is_neutral, resolve};
+mod patch;
 mod resolve;
 pub mod tc;
 pub mod validate;

@@ -1,5 +1,6 @@
 //! The integration tests of enos-wan, one binary.
 
+mod patch;
 mod resolve;
 mod tc;
 mod validate;
