@@ -225,6 +225,45 @@ impl Fleet {
         .await
     }
 
+    /// Runs each host's own command line: `commands` pairs a host name with its command; hosts
+    /// of the fleet without one are left alone. Otherwise as [`Fleet::run`].
+    pub async fn run_each(
+        &self,
+        commands: &[(String, String)],
+        timeout: Duration,
+        reporter: &dyn Reporter,
+    ) -> Vec<HostResult<CommandOutput>> {
+        let names: Vec<&str> = commands.iter().map(|(host, _)| host.as_str()).collect();
+        let fleet = self.subset(&names);
+        let by_host: Arc<HashMap<String, Arc<str>>> = Arc::new(
+            commands
+                .iter()
+                .map(|(host, command)| (host.clone(), Arc::from(command.as_str())))
+                .collect(),
+        );
+        fleet
+            .each_host(
+                "run",
+                "run",
+                timeout,
+                reporter,
+                |r| r.as_ref().is_ok_and(|o| o.success()),
+                move |shared, link| {
+                    let command = by_host.get(link.host()).cloned();
+                    Box::pin(async move {
+                        match command {
+                            Some(command) => run_one(&shared, &link, &command).await,
+                            None => Err(RemoteError::Invalid {
+                                host: link.host().to_owned(),
+                                message: "no command for this host".to_owned(),
+                            }),
+                        }
+                    })
+                },
+            )
+            .await
+    }
+
     /// Copies the local file or directory `local` to the path `remote` on every host, with
     /// `timeout` per host (zero: no limit).
     ///
