@@ -15,7 +15,7 @@ pub mod state;
 pub mod testbed;
 
 pub use experiment::{Experiment, Opened, StateError};
-pub use provider::{Provider, ProviderError};
+pub use provider::{Provider, ProviderError, WanMethod};
 pub use report::{NullReporter, Reporter, TaskId};
 pub use state::{ExperimentState, Phase};
 pub use testbed::{Host, SiteNetwork, SshAccess, Testbed};

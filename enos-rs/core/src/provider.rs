@@ -5,6 +5,9 @@
 //! removes everything it created on `destroy`. It records its own handles in the experiment's
 //! `provider_state` and saves the state after every step, so that `destroy` works after a crash.
 
+use enos_wan::WanMatrix;
+use serde::{Deserialize, Serialize};
+
 use crate::experiment::{Experiment, StateError};
 use crate::report::Reporter;
 use crate::testbed::Testbed;
@@ -41,6 +44,22 @@ impl From<StateError> for ProviderError {
     }
 }
 
+/// How a testbed shapes the traffic between its hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WanMethod {
+    /// HTB and netem qdiscs on each host's `device`, applied over SSH (EnOSlib's NetemHTB).
+    Tc {
+        /// The hosts' interface on the experiment network.
+        device: String,
+    },
+    /// The provider's own emulator, driven through [`Provider::shape_wan`].
+    Emulator {
+        /// Why, and how, in a few words for `enos info`.
+        description: String,
+    },
+}
+
 /// A testbed provider.
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
@@ -65,6 +84,25 @@ pub trait Provider: Send + Sync {
         experiment: &mut Experiment,
         reporter: &dyn Reporter,
     ) -> Result<(), ProviderError>;
+
+    /// How this testbed shapes the WAN: tc on the hosts, or the provider's own emulator.
+    async fn wan_method(&self, experiment: &Experiment) -> Result<WanMethod, ProviderError>;
+
+    /// Shapes traffic between the hosts as `matrix` asks, replacing what was shaped before (an
+    /// empty matrix removes all shaping). Called only when [`Provider::wan_method`] is
+    /// [`WanMethod::Emulator`].
+    async fn shape_wan(
+        &self,
+        experiment: &mut Experiment,
+        matrix: &WanMatrix,
+        reporter: &dyn Reporter,
+    ) -> Result<(), ProviderError> {
+        let _ = (experiment, matrix, reporter);
+        Err(ProviderError::new(format!(
+            "the {} provider has no emulator of its own: it shapes the WAN with tc",
+            self.name()
+        )))
+    }
 
     /// Facts about the experiment's testbed worth showing in `enos info`, as (label, value) pairs.
     fn describe(&self, experiment: &Experiment) -> Vec<(String, String)>;

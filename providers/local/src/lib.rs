@@ -15,13 +15,15 @@ mod host;
 pub mod plan;
 pub mod sys;
 pub mod teardown;
+pub mod wan;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use enos_core::{
-    Experiment, Host, Provider, ProviderError, Reporter, SiteNetwork, SshAccess, Testbed,
+    Experiment, Host, Provider, ProviderError, Reporter, SiteNetwork, SshAccess, Testbed, WanMethod,
 };
+use enos_wan::WanMatrix;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
@@ -43,11 +45,24 @@ pub struct LocalState {
     pub fabric_ready: bool,
     /// The names and addresses of the testbed.
     pub plan: Option<TestbedPlan>,
+    /// Whether the kernel has netem (tc shapes the WAN) or not (the userspace emulator does);
+    /// found out on the first deploy.
+    #[serde(default)]
+    pub kernel_netem: Option<bool>,
 }
 
 /// The local provider.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LocalProvider;
+#[derive(Debug, Clone)]
+pub struct LocalProvider {
+    emulator: wan::EmulatorCommand,
+}
+
+impl LocalProvider {
+    /// A local provider that starts the userspace WAN emulator with `emulator`.
+    pub fn new(emulator: wan::EmulatorCommand) -> Self {
+        Self { emulator }
+    }
+}
 
 fn local_state(experiment: &Experiment) -> Option<LocalState> {
     serde_json::from_value(experiment.state().provider_state.clone()).ok()
@@ -426,6 +441,7 @@ impl Provider for LocalProvider {
                     block,
                     fabric_ready: false,
                     plan: None,
+                    kernel_netem: None,
                 };
                 // Recorded before anything is created, so that destroy finds it after a crash.
                 save_local_state(experiment, &state)?;
@@ -477,7 +493,37 @@ impl Provider for LocalProvider {
         } else {
             self.build_hosts(experiment, &plan, &down, reporter).await?;
         }
+        if state.kernel_netem.is_none() {
+            state.kernel_netem = Some(wan::kernel_has_netem(&state.prefix).await);
+            save_local_state(experiment, &state)?;
+        }
         self.write_ssh_files(experiment, &plan)
+    }
+
+    async fn wan_method(&self, experiment: &Experiment) -> Result<WanMethod, ProviderError> {
+        let state = local_state(experiment)
+            .ok_or_else(|| ProviderError::new("the local testbed is not deployed"))?;
+        Ok(match state.kernel_netem {
+            Some(true) => WanMethod::Tc {
+                device: "eth0".to_owned(),
+            },
+            _ => WanMethod::Emulator {
+                description: "userspace emulator (this kernel has no netem)".to_owned(),
+            },
+        })
+    }
+
+    async fn shape_wan(
+        &self,
+        experiment: &mut Experiment,
+        matrix: &WanMatrix,
+        reporter: &dyn Reporter,
+    ) -> Result<(), ProviderError> {
+        let plan = local_state(experiment)
+            .and_then(|s| s.plan)
+            .ok_or_else(|| ProviderError::new("the local testbed is not deployed"))?;
+        let log = experiment.subdir("logs")?.join("wan-emulator.log");
+        wan::shape(&self.emulator, &plan, matrix, &log, reporter).await
     }
 
     async fn destroy(
@@ -518,7 +564,15 @@ impl Provider for LocalProvider {
             ),
             (
                 "WAN emulation".to_owned(),
-                "not built yet (routing only)".to_owned(),
+                match (state.kernel_netem, wan::emulator_pid(&state.prefix)) {
+                    (Some(true), _) => "tc netem on each host's eth0".to_owned(),
+                    (_, Some(pid)) => {
+                        format!("userspace emulator (this kernel has no netem), pid {pid}")
+                    }
+                    (_, None) => {
+                        "userspace emulator (this kernel has no netem), not started".to_owned()
+                    }
+                },
             ),
         ]
     }
