@@ -19,8 +19,11 @@ use crate::config::{EmulatorConfig, PairRule, validate_rules};
 use crate::shaper::{PairState, Shape, Verdict};
 use crate::{EmulatorError, tun};
 
-/// The scheduler wakes up this long before a release time, then spins until it.
-const SPIN_NS: u64 = 20_000;
+/// The scheduler wakes up ahead of a release time by how late its timed waits end, plus this
+/// much, then spins until the release time.
+const SPIN_EXTRA_NS: u64 = 15_000;
+/// Bounds of the wake-up margin.
+const MARGIN_RANGE_NS: (u64, u64) = (10_000, 250_000);
 /// Largest packet read from a TUN device.
 const MAX_PACKET: usize = 65_536;
 /// Packets read from one device before looking at the others.
@@ -600,10 +603,35 @@ fn set_precise_timers() {
     }
 }
 
+/// How early the scheduler must ask to wake up to be on time: timed waits end late by tens
+/// of microseconds on virtual machines, even with a 1 ns timer slack.
+struct WakeMargin {
+    /// Moving average of how late timed waits end, in nanoseconds.
+    overshoot_ns: u64,
+}
+
+impl WakeMargin {
+    fn new() -> Self {
+        Self {
+            overshoot_ns: 40_000,
+        }
+    }
+
+    fn margin_ns(&self) -> u64 {
+        (self.overshoot_ns + SPIN_EXTRA_NS).clamp(MARGIN_RANGE_NS.0, MARGIN_RANGE_NS.1)
+    }
+
+    fn observe(&mut self, overshoot_ns: u64) {
+        let sample = overshoot_ns.min(MARGIN_RANGE_NS.1);
+        self.overshoot_ns = (self.overshoot_ns * 7 + sample) / 8;
+    }
+}
+
 fn scheduler_loop(shared: &Shared) {
     set_precise_timers();
     let mut heap: BinaryHeap<Queued> = BinaryHeap::new();
     let mut freed: Vec<Vec<u8>> = Vec::new();
+    let mut margin = WakeMargin::new();
     loop {
         // Take the new packets and wait for the next release time.
         {
@@ -622,16 +650,20 @@ fn scheduler_loop(shared: &Shared) {
                 }
                 let now = shared.now_ns();
                 match heap.peek() {
-                    Some(head) if head.release <= now.saturating_add(SPIN_NS) => break,
+                    Some(head) if head.release <= now.saturating_add(margin.margin_ns()) => break,
                     Some(head) => {
                         mailbox.sleeping_until = Some(head.release);
-                        let timeout = Duration::from_nanos(head.release - SPIN_NS - now);
-                        mailbox = shared
+                        let wake_at = head.release - margin.margin_ns();
+                        let timeout = Duration::from_nanos(wake_at - now);
+                        let (guard, waited) = shared
                             .wakeup
                             .wait_timeout(mailbox, timeout)
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .0;
+                            .unwrap_or_else(PoisonError::into_inner);
+                        mailbox = guard;
                         mailbox.sleeping_until = None;
+                        if waited.timed_out() {
+                            margin.observe(shared.now_ns().saturating_sub(wake_at));
+                        }
                     }
                     None => {
                         mailbox.sleeping_until = Some(u64::MAX);
@@ -649,7 +681,7 @@ fn scheduler_loop(shared: &Shared) {
         while let Some(head) = heap.peek() {
             let now = shared.now_ns();
             if head.release > now {
-                if head.release - now <= SPIN_NS {
+                if head.release - now <= margin.margin_ns() {
                     std::hint::spin_loop();
                     continue;
                 }

@@ -1,0 +1,350 @@
+//! Delay, jitter, loss, rate, partitions, live changes and teardown, measured end to end.
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use enos_emulator::PairRule;
+
+use crate::common::{
+    Echo, Iperf3Server, Testbed, address, can_run, have_program, in_netns, iperf3_client, probe,
+    rule, tcp_goodput,
+};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+#[test]
+fn symmetric_delay_doubles_in_the_round_trip() {
+    if !can_run("symmetric_delay_doubles_in_the_round_trip") {
+        return;
+    }
+    let mut testbed = Testbed::new(3);
+    let delay = PairRule {
+        delay: 5 * MS,
+        ..rule(0, 1)
+    };
+    testbed.start(vec![
+        delay,
+        PairRule {
+            src: 1,
+            dst: 0,
+            ..delay
+        },
+    ]);
+    let echo = Echo::start(&testbed, 1);
+    let probes = probe(&testbed, 0, &echo, 200, 10 * MS, 100 * MS);
+    let stats = testbed.emulator().stats();
+    println!("delay 5 ms each way: {}", probes.summary());
+    println!("release lateness: {:?}", stats.lateness);
+    assert_eq!(probes.loss(), 0.0, "{}", probes.summary());
+    let median = probes.median();
+    assert!(
+        (ms(median) - 10.0).abs() <= 0.3,
+        "median {:.3} ms, expected 10 ± 0.3 ms",
+        ms(median)
+    );
+    assert!(probes.sorted()[0] >= 10 * MS, "faster than the delay");
+    assert!(probes.percentile(0.99) < 11 * MS, "{}", probes.summary());
+    assert_eq!(stats.pair(0, 1).forwarded, 200);
+    assert_eq!(stats.pair(1, 0).forwarded, 200);
+    // The third endpoint saw nothing.
+    assert!(
+        stats.pairs.iter().all(|p| p.src != 2 && p.dst != 2),
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn one_way_delay_with_jitter_keeps_order() {
+    if !can_run("one_way_delay_with_jitter_keeps_order") {
+        return;
+    }
+    let mut testbed = Testbed::new(3);
+    testbed.start(vec![PairRule {
+        delay: 25 * MS,
+        jitter: 2 * MS,
+        ..rule(0, 2)
+    }]);
+    let echo = Echo::start(&testbed, 2);
+    let probes = probe(&testbed, 0, &echo, 200, 10 * MS, 100 * MS);
+    println!("delay 25 ms ± 2 ms one way: {}", probes.summary());
+    assert_eq!(probes.loss(), 0.0, "{}", probes.summary());
+    assert_eq!(probes.reordered(), 0, "{}", probes.summary());
+    let median = ms(probes.median());
+    assert!(
+        (median - 25.0).abs() <= 25.0 * 0.03,
+        "median {median:.3} ms, expected 25 ms ± 3%"
+    );
+    let sorted = probes.sorted();
+    let (low, high) = (ms(sorted[0]), ms(sorted[sorted.len() - 1]));
+    assert!(low >= 23.0, "min {low:.3} ms below delay - jitter");
+    assert!(high <= 28.0, "max {high:.3} ms far above delay + jitter");
+    assert!(high - low >= 2.0, "jitter spread only {:.3} ms", high - low);
+
+    // Back-to-back packets closer than the jitter are held back, never reordered.
+    let burst = probe(
+        &testbed,
+        0,
+        &echo,
+        400,
+        Duration::from_micros(200),
+        100 * MS,
+    );
+    println!("burst every 0.2 ms: {}", burst.summary());
+    assert_eq!(burst.reordered(), 0, "{}", burst.summary());
+}
+
+#[test]
+fn random_loss_one_way() {
+    if !can_run("random_loss_one_way") {
+        return;
+    }
+    let mut testbed = Testbed::new(2);
+    testbed.start(vec![PairRule {
+        loss: 0.1,
+        ..rule(0, 1)
+    }]);
+    let echo = Echo::start(&testbed, 1);
+    let probes = probe(&testbed, 0, &echo, 1000, 2 * MS, 100 * MS);
+    let stats = testbed.emulator().stats();
+    println!("loss 10% one way: {}", probes.summary());
+    let lost = probes.rtts.iter().filter(|r| r.is_none()).count() as u64;
+    assert!(
+        (0.08..=0.12).contains(&probes.loss()),
+        "{:.1}% lost, expected 8-12%",
+        probes.loss() * 100.0
+    );
+    assert_eq!(stats.pair(0, 1).dropped_loss, lost, "{stats:?}");
+    assert_eq!(stats.pair(0, 1).forwarded, 1000 - lost);
+    assert_eq!(stats.pair(1, 0).dropped_loss, 0);
+}
+
+#[test]
+fn rate_limit_one_way() {
+    if !can_run("rate_limit_one_way") {
+        return;
+    }
+    const RATE: u64 = 50_000_000;
+    let mut testbed = Testbed::new(2);
+    testbed.start(vec![PairRule {
+        rate_bps: RATE,
+        ..rule(0, 1)
+    }]);
+    let before = testbed.emulator().stats();
+    let started = std::time::Instant::now();
+    let goodput = tcp_goodput(&testbed, 0, 1, 4 * 1000 * MS, 1000 * MS);
+    let elapsed = started.elapsed();
+    let after = testbed.emulator().stats();
+    let bytes = after.pair(0, 1).forwarded_bytes - before.pair(0, 1).forwarded_bytes;
+    let wire = bytes as f64 * 8.0 / elapsed.as_secs_f64();
+    println!(
+        "rate 50 Mbit/s one way: TCP goodput {:.2} Mbit/s, IP rate {:.2} Mbit/s over the whole run, \
+         {} dropped at the queue limit",
+        goodput / 1e6,
+        wire / 1e6,
+        after.pair(0, 1).dropped_queue
+    );
+    assert!(
+        (goodput / RATE as f64 - 1.0).abs() <= 0.05,
+        "goodput {:.2} Mbit/s, expected 50 ± 5%",
+        goodput / 1e6
+    );
+    assert!(wire <= RATE as f64 * 1.01, "IP rate above the limit");
+
+    if have_program("iperf3") {
+        let server = Iperf3Server::start(&testbed.names[1], address(1));
+        let rate = iperf3_client(&testbed.names[0], address(1), 5);
+        drop(server);
+        println!("iperf3 over 5 s: {:.2} Mbit/s", rate / 1e6);
+        assert!(
+            (rate / RATE as f64 - 1.0).abs() <= 0.05,
+            "iperf3 {:.2} Mbit/s, expected 50 ± 5%",
+            rate / 1e6
+        );
+    } else {
+        println!("iperf3 not installed: cross-check skipped");
+    }
+}
+
+#[test]
+fn partition_then_heal() {
+    if !can_run("partition_then_heal") {
+        return;
+    }
+    let mut testbed = Testbed::new(2);
+    let cut = PairRule {
+        loss: 1.0,
+        ..rule(0, 1)
+    };
+    testbed.start(vec![
+        cut,
+        PairRule {
+            src: 1,
+            dst: 0,
+            ..cut
+        },
+    ]);
+    let echo = Echo::start(&testbed, 1);
+    let probes = probe(&testbed, 0, &echo, 50, 2 * MS, 50 * MS);
+    println!("partition: {}", probes.summary());
+    assert_eq!(probes.loss(), 1.0);
+    assert_eq!(testbed.emulator().stats().pair(0, 1).dropped_loss, 50);
+
+    testbed.emulator().set_rules(&[]).expect("heal");
+    let probes = probe(&testbed, 0, &echo, 50, 2 * MS, 50 * MS);
+    println!("healed: {}", probes.summary());
+    assert_eq!(probes.loss(), 0.0);
+    assert!(probes.median() < 2 * MS, "{}", probes.summary());
+}
+
+#[test]
+fn live_rule_change_keeps_running() {
+    if !can_run("live_rule_change_keeps_running") {
+        return;
+    }
+    let mut testbed = Testbed::new(2);
+    let slow = PairRule {
+        delay: 5 * MS,
+        ..rule(0, 1)
+    };
+    testbed.start(vec![
+        slow,
+        PairRule {
+            src: 1,
+            dst: 0,
+            ..slow
+        },
+    ]);
+    let echo = Echo::start(&testbed, 1);
+    let before = probe(&testbed, 0, &echo, 100, 5 * MS, 50 * MS);
+    let slower = PairRule {
+        delay: 20 * MS,
+        ..slow
+    };
+    testbed
+        .emulator()
+        .set_rules(&[
+            slower,
+            PairRule {
+                src: 1,
+                dst: 0,
+                ..slower
+            },
+        ])
+        .expect("new rules");
+    let after = probe(&testbed, 0, &echo, 100, 5 * MS, 100 * MS);
+    println!("before: {}", before.summary());
+    println!("after:  {}", after.summary());
+    assert!((ms(before.median()) - 10.0).abs() <= 0.3);
+    assert!((ms(after.median()) - 40.0).abs() <= 0.5);
+    assert_eq!(after.loss(), 0.0);
+
+    // Invalid rules are refused and change nothing.
+    let bad = PairRule {
+        loss: 2.0,
+        ..rule(0, 1)
+    };
+    assert!(testbed.emulator().set_rules(&[bad]).is_err());
+    assert!(testbed.emulator().set_rules(&[rule(0, 5)]).is_err());
+    let still = probe(&testbed, 0, &echo, 20, 5 * MS, 100 * MS);
+    assert!(
+        (ms(still.median()) - 40.0).abs() <= 0.5,
+        "{}",
+        still.summary()
+    );
+}
+
+#[test]
+fn stop_removes_the_devices_and_counts_strays() {
+    if !can_run("stop_removes_the_devices_and_counts_strays") {
+        return;
+    }
+    let mut testbed = Testbed::new(3);
+    testbed.start(Vec::new());
+    // A destination nobody owns is counted, not forwarded.
+    in_netns(&testbed.names[0], || {
+        let socket = UdpSocket::bind((address(0), 0)).expect("bind");
+        for _ in 0..5 {
+            socket
+                .send_to(b"nobody", ("10.77.0.99", 9))
+                .expect("send to a stray address");
+        }
+    });
+    std::thread::sleep(50 * MS);
+    assert_eq!(testbed.emulator().stats().unroutable, 5);
+    assert!((0..3).all(|i| testbed.has_device(i)));
+    testbed.take_emulator().stop();
+    assert!(
+        (0..3).all(|i| !testbed.has_device(i)),
+        "a TUN device outlived the emulator"
+    );
+}
+
+#[test]
+fn packet_rate_without_and_with_delay() {
+    if !can_run("packet_rate_without_and_with_delay") {
+        return;
+    }
+    let mut testbed = Testbed::new(2);
+    testbed.start(Vec::new());
+    let unlimited = tcp_goodput(&testbed, 0, 1, 2000 * MS, 500 * MS);
+    let flood = udp_flood(&testbed, 1000 * MS);
+    testbed
+        .emulator()
+        .set_rules(&[PairRule {
+            delay: MS,
+            ..rule(0, 1)
+        }])
+        .expect("rules");
+    let delayed = udp_flood(&testbed, 1000 * MS);
+    let stats = testbed.emulator().stats();
+    println!(
+        "no rule: TCP {:.0} Mbit/s, UDP {:.0} packets/s; 1 ms delay: UDP {:.0} packets/s, \
+         {} dropped at the queue limit; lateness {:?}",
+        unlimited / 1e6,
+        flood,
+        delayed,
+        stats.pair(0, 1).dropped_queue,
+        stats.lateness
+    );
+    // Generous floors: the machine is shared with other tests.
+    assert!(unlimited > 100e6, "TCP {:.0} Mbit/s", unlimited / 1e6);
+    assert!(flood > 20_000.0, "{flood:.0} packets/s");
+}
+
+/// Sends small UDP datagrams as fast as possible from endpoint 0 to endpoint 1 during
+/// `duration`; returns the packets per second received.
+fn udp_flood(testbed: &Testbed, duration: Duration) -> f64 {
+    let receiver = in_netns(&testbed.names[1], || {
+        UdpSocket::bind((address(1), 0)).expect("bind")
+    });
+    receiver.set_read_timeout(Some(100 * MS)).expect("timeout");
+    let target = receiver.local_addr().expect("address");
+    let counter = std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let mut count = 0u64;
+        let mut first = None;
+        let mut last = std::time::Instant::now();
+        while let Ok(_len) = receiver.recv(&mut buf) {
+            first.get_or_insert_with(std::time::Instant::now);
+            last = std::time::Instant::now();
+            count += 1;
+        }
+        let span = first.map_or(Duration::ZERO, |f| last - f);
+        count as f64 / span.as_secs_f64().max(1e-9)
+    });
+    let sender = in_netns(&testbed.names[0], || {
+        UdpSocket::bind((address(0), 0)).expect("bind")
+    });
+    let payload = [0u8; 64];
+    let start = std::time::Instant::now();
+    while start.elapsed() < duration {
+        for _ in 0..64 {
+            let _ = sender.send_to(&payload, target);
+        }
+    }
+    counter.join().expect("counter")
+}
