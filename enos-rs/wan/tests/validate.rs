@@ -1,0 +1,795 @@
+//! Validation: reading fping and iperf3, the statistics of a pair, what a pair asks for, each
+//! tolerance rule at its boundary, partitions, the CSV and JSON reports and the site table.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use enos_scenario::{DEFAULT_RATE, Delay, LossRate, Rate};
+use enos_wan::validate::{
+    FpingError, Iperf3Error, PairProbes, PairRate, Tolerance, UnknownTarget, ValidationReport,
+    Verdict, asked, pair_probes, parse_fping, parse_iperf3, rtt_stats, site_table, to_csv,
+    validate,
+};
+use enos_wan::{LinkShape, PairShape, WanHost, WanMatrix};
+
+/// Hosts `(name, site)` with addresses 10.0.0.1, 10.0.0.2, … in order.
+fn hosts(list: &[(&str, &str)]) -> Vec<WanHost> {
+    list.iter()
+        .zip(1u8..)
+        .map(|((name, site), i)| WanHost {
+            name: (*name).to_owned(),
+            site: (*site).to_owned(),
+            role: "node".to_owned(),
+            address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
+        })
+        .collect()
+}
+
+/// A shape of one-way `delay`, `loss` percent and `rate` (`None`: unlimited).
+fn shape(delay: &str, loss: f64, rate: Option<&str>) -> LinkShape {
+    LinkShape {
+        delay: delay.parse::<Delay>().unwrap_or_else(|e| panic!("{e}")),
+        jitter: Delay::default(),
+        rate: rate.map_or(DEFAULT_RATE, |r| {
+            r.parse::<Rate>().unwrap_or_else(|e| panic!("{e}"))
+        }),
+        loss: LossRate::from_percent(loss).unwrap_or_else(|| panic!("bad loss {loss}")),
+    }
+}
+
+/// A matrix of the directions `(src, dst, shape)`, `hosts` giving the addresses.
+fn matrix(hosts: &[WanHost], directions: &[(&str, &str, LinkShape)]) -> WanMatrix {
+    WanMatrix {
+        pairs: directions
+            .iter()
+            .map(|(src, dst, shape)| PairShape {
+                src: (*src).to_owned(),
+                dst: (*dst).to_owned(),
+                dst_address: hosts
+                    .iter()
+                    .find(|h| h.name == *dst)
+                    .unwrap_or_else(|| panic!("no host {dst}"))
+                    .address,
+                shape: *shape,
+            })
+            .collect(),
+    }
+}
+
+fn probes(src: &str, dst: &str, rtts: &[Option<f64>]) -> PairProbes {
+    PairProbes {
+        src: src.to_owned(),
+        dst: dst.to_owned(),
+        rtts: rtts.to_vec(),
+    }
+}
+
+/// `n` probes of `ms` each.
+fn steady(src: &str, dst: &str, ms: f64, n: usize) -> PairProbes {
+    probes(src, dst, &vec![Some(ms); n])
+}
+
+/// `n` probes of which the first `lost` are lost and the others take `ms`.
+fn lossy(src: &str, dst: &str, ms: f64, n: usize, lost: usize) -> PairProbes {
+    let rtts: Vec<Option<f64>> = (0..n).map(|i| (i >= lost).then_some(ms)).collect();
+    probes(src, dst, &rtts)
+}
+
+fn rate(src: &str, dst: &str, bits_per_second: f64) -> PairRate {
+    PairRate {
+        src: src.to_owned(),
+        dst: dst.to_owned(),
+        bits_per_second,
+    }
+}
+
+/// Validates the two hosts `a` and `b` (one site) with default tolerance.
+fn two_hosts(
+    directions: &[(&str, &str, LinkShape)],
+    rtts: &[PairProbes],
+    rates: &[PairRate],
+) -> ValidationReport {
+    let hosts = hosts(&[("a", "s"), ("b", "s")]);
+    let m = matrix(&hosts, directions);
+    validate(&hosts, &m, rtts, rates, &Tolerance::default())
+}
+
+fn verdict(report: &ValidationReport, src: &str, dst: &str) -> Verdict {
+    row(report, src, dst).verdict
+}
+
+fn row<'r>(
+    report: &'r ValidationReport,
+    src: &str,
+    dst: &str,
+) -> &'r enos_wan::validate::PairReport {
+    report
+        .rows
+        .iter()
+        .find(|r| r.src == src && r.dst == dst)
+        .unwrap_or_else(|| panic!("no row {src} -> {dst}"))
+}
+
+// --- fping ---------------------------------------------------------------------------------------
+
+#[test]
+fn fping_results_with_padding_icmp_errors_names_and_a_silent_target() {
+    let output = "\
+ICMP Host Unreachable from 198.18.1.1 for ICMP Echo sent to 198.18.1.9
+198.18.1.3     : 10.12 10.09 - 10.11
+198.18.1.4     : 20.51  20.48 20.50 20.49   \n\
+paris-server-2 : 0.05 0.04 0.06 0.05
+ICMP Host Unreachable from 198.18.1.1 for ICMP Echo sent to 198.18.1.9
+198.18.1.9     : - - - -
+198.18.1.3 : duplicate for [1], 64 bytes, 10.10 ms
+
+";
+    let results = parse_fping(output).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        results,
+        vec![
+            (
+                "198.18.1.3".to_owned(),
+                vec![Some(10.12), Some(10.09), None, Some(10.11)]
+            ),
+            (
+                "198.18.1.4".to_owned(),
+                vec![Some(20.51), Some(20.48), Some(20.50), Some(20.49)]
+            ),
+            (
+                "paris-server-2".to_owned(),
+                vec![Some(0.05), Some(0.04), Some(0.06), Some(0.05)]
+            ),
+            ("198.18.1.9".to_owned(), vec![None, None, None, None]),
+        ]
+    );
+}
+
+#[test]
+fn fping_ipv6_targets_keep_their_colons() {
+    let results = parse_fping("fd00::3 : 1.01 - 1.02\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        results,
+        vec![("fd00::3".to_owned(), vec![Some(1.01), None, Some(1.02)])]
+    );
+}
+
+#[test]
+fn fping_errors_say_which_line_and_why() {
+    assert_eq!(parse_fping(""), Err(FpingError::NoResult));
+    assert_eq!(
+        parse_fping("ICMP Host Unreachable from 10.0.0.1 for ICMP Echo sent to 10.0.0.2\n"),
+        Err(FpingError::NoResult)
+    );
+    let bad = parse_fping("10.0.0.2 : 1.0 1.x -\n");
+    assert_eq!(
+        bad,
+        Err(FpingError::BadValue {
+            line: 1,
+            value: "1.x".to_owned()
+        })
+    );
+    assert!(
+        bad.unwrap_err()
+            .to_string()
+            .contains("'1.x' is neither a round-trip time")
+    );
+    assert!(matches!(
+        parse_fping("10.0.0.2 : 1.0 -3.0\n"),
+        Err(FpingError::BadValue { .. })
+    ));
+    let unresolved = parse_fping("10.0.0.2 : 1.0 1.1\nnohost: Name or service not known\n");
+    assert_eq!(
+        unresolved,
+        Err(FpingError::Unexpected {
+            line: 2,
+            text: "nohost: Name or service not known".to_owned()
+        })
+    );
+    assert_eq!(
+        unresolved.unwrap_err().to_string(),
+        "line 2: fping said: nohost: Name or service not known"
+    );
+}
+
+#[test]
+fn fping_targets_are_matched_with_hosts_by_name_or_address() {
+    let hosts = hosts(&[("a", "s"), ("b", "s"), ("c", "t")]);
+    let results =
+        parse_fping("10.0.0.2 : 1.0 -\nc        : 2.0 2.1\n").unwrap_or_else(|e| panic!("{e}"));
+    let pairs = pair_probes("a", &hosts, results).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        pairs,
+        vec![
+            probes("a", "b", &[Some(1.0), None]),
+            probes("a", "c", &[Some(2.0), Some(2.1)]),
+        ]
+    );
+    let unknown = parse_fping("10.0.0.7 : 1.0\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        pair_probes("a", &hosts, unknown),
+        Err(UnknownTarget {
+            src: "a".to_owned(),
+            target: "10.0.0.7".to_owned()
+        })
+    );
+}
+
+// --- iperf3 --------------------------------------------------------------------------------------
+
+const IPERF3_OK: &str = r#"{
+	"start":	{
+		"connected":	[{
+				"socket":	5,
+				"local_host":	"198.18.1.2",
+				"local_port":	50312,
+				"remote_host":	"198.18.1.3",
+				"remote_port":	5201
+			}],
+		"version":	"iperf 3.12",
+		"test_start":	{ "protocol": "TCP", "num_streams": 1, "duration": 5 }
+	},
+	"intervals":	[{
+			"streams":	[{ "socket": 5, "start": 0, "end": 1.000154, "bytes": 12320768,
+				"bits_per_second": 98551065.4, "retransmits": 0, "omitted": false }],
+			"sum":	{ "start": 0, "end": 1.000154, "bytes": 12320768,
+				"bits_per_second": 98551065.4, "retransmits": 0, "omitted": false }
+		}],
+	"end":	{
+		"streams":	[],
+		"sum_sent":	{ "start": 0, "end": 5.000201, "seconds": 5.000201, "bytes": 59768832,
+			"bits_per_second": 95626209.91, "retransmits": 12, "sender": true },
+		"sum_received":	{ "start": 0, "end": 5.041788, "seconds": 5.000201, "bytes": 58981376,
+			"bits_per_second": 93587813.56, "sender": true },
+		"cpu_utilization_percent":	{ "host_total": 1.2, "remote_total": 0.7 }
+	}
+}"#;
+
+#[test]
+fn iperf3_gives_the_received_throughput() {
+    assert_eq!(parse_iperf3(IPERF3_OK), Ok(93587813.56));
+}
+
+#[test]
+fn iperf3_failures_are_errors() {
+    let refused = r#"{
+	"start":	{ "connected": [], "version": "iperf 3.12" },
+	"intervals":	[],
+	"end":	{},
+	"error":	"unable to connect to server: Connection refused"
+}"#;
+    let error = parse_iperf3(refused);
+    assert_eq!(
+        error,
+        Err(Iperf3Error::Failed(
+            "unable to connect to server: Connection refused".to_owned()
+        ))
+    );
+    assert_eq!(
+        error.unwrap_err().to_string(),
+        "iperf3 failed: unable to connect to server: Connection refused"
+    );
+    assert!(matches!(
+        parse_iperf3("iperf3: error - unable to connect to server"),
+        Err(Iperf3Error::NotJson(_))
+    ));
+    assert_eq!(
+        parse_iperf3(r#"{"end": {"sum_sent": {"bits_per_second": 1.0}}}"#),
+        Err(Iperf3Error::MissingThroughput)
+    );
+    assert_eq!(
+        parse_iperf3(r#"{"end": {"sum_received": {"bits_per_second": -1.0}}}"#),
+        Err(Iperf3Error::InvalidThroughput(-1.0))
+    );
+}
+
+// --- statistics ----------------------------------------------------------------------------------
+
+#[test]
+fn median_of_odd_and_even_counts_ignores_lost_probes() {
+    let odd = rtt_stats(&[Some(3.0), Some(1.0), Some(2.0)]);
+    assert_eq!(odd.median_ms, Some(2.0));
+    let even = rtt_stats(&[Some(4.0), None, Some(1.0), Some(3.0), Some(2.0)]);
+    assert_eq!(even.median_ms, Some(2.5));
+    assert_eq!(even.probes, 5);
+    assert_eq!(even.loss_percent, 20.0);
+}
+
+#[test]
+fn p99_is_the_nearest_rank() {
+    // 1..=100: rank ⌈0.99 × 100⌉ = 99.
+    let hundred: Vec<Option<f64>> = (1..=100).rev().map(|i| Some(f64::from(i))).collect();
+    assert_eq!(rtt_stats(&hundred).p99_ms, Some(99.0));
+    // 1..=200: rank ⌈0.99 × 200⌉ = 198.
+    let two_hundred: Vec<Option<f64>> = (1..=200).map(|i| Some(f64::from(i))).collect();
+    assert_eq!(rtt_stats(&two_hundred).p99_ms, Some(198.0));
+    // 1..=10: rank ⌈9.9⌉ = 10, the largest.
+    let ten: Vec<Option<f64>> = (1..=10).map(|i| Some(f64::from(i))).collect();
+    let stats = rtt_stats(&ten);
+    assert_eq!(stats.p99_ms, Some(10.0));
+    assert_eq!(stats.median_ms, Some(5.5));
+    assert_eq!(rtt_stats(&[Some(7.0)]).p99_ms, Some(7.0));
+}
+
+#[test]
+fn a_pair_with_every_probe_lost_or_none_sent_has_no_rtt() {
+    let lost = rtt_stats(&[None, None, None]);
+    assert_eq!((lost.median_ms, lost.p99_ms), (None, None));
+    assert_eq!((lost.loss_percent, lost.probes), (100.0, 3));
+    let none = rtt_stats(&[]);
+    assert_eq!(
+        (none.median_ms, none.loss_percent, none.probes),
+        (None, 0.0, 0)
+    );
+    // Values that are no time at all count as lost.
+    let odd = rtt_stats(&[Some(f64::NAN), Some(-1.0), Some(2.0), Some(f64::INFINITY)]);
+    assert_eq!((odd.median_ms, odd.loss_percent), (Some(2.0), 75.0));
+}
+
+// --- what is asked -------------------------------------------------------------------------------
+
+#[test]
+fn asked_rtt_sums_both_directions_of_an_asymmetric_matrix() {
+    let hosts = hosts(&[("a", "s"), ("b", "s")]);
+    let m = matrix(
+        &hosts,
+        &[
+            ("a", "b", shape("10ms", 10.0, Some("100mbit"))),
+            ("b", "a", shape("30ms", 20.0, Some("20mbit"))),
+        ],
+    );
+    let ab = asked(&m, "a", "b");
+    let ba = asked(&m, "b", "a");
+    assert_eq!((ab.rtt_ms, ba.rtt_ms), (40.0, 40.0));
+    // 1 − 0.9 × 0.8 = 28%, whichever way the probes go.
+    assert!((ab.loss_percent - 28.0).abs() < 1e-9);
+    assert!((ba.loss_percent - 28.0).abs() < 1e-9);
+    // The rate is the one of the direction the data goes.
+    assert_eq!(
+        (ab.rate_bps, ba.rate_bps),
+        (Some(100_000_000), Some(20_000_000))
+    );
+}
+
+#[test]
+fn a_direction_missing_from_the_matrix_adds_nothing() {
+    let hosts = hosts(&[("a", "s"), ("b", "s")]);
+    let m = matrix(&hosts, &[("a", "b", shape("10ms", 10.0, None))]);
+    let ab = asked(&m, "a", "b");
+    let ba = asked(&m, "b", "a");
+    assert_eq!((ab.rtt_ms, ba.rtt_ms), (10.0, 10.0));
+    assert!((ab.loss_percent - 10.0).abs() < 1e-9);
+    // Unlimited (10gbit) and missing directions ask for no rate.
+    assert_eq!((ab.rate_bps, ba.rate_bps), (None, None));
+}
+
+#[test]
+fn validation_of_an_asymmetric_matrix_expects_the_sum_in_both_directions() {
+    let directions = [
+        ("a", "b", shape("5ms", 0.0, None)),
+        ("b", "a", shape("15ms", 0.0, None)),
+    ];
+    let good = two_hosts(
+        &directions,
+        &[steady("a", "b", 20.1, 10), steady("b", "a", 19.9, 10)],
+        &[],
+    );
+    assert!(good.passed(), "{good:#?}");
+    // Measuring one direction's delay twice, as a symmetric matrix would, fails.
+    let bad = two_hosts(
+        &directions,
+        &[steady("a", "b", 10.0, 10), steady("b", "a", 30.0, 10)],
+        &[],
+    );
+    assert_eq!(bad.failed, 2);
+    assert_eq!(
+        row(&bad, "a", "b").reasons,
+        vec!["rtt 10.00 ms, asked 20.00 ± 1.00".to_owned()]
+    );
+}
+
+// --- tolerance rules at their boundary -----------------------------------------------------------
+
+#[test]
+fn default_tolerance() {
+    assert_eq!(
+        Tolerance::default(),
+        Tolerance {
+            rtt_abs_ms: 0.5,
+            rtt_rel: 0.05,
+            loss_points: 2.0,
+            rate_rel: 0.10
+        }
+    );
+}
+
+#[test]
+fn rtt_within_the_absolute_bound_for_small_delays() {
+    // Asked 4 ms: 5% is 0.2 ms, the 0.5 ms floor wins.
+    let directions = [
+        ("a", "b", shape("2ms", 0.0, None)),
+        ("b", "a", shape("2ms", 0.0, None)),
+    ];
+    let check = |ms: f64| {
+        let r = two_hosts(&directions, &[steady("a", "b", ms, 5)], &[]);
+        verdict(&r, "a", "b")
+    };
+    assert_eq!(check(4.5), Verdict::Pass);
+    assert_eq!(check(3.5), Verdict::Pass);
+    assert_eq!(check(4.51), Verdict::Fail);
+    assert_eq!(check(3.49), Verdict::Fail);
+}
+
+#[test]
+fn rtt_within_the_relative_bound_for_large_delays() {
+    // Asked 40 ms: 5% is 2 ms, above the 0.5 ms floor.
+    let directions = [
+        ("a", "b", shape("20ms", 0.0, None)),
+        ("b", "a", shape("20ms", 0.0, None)),
+    ];
+    let check = |ms: f64| {
+        let r = two_hosts(&directions, &[steady("a", "b", ms, 5)], &[]);
+        verdict(&r, "a", "b")
+    };
+    assert_eq!(check(42.0), Verdict::Pass);
+    assert_eq!(check(38.0), Verdict::Pass);
+    assert_eq!(check(42.01), Verdict::Fail);
+    assert_eq!(check(37.99), Verdict::Fail);
+    let r = two_hosts(&directions, &[steady("a", "b", 42.4, 5)], &[]);
+    assert_eq!(
+        row(&r, "a", "b").reasons,
+        vec!["rtt 42.40 ms, asked 40.00 ± 2.00".to_owned()]
+    );
+}
+
+#[test]
+fn rtt_judges_the_median_not_the_tail() {
+    let directions = [("a", "b", shape("10ms", 0.0, None))];
+    let mut rtts = vec![Some(10.0); 9];
+    rtts.push(Some(80.0));
+    let r = two_hosts(&directions, &[probes("a", "b", &rtts)], &[]);
+    assert_eq!(verdict(&r, "a", "b"), Verdict::Pass);
+    assert_eq!(row(&r, "a", "b").p99_ms, Some(80.0));
+}
+
+#[test]
+fn loss_within_the_points_of_tolerance() {
+    // Asked 10% one way: within 2 points means 8% to 12% of 100 probes.
+    let directions = [("a", "b", shape("1ms", 10.0, None))];
+    let check = |lost: usize| {
+        let r = two_hosts(&directions, &[lossy("a", "b", 1.0, 100, lost)], &[]);
+        verdict(&r, "a", "b")
+    };
+    assert_eq!(check(12), Verdict::Pass);
+    assert_eq!(check(8), Verdict::Pass);
+    assert_eq!(check(13), Verdict::Fail);
+    assert_eq!(check(7), Verdict::Fail);
+    let r = two_hosts(&directions, &[lossy("a", "b", 1.0, 100, 13)], &[]);
+    assert_eq!(
+        row(&r, "a", "b").reasons,
+        vec!["loss 13.00%, asked 10.00 ± 2.00".to_owned()]
+    );
+}
+
+#[test]
+fn rate_within_its_relative_tolerance() {
+    let directions = [("a", "b", shape("1ms", 0.0, Some("100mbit")))];
+    let check = |bps: f64| {
+        let r = two_hosts(
+            &directions,
+            &[steady("a", "b", 1.0, 5)],
+            &[rate("a", "b", bps)],
+        );
+        verdict(&r, "a", "b")
+    };
+    assert_eq!(check(90e6), Verdict::Pass);
+    assert_eq!(check(110e6), Verdict::Pass);
+    assert_eq!(check(89.99e6), Verdict::Fail);
+    assert_eq!(check(110.01e6), Verdict::Fail);
+    let r = two_hosts(
+        &directions,
+        &[steady("a", "b", 1.0, 5)],
+        &[rate("a", "b", 80e6)],
+    );
+    let ab = row(&r, "a", "b");
+    assert_eq!(ab.asked_rate_bps, Some(100_000_000));
+    assert_eq!(ab.rate_bps, Some(80e6));
+    assert_eq!(
+        ab.reasons,
+        vec!["rate 80.00 Mbit/s, asked 100.00 ± 10.00 Mbit/s".to_owned()]
+    );
+}
+
+#[test]
+fn rate_is_judged_only_when_limited_and_measured() {
+    let directions = [("a", "b", shape("1ms", 0.0, Some("100mbit")))];
+    // Limited but not measured: nothing to judge.
+    let r = two_hosts(&directions, &[steady("a", "b", 1.0, 5)], &[]);
+    let ab = row(&r, "a", "b");
+    assert_eq!((ab.asked_rate_bps, ab.rate_bps), (None, None));
+    assert_eq!(ab.verdict, Verdict::Pass);
+    // Measured the other way, which is not limited: reported, not judged.
+    let r = two_hosts(
+        &directions,
+        &[steady("a", "b", 1.0, 5), steady("b", "a", 1.0, 5)],
+        &[rate("b", "a", 3e9)],
+    );
+    let ba = row(&r, "b", "a");
+    assert_eq!((ba.asked_rate_bps, ba.rate_bps), (None, Some(3e9)));
+    assert_eq!(ba.verdict, Verdict::Pass);
+}
+
+#[test]
+fn custom_tolerance_is_used_and_reported() {
+    let hosts = hosts(&[("a", "s"), ("b", "s")]);
+    let m = matrix(&hosts, &[("a", "b", shape("10ms", 0.0, None))]);
+    let tol = Tolerance {
+        rtt_abs_ms: 3.0,
+        ..Tolerance::default()
+    };
+    let rtts = [steady("a", "b", 12.9, 5), steady("b", "a", 10.0, 5)];
+    let r = validate(&hosts, &m, &rtts, &[], &tol);
+    assert!(r.passed());
+    assert_eq!(r.tolerance, tol);
+    let strict = validate(&hosts, &m, &rtts, &[], &Tolerance::default());
+    assert_eq!(verdict(&strict, "a", "b"), Verdict::Fail);
+}
+
+// --- partitions and missing measurements ---------------------------------------------------------
+
+#[test]
+fn a_partition_passes_when_every_probe_is_lost() {
+    let directions = [("a", "b", shape("10ms", 100.0, None))];
+    let r = two_hosts(
+        &directions,
+        &[probes("a", "b", &[None; 10]), probes("b", "a", &[None; 10])],
+        &[],
+    );
+    assert!(r.passed(), "{r:#?}");
+    let ab = row(&r, "a", "b");
+    assert_eq!(ab.asked_loss_percent, 100.0);
+    assert_eq!(
+        (ab.median_ms, ab.p99_ms, ab.loss_percent),
+        (None, None, 100.0)
+    );
+    // Both directions of the pair lose every probe, whichever side sends them.
+    assert_eq!(row(&r, "b", "a").asked_loss_percent, 100.0);
+}
+
+#[test]
+fn a_partition_that_lets_probes_through_fails() {
+    let directions = [("a", "b", shape("10ms", 100.0, None))];
+    let r = two_hosts(&directions, &[lossy("a", "b", 10.0, 10, 5)], &[]);
+    assert_eq!(verdict(&r, "a", "b"), Verdict::Fail);
+    assert_eq!(
+        row(&r, "a", "b").reasons,
+        vec!["loss 50.00%, asked 100.00 ± 2.00".to_owned()]
+    );
+}
+
+#[test]
+fn every_probe_lost_without_a_partition_fails() {
+    // 99% asked is within 2 points of 100% measured, but only a partition may lose everything.
+    let directions = [("a", "b", shape("10ms", 99.0, None))];
+    let r = two_hosts(&directions, &[probes("a", "b", &[None; 20])], &[]);
+    assert_eq!(
+        row(&r, "a", "b").reasons,
+        vec!["every probe lost (20 sent), asked loss 99.00%".to_owned()]
+    );
+    let r = two_hosts(&[], &[probes("a", "b", &[None; 4])], &[]);
+    assert_eq!(verdict(&r, "a", "b"), Verdict::Fail);
+}
+
+#[test]
+fn a_pair_not_measured_fails_and_strangers_are_ignored() {
+    let r = two_hosts(
+        &[],
+        &[steady("a", "b", 0.1, 3), steady("a", "z", 0.1, 3)],
+        &[rate("z", "a", 1e6)],
+    );
+    assert_eq!(r.pairs, 2);
+    assert_eq!(r.failed, 1);
+    assert_eq!(verdict(&r, "a", "b"), Verdict::Pass);
+    let ba = row(&r, "b", "a");
+    assert_eq!(ba.probes, 0);
+    assert_eq!(ba.reasons, vec!["no probe sent".to_owned()]);
+}
+
+#[test]
+fn probes_of_a_pair_given_twice_are_put_together() {
+    let r = two_hosts(
+        &[],
+        &[
+            steady("a", "b", 0.1, 3),
+            probes("a", "b", &[None, Some(0.3)]),
+        ],
+        &[],
+    );
+    let ab = row(&r, "a", "b");
+    assert_eq!((ab.probes, ab.loss_percent), (5, 20.0));
+}
+
+// --- the report ----------------------------------------------------------------------------------
+
+/// Three sites: paris (two hosts), rennes, nantes. One-way delays: paris ↔ rennes 5 ms,
+/// paris ↔ nantes 10 ms, rennes → nantes 20 ms and nantes → rennes 25 ms (asked RTT 45 ms), none
+/// inside paris. rennes-1 → nantes-1 measures 48.6 ms: outside 45 ± 2.25.
+fn three_sites() -> ValidationReport {
+    let hosts = hosts(&[
+        ("paris-1", "paris"),
+        ("paris-2", "paris"),
+        ("rennes-1", "rennes"),
+        ("nantes-1", "nantes"),
+    ]);
+    let pr = shape("5ms", 0.0, None);
+    let pn = shape("10ms", 0.0, None);
+    let m = matrix(
+        &hosts,
+        &[
+            ("paris-1", "rennes-1", pr),
+            ("paris-1", "nantes-1", pn),
+            ("paris-2", "rennes-1", pr),
+            ("paris-2", "nantes-1", pn),
+            ("rennes-1", "paris-1", pr),
+            ("rennes-1", "paris-2", pr),
+            ("rennes-1", "nantes-1", shape("20ms", 0.0, None)),
+            ("nantes-1", "paris-1", pn),
+            ("nantes-1", "paris-2", pn),
+            ("nantes-1", "rennes-1", shape("25ms", 0.0, None)),
+        ],
+    );
+    let measured = [
+        ("paris-1", "paris-2", 0.061),
+        ("paris-1", "rennes-1", 10.21),
+        ("paris-1", "nantes-1", 20.05),
+        ("paris-2", "paris-1", 0.058),
+        ("paris-2", "rennes-1", 10.09),
+        ("paris-2", "nantes-1", 20.31),
+        ("rennes-1", "paris-1", 10.12),
+        ("rennes-1", "paris-2", 10.4),
+        ("rennes-1", "nantes-1", 48.6),
+        ("nantes-1", "paris-1", 20.2),
+        ("nantes-1", "paris-2", 19.87),
+        ("nantes-1", "rennes-1", 45.3),
+    ];
+    let rtts: Vec<PairProbes> = measured
+        .iter()
+        .map(|(src, dst, ms)| steady(src, dst, *ms, 20))
+        .collect();
+    validate(&hosts, &m, &rtts, &[], &Tolerance::default())
+}
+
+#[test]
+fn rows_follow_host_order_and_count_failures() {
+    let r = three_sites();
+    assert_eq!(r.version, 1);
+    assert_eq!((r.pairs, r.failed), (12, 1));
+    assert!(!r.passed());
+    let order: Vec<(&str, &str)> = r
+        .rows
+        .iter()
+        .map(|row| (row.src.as_str(), row.dst.as_str()))
+        .collect();
+    assert_eq!(
+        &order[..4],
+        &[
+            ("paris-1", "paris-2"),
+            ("paris-1", "rennes-1"),
+            ("paris-1", "nantes-1"),
+            ("paris-2", "paris-1"),
+        ]
+    );
+    let failed = row(&r, "rennes-1", "nantes-1");
+    assert_eq!(
+        (failed.src_site.as_str(), failed.dst_site.as_str()),
+        ("rennes", "nantes")
+    );
+    assert_eq!(
+        failed.reasons,
+        vec!["rtt 48.60 ms, asked 45.00 ± 2.25".to_owned()]
+    );
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_pair_with_three_decimals() {
+    let directions = [
+        ("a", "b", shape("10ms", 0.0, Some("100mbit"))),
+        ("b", "a", shape("10ms", 0.0, None)),
+    ];
+    let r = two_hosts(
+        &directions,
+        &[
+            probes("a", "b", &[Some(20.1), Some(20.3), None, Some(20.2)]),
+            probes("b", "a", &[Some(30.0), Some(30.5)]),
+        ],
+        &[rate("a", "b", 80e6)],
+    );
+    assert_eq!(
+        to_csv(&r),
+        "src,dst,src_site,dst_site,asked_rtt_ms,median_ms,p99_ms,asked_loss_percent,\
+         loss_percent,probes,asked_rate_bps,rate_bps,verdict,reasons\n\
+         a,b,s,s,20.000,20.200,20.300,0.000,25.000,4,100000000,80000000.000,fail,\
+         \"loss 25.00%, asked 0.00 ± 2.00; rate 80.00 Mbit/s, asked 100.00 ± 10.00 Mbit/s\"\n\
+         b,a,s,s,20.000,30.250,30.500,0.000,0.000,2,,,fail,\"rtt 30.25 ms, asked 20.00 ± 1.00\"\n"
+    );
+}
+
+#[test]
+fn csv_quotes_fields_that_need_it() {
+    let hosts = hosts(&[("a,1", "s\"x"), ("b", "s")]);
+    let r = validate(
+        &hosts,
+        &WanMatrix::default(),
+        &[steady("a,1", "b", 0.1, 1), steady("b", "a,1", 0.1, 1)],
+        &[],
+        &Tolerance::default(),
+    );
+    let csv = to_csv(&r);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[1],
+        "\"a,1\",b,\"s\"\"x\",s,0.000,0.100,0.100,0.000,0.000,1,,,pass,"
+    );
+}
+
+#[test]
+fn json_carries_a_version_and_reads_back() {
+    let r = three_sites();
+    let json = serde_json::to_string_pretty(&r).unwrap_or_else(|e| panic!("{e}"));
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(value["version"], 1);
+    assert_eq!(value["pairs"], 12);
+    assert_eq!(value["failed"], 1);
+    assert_eq!(value["tolerance"]["rtt_rel"], 0.05);
+    assert_eq!(value["rows"][8]["verdict"], "fail");
+    assert_eq!(value["rows"][0]["verdict"], "pass");
+    assert_eq!(value["rows"][0]["asked_rate_bps"], serde_json::Value::Null);
+    let back: ValidationReport = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, r);
+}
+
+/// Asserts the snapshot `validate__NAME`, the same file whether this module runs inside the
+/// `runner` binary or as a test target of its own.
+fn snapshot(name: &str, text: String) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(format!("validate__{name}"), text));
+}
+
+#[test]
+fn site_table_of_three_sites_with_one_failing_pair() {
+    snapshot("site_table_three_sites", site_table(&three_sites()));
+}
+
+#[test]
+fn site_table_marks_partitions_and_lonely_sites() {
+    let hosts = hosts(&[("a", "left"), ("b", "right")]);
+    let m = matrix(
+        &hosts,
+        &[
+            ("a", "b", shape("1ms", 100.0, None)),
+            ("b", "a", shape("1ms", 0.0, None)),
+        ],
+    );
+    let r = validate(
+        &hosts,
+        &m,
+        &[probes("a", "b", &[None; 5])],
+        &[],
+        &Tolerance::default(),
+    );
+    snapshot("site_table_partition", site_table(&r));
+}
+
+#[test]
+fn site_table_of_no_pair_is_the_summary_alone() {
+    let hosts = hosts(&[("a", "s")]);
+    let r = validate(
+        &hosts,
+        &WanMatrix::default(),
+        &[],
+        &[],
+        &Tolerance::default(),
+    );
+    assert_eq!(site_table(&r), "0 pairs, 0 outside tolerance\n");
+}
