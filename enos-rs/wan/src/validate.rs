@@ -242,7 +242,7 @@ pub fn rtt_stats(rtts: &[Option<f64>]) -> RttStats {
     };
     RttStats {
         median_ms: median(&received),
-        p99_ms: nearest_rank(&received, 99.0),
+        p99_ms: nearest_rank(&received, 99),
         loss_percent,
         probes,
     }
@@ -258,11 +258,10 @@ fn median(sorted: &[f64]) -> Option<f64> {
     }
 }
 
-/// The `percentile`th percentile of sorted values by nearest rank: the value of rank
-/// ⌈percentile / 100 × n⌉ (from 1).
-fn nearest_rank(sorted: &[f64], percentile: f64) -> Option<f64> {
-    let n = sorted.len();
-    let rank = ((percentile / 100.0 * n as f64).ceil() as usize).clamp(1, n.max(1));
+/// The `percentile`th percentile (1 to 100) of sorted values by nearest rank: the value of rank
+/// ⌈percentile × n / 100⌉ (from 1), computed in integers.
+fn nearest_rank(sorted: &[f64], percentile: usize) -> Option<f64> {
+    let rank = (percentile * sorted.len()).div_ceil(100).max(1);
     sorted.get(rank - 1).copied()
 }
 
@@ -432,9 +431,9 @@ pub fn validate(
             let rate = rates
                 .iter()
                 .rev()
-                .find(|r| r.src == src.name && r.dst == dst.name && r.bits_per_second.is_finite())
+                .filter(|r| r.src == src.name && r.dst == dst.name)
                 .map(|r| r.bits_per_second)
-                .filter(|bps| *bps >= 0.0);
+                .find(|bps| bps.is_finite() && *bps >= 0.0);
             rows.push(judge(
                 src,
                 dst,

@@ -580,12 +580,19 @@ fn every_probe_lost_without_a_partition_fails() {
 }
 
 #[test]
-fn a_pair_not_measured_fails_and_strangers_are_ignored() {
+fn a_pair_not_measured_fails_strangers_and_bad_throughputs_are_ignored() {
     let r = two_hosts(
         &[],
         &[steady("a", "b", 0.1, 3), steady("a", "z", 0.1, 3)],
-        &[rate("z", "a", 1e6)],
+        &[
+            rate("z", "a", 1e6),
+            rate("a", "b", 5e6),
+            rate("a", "b", f64::NAN),
+            rate("a", "b", -1.0),
+        ],
     );
+    // The last throughput that is one counts.
+    assert_eq!(row(&r, "a", "b").rate_bps, Some(5e6));
     assert_eq!(r.pairs, 2);
     assert_eq!(r.failed, 1);
     assert_eq!(verdict(&r, "a", "b"), Verdict::Pass);
