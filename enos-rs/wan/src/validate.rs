@@ -320,6 +320,19 @@ impl Default for Tolerance {
 }
 
 impl Tolerance {
+    /// The loss bound, in points, for `asked_percent` measured over `probes` probes: the
+    /// larger of `loss_points` and five standard deviations of a binomial sample (20 probes
+    /// at 2 % asked loss may well lose 2 of them; 1000 probes at 10 % stay within 2 points).
+    pub fn loss_bound(&self, asked_percent: f64, probes: usize) -> f64 {
+        let p = (asked_percent / 100.0).clamp(0.0, 1.0);
+        let sampling = if probes == 0 {
+            0.0
+        } else {
+            5.0 * 100.0 * (p * (1.0 - p) / probes as f64).sqrt()
+        };
+        self.loss_points.max(sampling)
+    }
+
     /// How far, in ms, a median RTT may be from `asked_ms`: max(rtt_abs_ms, rtt_rel × asked).
     pub fn rtt_bound(&self, asked_ms: f64) -> f64 {
         self.rtt_abs_ms.max(self.rtt_rel * asked_ms)
@@ -404,7 +417,8 @@ impl ValidationReport {
 /// a pair counts. Measurements naming a host not in `hosts` are ignored; a non-finite or negative
 /// throughput is ignored. A pair is judged on:
 /// - its median RTT: |median − asked| ≤ max(`rtt_abs_ms`, `rtt_rel` × asked);
-/// - its loss: |measured − asked| ≤ `loss_points`;
+/// - its loss: |measured − asked| ≤ max(`loss_points`, 5 standard deviations of the loss
+///   measured over that many probes), so that a few probes cannot fail a lossy pair by chance;
 /// - its rate, when the direction is rate-limited and its throughput was measured:
 ///   |measured − asked| ≤ `rate_rel` × asked.
 ///
@@ -474,10 +488,11 @@ fn judge(
                 asked.rtt_ms
             ));
         }
-        if (stats.loss_percent - asked.loss_percent).abs() > tol.loss_points + EPSILON {
+        let bound = tol.loss_bound(asked.loss_percent, stats.probes);
+        if (stats.loss_percent - asked.loss_percent).abs() > bound + EPSILON {
             reasons.push(format!(
-                "loss {:.2}%, asked {:.2} ± {:.2}",
-                stats.loss_percent, asked.loss_percent, tol.loss_points
+                "loss {:.2}%, asked {:.2} ± {bound:.2}",
+                stats.loss_percent, asked.loss_percent
             ));
         }
     } else if asked.loss_percent < 100.0 - EPSILON {

@@ -453,20 +453,40 @@ fn rtt_judges_the_median_not_the_tail() {
 
 #[test]
 fn loss_within_the_points_of_tolerance() {
-    // Asked 10% one way: within 2 points means 8% to 12% of 100 probes.
+    // Asked 10% one way: over 10 000 probes the sampling error is small, so within 2 points
+    // means 8% to 12%.
     let directions = [("a", "b", shape("1ms", 10.0, None))];
     let check = |lost: usize| {
-        let r = two_hosts(&directions, &[lossy("a", "b", 1.0, 100, lost)], &[]);
+        let r = two_hosts(&directions, &[lossy("a", "b", 1.0, 10_000, lost)], &[]);
         verdict(&r, "a", "b")
     };
-    assert_eq!(check(12), Verdict::Pass);
-    assert_eq!(check(8), Verdict::Pass);
-    assert_eq!(check(13), Verdict::Fail);
-    assert_eq!(check(7), Verdict::Fail);
-    let r = two_hosts(&directions, &[lossy("a", "b", 1.0, 100, 13)], &[]);
+    assert_eq!(check(1200), Verdict::Pass);
+    assert_eq!(check(800), Verdict::Pass);
+    assert_eq!(check(1201), Verdict::Fail);
+    assert_eq!(check(799), Verdict::Fail);
+    let r = two_hosts(&directions, &[lossy("a", "b", 1.0, 10_000, 1300)], &[]);
     assert_eq!(
         row(&r, "a", "b").reasons,
         vec!["loss 13.00%, asked 10.00 ± 2.00".to_owned()]
+    );
+}
+
+#[test]
+fn few_probes_widen_the_loss_bound_to_their_sampling_error() {
+    // 2% asked over 20 probes: 5 standard deviations are 15.65 points.
+    let directions = [("a", "b", shape("1ms", 2.0, None))];
+    let check = |lost: usize| {
+        let r = two_hosts(&directions, &[lossy("a", "b", 1.0, 20, lost)], &[]);
+        verdict(&r, "a", "b")
+    };
+    assert_eq!(check(3), Verdict::Pass);
+    assert_eq!(check(4), Verdict::Fail);
+    let bound = enos_wan::validate::Tolerance::default().loss_bound(2.0, 20);
+    assert!((bound - 15.652).abs() < 0.001, "{bound}");
+    // Nothing asked, nothing allowed beyond the points.
+    assert_eq!(
+        enos_wan::validate::Tolerance::default().loss_bound(0.0, 20),
+        2.0
     );
 }
 
