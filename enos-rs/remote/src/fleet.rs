@@ -247,7 +247,7 @@ impl Fleet {
                 "run",
                 timeout,
                 reporter,
-                |r| r.as_ref().is_ok_and(|o| o.success()),
+                |r: &Result<CommandOutput, RemoteError>| r.as_ref().is_ok_and(|o| o.success()),
                 move |shared, link| {
                     let command = by_host.get(link.host()).cloned();
                     Box::pin(async move {
