@@ -516,6 +516,7 @@ fn deliver(shared: &Shared, dst: usize, pair: usize, packet: &[u8]) -> bool {
 }
 
 fn reader_loop(shared: &Shared, owners: &HashMap<u32, usize>, seed: u64) {
+    raise_priority();
     let endpoints = shared.endpoints;
     let mut reader = Reader {
         shared,
@@ -597,6 +598,18 @@ fn reader_loop(shared: &Shared, owners: &HashMap<u32, usize>, seed: u64) {
     }
 }
 
+/// Nice value of the emulator's threads: a network does not wait for the CPU-bound
+/// workloads of the hosts it connects.
+const THREAD_NICE: i32 = -10;
+
+/// Raises the calling thread's scheduling priority, when allowed (root); best effort.
+fn raise_priority() {
+    let thread = rustix::thread::gettid();
+    if let Err(errno) = rustix::process::setpriority_process(Some(thread), THREAD_NICE) {
+        tracing::debug!(%errno, "cannot raise the priority of an emulator thread");
+    }
+}
+
 fn set_precise_timers() {
     if let Err(errno) = rustix::thread::set_current_timer_slack(NonZeroU64::new(1)) {
         tracing::warn!(%errno, "cannot lower the timer slack, releases will be less precise");
@@ -628,6 +641,7 @@ impl WakeMargin {
 }
 
 fn scheduler_loop(shared: &Shared) {
+    raise_priority();
     set_precise_timers();
     let mut heap: BinaryHeap<Queued> = BinaryHeap::new();
     let mut freed: Vec<Vec<u8>> = Vec::new();

@@ -115,6 +115,38 @@ fn daemon_changes_rules_live_and_stops_on_request() {
 }
 
 #[test]
+fn daemon_stops_on_sigterm() {
+    if !can_run("daemon_stops_on_sigterm") {
+        return;
+    }
+    // The testbed also keeps other daemons of this binary from running meanwhile: the signal
+    // is for the whole process.
+    let testbed = Testbed::new(1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("emulator.sock");
+    let config = testbed.config(Vec::new());
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let daemon = {
+        let socket = socket.clone();
+        std::thread::spawn(move || {
+            serve(config, &socket, move || ready_tx.send(()).expect("ready"))
+        })
+    };
+    ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the daemon is ready");
+    assert!(testbed.has_device(0));
+    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::TERM)
+        .expect("send SIGTERM");
+    daemon
+        .join()
+        .expect("daemon thread")
+        .expect("the daemon ends cleanly");
+    assert!(!socket.exists(), "the socket file is removed");
+    assert!(!testbed.has_device(0), "the TUN device is gone");
+}
+
+#[test]
 fn daemon_refuses_a_bad_configuration() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("emulator.sock");

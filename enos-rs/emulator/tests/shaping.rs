@@ -1,7 +1,7 @@
 //! Delay, jitter, loss, rate, partitions, live changes and teardown, measured end to end.
 
 use std::net::UdpSocket;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use enos_emulator::PairRule;
 
@@ -47,7 +47,11 @@ fn symmetric_delay_doubles_in_the_round_trip() {
         ms(median)
     );
     assert!(probes.sorted()[0] >= 10 * MS, "faster than the delay");
-    assert!(probes.percentile(0.99) < 11 * MS, "{}", probes.summary());
+    assert!(
+        probes.percentile(0.9) < 10 * MS + MS / 2,
+        "{}",
+        probes.summary()
+    );
     assert_eq!(stats.pair(0, 1).forwarded, 200);
     assert_eq!(stats.pair(1, 0).forwarded, 200);
     // The third endpoint saw nothing.
@@ -81,7 +85,8 @@ fn one_way_delay_with_jitter_keeps_order() {
     let sorted = probes.sorted();
     let (low, high) = (ms(sorted[0]), ms(sorted[sorted.len() - 1]));
     assert!(low >= 23.0, "min {low:.3} ms below delay - jitter");
-    assert!(high <= 28.0, "max {high:.3} ms far above delay + jitter");
+    let p90 = ms(probes.percentile(0.9));
+    assert!(p90 <= 27.5, "p90 {p90:.3} ms above delay + jitter");
     assert!(high - low >= 2.0, "jitter spread only {:.3} ms", high - low);
 
     // Back-to-back packets closer than the jitter are held back, never reordered.
@@ -291,7 +296,7 @@ fn packet_rate_without_and_with_delay() {
     let mut testbed = Testbed::new(2);
     testbed.start(Vec::new());
     let unlimited = tcp_goodput(&testbed, 0, 1, 2000 * MS, 500 * MS);
-    let flood = udp_flood(&testbed, 1000 * MS);
+    let flood = udp_flood(&testbed, 1000 * MS, None);
     testbed
         .emulator()
         .set_rules(&[PairRule {
@@ -299,25 +304,52 @@ fn packet_rate_without_and_with_delay() {
             ..rule(0, 1)
         }])
         .expect("rules");
-    let delayed = udp_flood(&testbed, 1000 * MS);
-    let stats = testbed.emulator().stats();
+    let before = testbed.emulator().stats();
+    let paced = udp_flood(&testbed, 1000 * MS, Some(PACED_RATE));
+    let after = testbed.emulator().stats();
+    let delayed_flood = udp_flood(&testbed, 1000 * MS, None);
+    let lateness = |stats: &enos_emulator::Stats| stats.lateness;
     println!(
-        "no rule: TCP {:.0} Mbit/s, UDP {:.0} packets/s; 1 ms delay: UDP {:.0} packets/s, \
-         {} dropped at the queue limit; lateness {:?}",
+        "no rule: TCP {:.0} Mbit/s, UDP flood {:.0} packets/s delivered",
         unlimited / 1e6,
-        flood,
-        delayed,
-        stats.pair(0, 1).dropped_queue,
-        stats.lateness
+        flood.delivered_rate
+    );
+    println!(
+        "1 ms delay, {PACED_RATE} packets/s offered: {} of {} delivered, {} dropped at the queue \
+         limit, lateness before {:?} after {:?}",
+        paced.received,
+        paced.sent,
+        after.pair(0, 1).dropped_queue - before.pair(0, 1).dropped_queue,
+        lateness(&before),
+        lateness(&after)
+    );
+    println!(
+        "1 ms delay, UDP flood: {:.0} packets/s delivered",
+        delayed_flood.delivered_rate
     );
     // Generous floors: the machine is shared with other tests.
     assert!(unlimited > 100e6, "TCP {:.0} Mbit/s", unlimited / 1e6);
-    assert!(flood > 20_000.0, "{flood:.0} packets/s");
+    assert!(
+        paced.received as f64 >= paced.sent as f64 * 0.98,
+        "{} of {} delivered",
+        paced.received,
+        paced.sent
+    );
 }
 
-/// Sends small UDP datagrams as fast as possible from endpoint 0 to endpoint 1 during
-/// `duration`; returns the packets per second received.
-fn udp_flood(testbed: &Testbed, duration: Duration) -> f64 {
+/// Offered rate of the paced UDP run, in packets per second.
+const PACED_RATE: u64 = 60_000;
+
+/// What a UDP flood measured.
+struct Flood {
+    sent: u64,
+    received: u64,
+    delivered_rate: f64,
+}
+
+/// Sends 64-byte UDP datagrams from endpoint 0 to endpoint 1 during `duration`, as fast as
+/// possible or at `pace` packets per second.
+fn udp_flood(testbed: &Testbed, duration: Duration, pace: Option<u64>) -> Flood {
     let receiver = in_netns(&testbed.names[1], || {
         UdpSocket::bind((address(1), 0)).expect("bind")
     });
@@ -327,24 +359,38 @@ fn udp_flood(testbed: &Testbed, duration: Duration) -> f64 {
         let mut buf = [0u8; 2048];
         let mut count = 0u64;
         let mut first = None;
-        let mut last = std::time::Instant::now();
+        let mut last = Instant::now();
         while let Ok(_len) = receiver.recv(&mut buf) {
-            first.get_or_insert_with(std::time::Instant::now);
-            last = std::time::Instant::now();
+            first.get_or_insert_with(Instant::now);
+            last = Instant::now();
             count += 1;
         }
         let span = first.map_or(Duration::ZERO, |f| last - f);
-        count as f64 / span.as_secs_f64().max(1e-9)
+        (count, count as f64 / span.as_secs_f64().max(1e-9))
     });
     let sender = in_netns(&testbed.names[0], || {
         UdpSocket::bind((address(0), 0)).expect("bind")
     });
     let payload = [0u8; 64];
-    let start = std::time::Instant::now();
+    let start = Instant::now();
+    let mut sent = 0u64;
     while start.elapsed() < duration {
-        for _ in 0..64 {
-            let _ = sender.send_to(&payload, target);
+        if let Some(rate) = pace {
+            let due = start + Duration::from_secs_f64(sent as f64 / rate as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+        for _ in 0..32 {
+            if sender.send_to(&payload, target).is_ok() {
+                sent += 1;
+            }
         }
     }
-    counter.join().expect("counter")
+    let (received, delivered_rate) = counter.join().expect("counter");
+    Flood {
+        sent,
+        received,
+        delivered_rate,
+    }
 }
