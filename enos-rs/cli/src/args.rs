@@ -55,6 +55,9 @@ pub enum Command {
         /// The results root; the experiment gets `<DIR>/<name>/<timestamp>/`.
         #[arg(long, value_name = "DIR", default_value = "enos-results")]
         results: PathBuf,
+        /// Shape the WAN without measuring it afterwards.
+        #[arg(long)]
+        no_validate: bool,
     },
     /// Run a shell command on the hosts of a deployed experiment.
     Exec {
@@ -106,8 +109,9 @@ pub enum Command {
         #[command(flatten)]
         env: EnvArgs,
     },
-    /// Apply, validate or reset WAN emulation (not built yet).
-    Tc(NotBuilt),
+    /// Apply, validate or reset WAN emulation.
+    #[command(subcommand)]
+    Tc(TcCommand),
     /// Run the benchmarks of a scenario (not built yet).
     Bench(NotBuilt),
     /// Collect logs, configuration and metrics from the hosts (not built yet).
@@ -121,6 +125,109 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// The userspace WAN emulator daemon, started by the local provider.
+    #[command(hide = true)]
+    WanEmulator {
+        /// Its configuration (JSON).
+        #[arg(long)]
+        config: PathBuf,
+        /// Its control socket.
+        #[arg(long)]
+        socket: PathBuf,
+        /// Where to write its pid once it serves.
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+    },
+}
+
+/// `enos tc …`.
+#[derive(Debug, Subcommand)]
+pub enum TcCommand {
+    /// Shape the WAN: the scenario's network section, another constraints file, or live changes.
+    ///
+    /// With no option, applies the scenario's network section again. `--constraints` applies
+    /// another file (a network section alone). `--set` alone changes the matrix in force,
+    /// keeping what it does not name, without restarting anything.
+    Apply(ApplyArgs),
+    /// Measure every ordered host pair and compare with what was asked.
+    Validate {
+        /// Which experiment.
+        #[command(flatten)]
+        env: EnvArgs,
+        /// How to measure.
+        #[command(flatten)]
+        validation: ValidateArgs,
+    },
+    /// Remove all shaping: every host pair back to the plain network.
+    Reset {
+        /// Which experiment.
+        #[command(flatten)]
+        env: EnvArgs,
+    },
+}
+
+/// Arguments of `enos tc apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Which experiment.
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// A constraints file (the keys of a scenario's `network` section).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
+    /// A live change, e.g. 'paris->rennes delay=50ms' or 'paris<->rennes loss=100%' (repeatable).
+    #[arg(long, value_name = "CHANGE")]
+    pub set: Vec<String>,
+    /// Apply without measuring afterwards.
+    #[arg(long)]
+    pub no_validate: bool,
+    /// How to measure.
+    #[command(flatten)]
+    pub validation: ValidateArgs,
+}
+
+/// How `enos tc validate` measures, and the tolerances it judges by.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// Probes per ordered host pair.
+    #[arg(long, default_value_t = 20)]
+    pub probes: u64,
+    /// Milliseconds between two probes to the same host.
+    #[arg(long = "interval", value_name = "MS", default_value_t = 20)]
+    pub interval_ms: u64,
+    /// Measure the throughput from one host to another with iperf3 (repeatable).
+    #[arg(long, value_name = "SRC->DST")]
+    pub rate: Vec<String>,
+    /// Seconds each iperf3 measurement lasts.
+    #[arg(long, default_value_t = 5)]
+    pub rate_seconds: u64,
+    /// RTT tolerance in milliseconds (the larger of this and --rtt-percent applies).
+    #[arg(long, default_value_t = 0.5)]
+    pub rtt_abs_ms: f64,
+    /// RTT tolerance in percent of the asked RTT.
+    #[arg(long = "rtt-percent", default_value_t = 5.0)]
+    pub rtt_rel_percent: f64,
+    /// Loss tolerance in percentage points.
+    #[arg(long, default_value_t = 2.0)]
+    pub loss_points: f64,
+    /// Rate tolerance in percent of the asked rate.
+    #[arg(long = "rate-percent", default_value_t = 10.0)]
+    pub rate_rel_percent: f64,
+}
+
+impl Default for ValidateArgs {
+    fn default() -> Self {
+        Self {
+            probes: 20,
+            interval_ms: 20,
+            rate: Vec::new(),
+            rate_seconds: 5,
+            rtt_abs_ms: 0.5,
+            rtt_rel_percent: 5.0,
+            loss_points: 2.0,
+            rate_rel_percent: 10.0,
+        }
+    }
 }
 
 /// Arguments of a command that is not built yet (accepted, then refused with a clear message).

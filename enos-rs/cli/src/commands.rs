@@ -9,11 +9,12 @@ use clap::CommandFactory;
 use enos_core::inventory::{self, InventoryFormat};
 use enos_core::{Experiment, Phase, Provider, Reporter, Testbed};
 use enos_provider_local::LocalProvider;
+use enos_provider_local::wan::EmulatorCommand;
 use enos_remote::{Fleet, RemoteConfig, Target};
 use enos_scenario::{ProviderSpec, Scenario};
 
 use crate::Failure;
-use crate::args::{Cli, Command, EnvArgs, InfoFormat, InventoryKind};
+use crate::args::{Cli, Command, EnvArgs, InfoFormat, InventoryKind, TcCommand};
 use crate::progress::TerminalReporter;
 
 /// How long a host gets to accept an SSH connection.
@@ -30,7 +31,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Deploy { file, results } => deploy(&file, &results, &reporter).await,
+        Command::Deploy {
+            file,
+            results,
+            no_validate,
+        } => deploy(&file, &results, !no_validate, &reporter).await,
         Command::Exec {
             env,
             roles,
@@ -53,7 +58,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Info { env, format } => info(&env, format),
         Command::Inventory { env, format } => print_inventory(&env, format),
         Command::Destroy { env } => destroy(&env, &reporter).await,
-        Command::Tc(_) => not_built("tc", "WAN emulation (tc apply|validate|reset)"),
+        Command::Tc(TcCommand::Apply(args)) => crate::wan::apply(&args, &reporter).await,
+        Command::Tc(TcCommand::Validate { env, validation }) => {
+            crate::wan::validate(&env, &validation, &reporter).await
+        }
+        Command::Tc(TcCommand::Reset { env }) => crate::wan::reset(&env, &reporter).await,
+        Command::WanEmulator {
+            config,
+            socket,
+            pid_file,
+        } => crate::wan::emulator(&config, &socket, pid_file.as_deref()),
         Command::Bench(_) => not_built("bench", "benchmarks"),
         Command::Backup(_) => not_built("backup", "backups of logs, configuration and metrics"),
         Command::Analyze(_) => not_built("analyze", "analysis of results"),
@@ -72,7 +86,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
 fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
     Err(
         Failure::new(format!("`enos {command}`: {capability} is not built yet"))
-            .hint("this enos can validate, deploy, exec, info, inventory and destroy"),
+            .hint("this enos can validate, deploy, exec, tc, info, inventory and destroy"),
     )
 }
 
@@ -98,17 +112,21 @@ fn validate(file: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn provider_for(spec: &ProviderSpec) -> Box<dyn Provider> {
+pub(crate) fn provider_for(spec: &ProviderSpec) -> Box<dyn Provider> {
     match spec {
-        ProviderSpec::Local(_) => Box::new(LocalProvider),
+        ProviderSpec::Local(_) => Box::new(LocalProvider::new(EmulatorCommand {
+            // The emulator is this very binary, behind a hidden subcommand.
+            program: std::env::current_exe().unwrap_or_else(|_| "enos".into()),
+            args: vec!["wan-emulator".to_owned()],
+        })),
     }
 }
 
-fn fleet_config(testbed: &Testbed, parallelism: usize) -> RemoteConfig {
+pub(crate) fn fleet_config(testbed: &Testbed, parallelism: usize) -> RemoteConfig {
     RemoteConfig {
         ssh_config: testbed.ssh.config.clone(),
         control_dir: testbed.ssh.control_dir.clone(),
@@ -118,7 +136,7 @@ fn fleet_config(testbed: &Testbed, parallelism: usize) -> RemoteConfig {
     }
 }
 
-fn targets<'a>(hosts: impl IntoIterator<Item = &'a enos_core::Host>) -> Vec<Target> {
+pub(crate) fn targets<'a>(hosts: impl IntoIterator<Item = &'a enos_core::Host>) -> Vec<Target> {
     hosts
         .into_iter()
         .map(|h| Target {
@@ -131,6 +149,7 @@ fn targets<'a>(hosts: impl IntoIterator<Item = &'a enos_core::Host>) -> Vec<Targ
 async fn deploy(
     file: &Path,
     results: &Path,
+    validate: bool,
     reporter: &TerminalReporter,
 ) -> Result<ExitCode, Failure> {
     let (scenario, source) = load(file)?;
@@ -172,7 +191,31 @@ async fn deploy(
                 "ssh:     ssh -F {} <host>",
                 experiment.dir().join("ssh_config").display()
             );
-            Ok(ExitCode::SUCCESS)
+            let Some(testbed) = experiment.state().testbed.clone() else {
+                return Ok(ExitCode::SUCCESS);
+            };
+            experiment.state_mut().begin_step("wan");
+            let shaped = crate::wan::deploy_step(
+                &mut experiment,
+                provider.as_ref(),
+                &testbed,
+                validate,
+                reporter,
+            )
+            .await
+            .and_then(|report| match report {
+                Some(report) => crate::wan::finish_validation(&experiment, &report),
+                None => Ok(ExitCode::SUCCESS),
+            });
+            let outcome = shaped.as_ref().map(drop).map_err(|f| f.message.clone());
+            experiment.state_mut().end_step(outcome);
+            experiment.save()?;
+            shaped.map_err(|f| {
+                f.hint(
+                    "the testbed is up; `enos tc validate` measures again, `enos deploy \
+                     --no-validate` skips the measurement",
+                )
+            })
         }
         Err(failure) => {
             let state = experiment.state_mut();
@@ -221,7 +264,7 @@ async fn deploy_steps(
     Ok(testbed)
 }
 
-fn open_deployed(env: &EnvArgs) -> Result<(Experiment, Testbed), Failure> {
+pub(crate) fn open_deployed(env: &EnvArgs) -> Result<(Experiment, Testbed), Failure> {
     let experiment = Experiment::open(&env.location())?;
     let state = experiment.state();
     match (&state.testbed, state.phase) {

@@ -6,6 +6,7 @@
 pub mod args;
 mod commands;
 pub mod progress;
+mod wan;
 
 use std::process::ExitCode;
 

@@ -80,7 +80,6 @@ fn schema_is_json_with_the_top_level_keys() {
 #[test]
 fn commands_not_built_yet_say_so_and_fail() {
     for (command, what) in [
-        ("tc", "WAN emulation"),
         ("bench", "benchmarks"),
         ("backup", "backups"),
         ("analyze", "analysis"),
@@ -106,6 +105,9 @@ fn commands_without_an_experiment_explain_where_they_looked() {
         &["exec", "--", "true"],
         &["inventory"],
         &["destroy"],
+        &["tc", "validate"],
+        &["tc", "reset"],
+        &["tc", "apply", "--set", "a->b delay=1ms"],
     ] {
         let out = enos(dir.path(), args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
