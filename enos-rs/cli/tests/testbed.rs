@@ -4,21 +4,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    Workspace, can_use_namespaces, have_program, processes_in, repo_root, text, traces_of,
+    Workspace, assert_success, can_use_namespaces, have_program, processes_in, repo_root, text,
+    traces_of,
 };
 
 fn quickstart() -> String {
     std::fs::read_to_string(repo_root().join("scenarios/quickstart.yaml")).unwrap()
-}
-
-fn assert_success(output: &std::process::Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 #[test]

@@ -1,17 +1,9 @@
 //! WAN emulation end to end on the local testbed: what `enos deploy` and `enos tc` measure
 //! against what the scenario asks, live changes, a partition, and nothing left after destroy.
 
-use crate::common::{Workspace, can_use_namespaces, have_program, repo_root, text, traces_of};
-
-fn assert_success(output: &std::process::Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
+use crate::common::{
+    Workspace, assert_success, can_use_namespaces, have_program, repo_root, text, traces_of,
+};
 
 /// The rows of the latest validation.
 fn validation(ws: &Workspace) -> Vec<serde_json::Value> {

@@ -220,3 +220,14 @@ pub fn processes_in(namespace: &str) -> Vec<u32> {
         .filter_map(|l| l.trim().parse().ok())
         .collect()
 }
+
+/// Fails the test with the command's exit status and output unless it succeeded.
+pub fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
