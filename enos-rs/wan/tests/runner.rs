@@ -1,5 +1,10 @@
 //! The integration tests of enos-wan, one binary.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 mod patch;
 mod resolve;
