@@ -34,6 +34,8 @@ const RELEASE_BUDGET: usize = 256;
 const POOL_LIMIT: usize = 4096;
 /// Initial capacity of a packet buffer: a whole Ethernet-sized packet.
 const BUFFER_CAPACITY: usize = 2048;
+/// Entries of the lateness histogram: up to 2^22 µs (4 s), then the rest.
+const LATENESS_BUCKETS: usize = 24;
 /// Lateness above which a release counts as late.
 const LATE_NS: u64 = 50_000;
 
@@ -59,7 +61,7 @@ pub struct PairStats {
 }
 
 /// How late the scheduler released delayed packets compared with their release time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lateness {
     /// Packets released by the scheduler (those that were not forwarded at once).
     pub packets: u64,
@@ -71,6 +73,30 @@ pub struct Lateness {
     pub over_50us: u64,
     /// Packets released more than 1 ms late.
     pub over_1ms: u64,
+    /// Histogram in powers of two of microseconds: entry 0 counts releases less than 1 µs
+    /// late, entry `k` those from 2^(k-1) to 2^k µs late; the last entry takes the rest.
+    pub histogram_us: Vec<u64>,
+}
+
+impl Lateness {
+    /// An upper bound, in microseconds, of the lateness of the fraction `q` (0..=1) of the
+    /// packets released earliest relative to their time: `quantile_us(0.5)` bounds the
+    /// median. `None` when no packet was released, or `q` falls in the last, open entry.
+    pub fn quantile_us(&self, q: f64) -> Option<u64> {
+        let total: u64 = self.histogram_us.iter().sum();
+        if total == 0 || !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let wanted = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (index, count) in self.histogram_us.iter().enumerate() {
+            seen += count;
+            if seen >= wanted {
+                return (index + 1 < self.histogram_us.len()).then(|| 1u64 << index);
+            }
+        }
+        None
+    }
 }
 
 /// A snapshot of the emulator's counters.
@@ -124,6 +150,7 @@ struct LatenessCounters {
     max_ns: AtomicU64,
     over_50us: AtomicU64,
     over_1ms: AtomicU64,
+    histogram_us: [AtomicU64; LATENESS_BUCKETS],
 }
 
 /// A packet waiting in the scheduler.
@@ -349,6 +376,7 @@ impl Emulator {
                 max_ns: load(&lateness.max_ns),
                 over_50us: load(&lateness.over_50us),
                 over_1ms: load(&lateness.over_1ms),
+                histogram_us: lateness.histogram_us.iter().map(load).collect(),
             },
         }
     }
@@ -725,11 +753,52 @@ fn record_lateness(counters: &LatenessCounters, late_ns: u64) {
     if late_ns > 1_000_000 {
         counters.over_1ms.fetch_add(1, Ordering::Relaxed);
     }
+    let micros = late_ns / 1000;
+    let bucket = (u64::BITS - micros.leading_zeros()) as usize;
+    counters.histogram_us[bucket.min(LATENESS_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lateness_histogram_and_quantiles() {
+        let counters = LatenessCounters::default();
+        for late_ns in [
+            0,
+            999,
+            1_000,
+            1_999,
+            2_000,
+            40_000,
+            40_000,
+            40_000,
+            3_000_000,
+            u64::MAX,
+        ] {
+            record_lateness(&counters, late_ns);
+        }
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let histogram: Vec<u64> = counters.histogram_us.iter().map(load).collect();
+        assert_eq!(histogram[0], 2, "under 1 µs");
+        assert_eq!(histogram[1], 2, "1 to 2 µs");
+        assert_eq!(histogram[2], 1, "2 to 4 µs");
+        assert_eq!(histogram[6], 3, "32 to 64 µs");
+        assert_eq!(histogram[12], 1, "2 to 4 ms");
+        assert_eq!(histogram[LATENESS_BUCKETS - 1], 1, "the rest");
+        let lateness = Lateness {
+            histogram_us: histogram,
+            ..Lateness::default()
+        };
+        assert_eq!(lateness.quantile_us(0.0), Some(1));
+        assert_eq!(lateness.quantile_us(0.5), Some(4));
+        assert_eq!(lateness.quantile_us(0.8), Some(64));
+        assert_eq!(lateness.quantile_us(0.9), Some(4096));
+        assert_eq!(lateness.quantile_us(1.0), None);
+        assert_eq!(lateness.quantile_us(f64::NAN), None);
+        assert_eq!(Lateness::default().quantile_us(0.5), None);
+    }
 
     #[test]
     fn destination_of_ipv4_packets_only() {
