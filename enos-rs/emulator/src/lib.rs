@@ -13,11 +13,44 @@
 //!   and never before the previous packet of the pair: packets are not reordered.
 //!
 //! One thread reads every device; a second one releases delayed packets on time, sleeping
-//! with a 1 ns timer slack and spinning for the last microseconds. The devices are not
-//! persistent: they vanish when the emulator stops or its process dies.
+//! with a 1 ns timer slack and spinning for the last microseconds. Both run at nice -10 when
+//! the process may raise priorities. The devices are not persistent: they vanish when the
+//! emulator stops or its process dies.
 //!
 //! [`serve`] runs the emulator as a daemon driven through a unix socket, [`request`] is the
 //! client side of that socket.
+//!
+//! # JSON
+//!
+//! [`EmulatorConfig`], [`PairRule`], [`Request`], [`Response`] and [`Stats`] are serde types.
+//! A configuration, where durations are integer nanoseconds:
+//!
+//! ```json
+//! {
+//!   "endpoints": [
+//!     {"netns": "/run/netns/h1", "device": "wan0", "addresses": ["10.77.0.1"]},
+//!     {"netns": "/run/netns/h2", "device": "wan0", "addresses": ["10.77.0.2"]}
+//!   ],
+//!   "rules": [
+//!     {"src": 0, "dst": 1, "delay_ns": 25000000, "jitter_ns": 2000000,
+//!      "rate_bps": 50000000, "loss": 0.01}
+//!   ],
+//!   "queue_limit": 1000,
+//!   "seed": 42
+//! }
+//! ```
+//!
+//! Only `endpoints` is required. The control socket takes one request per line,
+//! `{"set_rules":[...rules...]}`, `{"stats":null}` or `{"stop":null}`, and answers each with
+//! one line, `{"ok":null}`, `{"ok":{...stats...}}` or `{"error":"..."}`.
+//!
+//! # Setting up a namespace
+//!
+//! The devices are created down and without address. For endpoint `i` with address `A`, the
+//! caller typically runs `ip -n NS addr add A/32 dev wan0`, `ip -n NS link set wan0 up`, one
+//! `ip -n NS route add DST/32 dev wan0 src A` per peer (or one route for the whole range),
+//! and turns `rp_filter` off. IPv6 is best disabled on the device: the emulator drops every
+//! packet that is not IPv4.
 
 #![warn(missing_docs)]
 

@@ -311,6 +311,7 @@ fn packet_rate_without_and_with_delay() {
     let paced = udp_flood(&testbed, 1000 * MS, Some(PACED_RATE));
     let after = testbed.emulator().stats();
     let delayed_flood = udp_flood(&testbed, 1000 * MS, None);
+    let delayed_tcp = tcp_goodput(&testbed, 0, 1, 2000 * MS, 500 * MS);
     println!(
         "no rule: TCP {:.0} Mbit/s, UDP flood {:.0} packets/s delivered",
         unlimited / 1e6,
@@ -326,11 +327,13 @@ fn packet_rate_without_and_with_delay() {
         lateness_summary(&after.lateness)
     );
     println!(
-        "1 ms delay, UDP flood: {:.0} packets/s delivered",
-        delayed_flood.delivered_rate
+        "1 ms delay: UDP flood {:.0} packets/s delivered, TCP {:.0} Mbit/s",
+        delayed_flood.delivered_rate,
+        delayed_tcp / 1e6
     );
     // Generous floors: the machine is shared with other tests.
     assert!(unlimited > 100e6, "TCP {:.0} Mbit/s", unlimited / 1e6);
+    assert!(delayed_tcp > 100e6, "TCP {:.0} Mbit/s", delayed_tcp / 1e6);
     // What the receiving socket gets depends on how soon its thread runs; the emulator's
     // own count is what is checked.
     assert!(
