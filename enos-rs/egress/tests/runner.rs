@@ -1,0 +1,7 @@
+//! Integration tests of the egress proxy.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod cache;
+mod forward;
+mod support;
+mod tunnel;
