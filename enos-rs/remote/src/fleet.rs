@@ -17,7 +17,9 @@ use crate::RemoteError;
 use crate::error;
 use crate::master::{self, MasterPaths};
 use crate::transfer;
-use crate::types::{CommandOutput, Exit, HostFailure, HostResult, RemoteConfig, Target};
+use crate::types::{
+    CommandOutput, Exit, HostCommand, HostFailure, HostResult, RemoteConfig, Target,
+};
 
 /// A set of hosts with a master connection each, to run commands and transfer files on.
 ///
@@ -218,7 +220,7 @@ impl Fleet {
             {
                 move |shared, link| {
                     let command = command.clone();
-                    Box::pin(async move { run_one(&shared, &link, &command).await })
+                    Box::pin(async move { run_one(&shared, &link, &command, &[]).await })
                 }
             },
         )
@@ -233,17 +235,39 @@ impl Fleet {
         timeout: Duration,
         reporter: &dyn Reporter,
     ) -> Vec<HostResult<CommandOutput>> {
-        let names: Vec<&str> = commands.iter().map(|(host, _)| host.as_str()).collect();
+        let commands = commands
+            .iter()
+            .map(|(host, command)| HostCommand {
+                host: host.clone(),
+                command: command.clone(),
+                input: Vec::new(),
+            })
+            .collect();
+        self.run_commands("run", commands, timeout, reporter).await
+    }
+
+    /// Runs each host's own command line with its own standard input, as one progress task
+    /// titled `title`; hosts of the fleet without a command are left alone. The input is written
+    /// while the output is read, so neither side waits on the other; empty input is an empty
+    /// standard input. Otherwise as [`Fleet::run`].
+    pub async fn run_commands(
+        &self,
+        title: &str,
+        commands: Vec<HostCommand>,
+        timeout: Duration,
+        reporter: &dyn Reporter,
+    ) -> Vec<HostResult<CommandOutput>> {
+        let names: Vec<&str> = commands.iter().map(|c| c.host.as_str()).collect();
         let fleet = self.subset(&names);
-        let by_host: Arc<HashMap<String, Arc<str>>> = Arc::new(
+        let by_host: Arc<HashMap<String, Arc<HostCommand>>> = Arc::new(
             commands
-                .iter()
-                .map(|(host, command)| (host.clone(), Arc::from(command.as_str())))
+                .into_iter()
+                .map(|c| (c.host.clone(), Arc::new(c)))
                 .collect(),
         );
         fleet
             .each_host(
-                "run",
+                title,
                 "run",
                 timeout,
                 reporter,
@@ -252,7 +276,7 @@ impl Fleet {
                     let command = by_host.get(link.host()).cloned();
                     Box::pin(async move {
                         match command {
-                            Some(command) => run_one(&shared, &link, &command).await,
+                            Some(c) => run_one(&shared, &link, &c.command, &c.input).await,
                             None => Err(RemoteError::Invalid {
                                 host: link.host().to_owned(),
                                 message: "no command for this host".to_owned(),
@@ -438,17 +462,33 @@ async fn run_one(
     shared: &Shared,
     link: &Link,
     command: &str,
+    input: &[u8],
 ) -> Result<CommandOutput, RemoteError> {
+    use tokio::io::AsyncWriteExt as _;
     let ctx = HostCtx { shared, link };
     let start = Instant::now();
     let mut child = {
         let mut cmd = ctx.session()?.raw_command(command);
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         ctx.spawn(&mut cmd).await?
     };
-    let (stdout, stderr) = tokio::join!(
+    let stdin = child.stdin().take();
+    let write = async move {
+        // A command that exits without reading all of its input is not an error of ours: its
+        // exit status says how it went.
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(input).await;
+            let _ = stdin.shutdown().await;
+        }
+    };
+    let ((), stdout, stderr) = tokio::join!(
+        write,
         read_all(child.stdout().take()),
         read_all(child.stderr().take())
     );

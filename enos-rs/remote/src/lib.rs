@@ -50,4 +50,4 @@ mod types;
 pub use error::RemoteError;
 pub use fleet::Fleet;
 pub use master::{MAX_CONTROL_DIR_LEN, close_all};
-pub use types::{CommandOutput, Exit, HostFailure, HostResult, RemoteConfig, Target};
+pub use types::{CommandOutput, Exit, HostCommand, HostFailure, HostResult, RemoteConfig, Target};

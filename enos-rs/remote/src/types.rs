@@ -27,6 +27,18 @@ impl Target {
     }
 }
 
+/// One host's command line and what to give it on standard input, for
+/// [`Fleet::run_commands`](crate::Fleet::run_commands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCommand {
+    /// The host's name ([`Target::name`]).
+    pub host: String,
+    /// The command line, run by the remote user's login shell.
+    pub command: String,
+    /// Its standard input (empty: none).
+    pub input: Vec<u8>,
+}
+
 /// How to reach hosts and where to keep their master connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteConfig {

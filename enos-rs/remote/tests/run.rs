@@ -249,3 +249,45 @@ async fn many_targets_share_masters_and_respect_parallelism() {
     assert_eq!(some.run("true", TIMEOUT, &NullReporter).await.len(), 2);
     enos_remote::close_all(control.path()).await.unwrap();
 }
+
+#[tokio::test]
+async fn each_host_gets_its_own_command_and_input() {
+    let Some(sshd) = Sshd::start() else { return };
+    let control = control_dir();
+    let recorder = Recorder::default();
+    let (fleet, failures) = Fleet::connect(
+        sshd.config(control.path()),
+        targets(&["alpha", "beta", "gamma"]),
+        &NullReporter,
+    )
+    .await;
+    assert!(failures.is_empty(), "{failures:?}");
+    // 1 MiB through alpha (more than any pipe buffer: input and output must flow together),
+    // nothing to beta, gamma left out.
+    let big: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+    let commands = vec![
+        enos_remote::HostCommand {
+            host: "alpha".into(),
+            command: "cat; echo done >&2".into(),
+            input: big.clone(),
+        },
+        enos_remote::HostCommand {
+            host: "beta".into(),
+            command: "wc -c".into(),
+            input: Vec::new(),
+        },
+    ];
+    let results = fleet
+        .run_commands("step 1", commands, TIMEOUT, &recorder)
+        .await;
+    let hosts: Vec<&str> = results.iter().map(|r| r.host.as_str()).collect();
+    assert_eq!(hosts, ["alpha", "beta"]);
+    let alpha = results[0].outcome.as_ref().unwrap();
+    assert_eq!((alpha.exit, alpha.stdout.len()), (Exit::Code(0), big.len()));
+    assert!(alpha.stdout == big, "the input comes back unchanged");
+    assert_eq!(alpha.stderr_text(), "done\n");
+    let beta = results[1].outcome.as_ref().unwrap();
+    assert_eq!(beta.stdout_text().trim(), "0");
+    assert!(recorder.events().contains(&"start step 1 2".to_owned()));
+    enos_remote::close_all(control.path()).await.unwrap();
+}
