@@ -48,7 +48,10 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
-    /// Provision the testbed of a scenario and make every host reachable over SSH.
+    /// Provision the testbed of a scenario, shape its WAN and apply its `deploy:` section.
+    ///
+    /// Deploying again completes a half-made testbed, applies a changed WAN or `deploy:` section
+    /// in place, and skips every step whose work already holds.
     Deploy {
         /// The scenario file.
         file: PathBuf,
@@ -58,6 +61,10 @@ pub enum Command {
         /// Shape the WAN without measuring it afterwards.
         #[arg(long)]
         no_validate: bool,
+        /// Print what the `deploy:` section would do on each host (rendered on a made-up
+        /// testbed, secrets as placeholders) and stop: nothing is provisioned.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Run a shell command on the hosts of a deployed experiment.
     Exec {
@@ -137,6 +144,20 @@ pub enum Command {
         /// Where to write its pid once it serves.
         #[arg(long)]
         pid_file: Option<PathBuf>,
+    },
+    /// The egress proxy daemon through which testbed hosts download packages, started by the
+    /// local provider.
+    #[command(hide = true)]
+    EgressProxy {
+        /// The address to listen on.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// Where to cache downloaded packages.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Where to write its pid once it listens.
+        #[arg(long)]
+        pid_file: PathBuf,
     },
 }
 

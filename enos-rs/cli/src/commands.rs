@@ -9,7 +9,7 @@ use clap::CommandFactory;
 use enos_core::inventory::{self, InventoryFormat};
 use enos_core::{Experiment, Phase, Provider, Reporter, Testbed};
 use enos_provider_local::LocalProvider;
-use enos_provider_local::wan::EmulatorCommand;
+use enos_provider_local::daemon::Daemons;
 use enos_remote::{Fleet, RemoteConfig, Target};
 use enos_scenario::{ProviderSpec, Scenario};
 
@@ -33,8 +33,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Deploy {
             file,
+            dry_run: true,
+            ..
+        } => dry_run(&file),
+        Command::Deploy {
+            file,
             results,
             no_validate,
+            dry_run: false,
         } => deploy(&file, &results, !no_validate, &reporter).await,
         Command::Exec {
             env,
@@ -68,6 +74,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             socket,
             pid_file,
         } => crate::wan::emulator(&config, &socket, pid_file.as_deref()),
+        Command::EgressProxy {
+            listen,
+            cache,
+            pid_file,
+        } => egress_proxy(listen, cache, &pid_file).await,
         Command::Bench(_) => not_built("bench", "benchmarks"),
         Command::Backup(_) => not_built("backup", "backups of logs, configuration and metrics"),
         Command::Analyze(_) => not_built("analyze", "analysis of results"),
@@ -81,6 +92,34 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The egress proxy daemon: serves until SIGTERM or SIGINT.
+async fn egress_proxy(
+    listen: std::net::SocketAddr,
+    cache: Option<std::path::PathBuf>,
+    pid_file: &Path,
+) -> Result<ExitCode, Failure> {
+    let mut config = enos_egress::ProxyConfig::new(listen);
+    config.cache_dir = cache;
+    let listener = enos_egress::bind(&config)
+        .await
+        .map_err(|e| Failure::new(e.to_string()))?;
+    enos_core::fsutil::write_atomic(pid_file, format!("{}\n", std::process::id()).as_bytes())
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", pid_file.display())))?;
+    let shutdown = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    };
+    let stats = enos_egress::serve(listener, config, shutdown)
+        .await
+        .map_err(|e| Failure::new(e.to_string()))?;
+    tracing::info!(?stats, "egress proxy stopped");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
@@ -99,9 +138,19 @@ fn load(file: &Path) -> Result<(Scenario, String), Failure> {
 
 fn validate(file: &Path) -> Result<ExitCode, Failure> {
     let (scenario, _) = load(file)?;
+    let plan = crate::apply::example_plan(&scenario)?;
     let hosts = scenario.hosts().len();
+    let steps = if plan.steps.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} deploy step{}",
+            plan.steps.len(),
+            plural(plan.steps.len())
+        )
+    };
     println!(
-        "ok: {}: experiment '{}', {} site{}, {} host{}",
+        "ok: {}: experiment '{}', {} site{}, {} host{}{steps}",
         file.display(),
         scenario.name,
         scenario.sites.len(),
@@ -112,16 +161,28 @@ fn validate(file: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn dry_run(file: &Path) -> Result<ExitCode, Failure> {
+    let (scenario, _) = load(file)?;
+    let plan = crate::apply::example_plan(&scenario)?;
+    print!("{}", plan.describe());
+    println!(
+        "dry run: {} step{} rendered on a made-up testbed (site i is 10.<i>.0.0/16, secrets are \
+         placeholders); nothing was provisioned",
+        plan.steps.len(),
+        plural(plan.steps.len())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
 pub(crate) fn provider_for(spec: &ProviderSpec) -> Box<dyn Provider> {
     match spec {
-        ProviderSpec::Local(_) => Box::new(LocalProvider::new(EmulatorCommand {
-            // The emulator is this very binary, behind a hidden subcommand.
+        ProviderSpec::Local(_) => Box::new(LocalProvider::new(Daemons {
+            // The daemons are this very binary, behind hidden subcommands.
             program: std::env::current_exe().unwrap_or_else(|_| "enos".into()),
-            args: vec!["wan-emulator".to_owned()],
         })),
     }
 }
@@ -153,6 +214,7 @@ async fn deploy(
     reporter: &TerminalReporter,
 ) -> Result<ExitCode, Failure> {
     let (scenario, source) = load(file)?;
+    crate::apply::example_plan(&scenario)?;
     let provider = provider_for(&scenario.provider);
     provider.check().await?;
     let (mut experiment, _) =
@@ -210,12 +272,22 @@ async fn deploy(
             let outcome = shaped.as_ref().map(drop).map_err(|f| f.message.clone());
             experiment.state_mut().end_step(outcome);
             experiment.save()?;
-            shaped.map_err(|f| {
+            let shaped = shaped.map_err(|f| {
                 f.hint(
                     "the testbed is up; `enos tc validate` measures again, `enos deploy \
                      --no-validate` skips the measurement",
                 )
-            })
+            })?;
+            if experiment.state().scenario.deploy.is_empty() || shaped != ExitCode::SUCCESS {
+                return Ok(shaped);
+            }
+            experiment.state_mut().begin_step("deploy steps");
+            experiment.save()?;
+            let applied = crate::apply::apply(&mut experiment, &testbed, reporter).await;
+            let outcome = applied.as_ref().map(drop).map_err(|f| f.message.clone());
+            experiment.state_mut().end_step(outcome);
+            experiment.save()?;
+            applied
         }
         Err(failure) => {
             let state = experiment.state_mut();
@@ -388,6 +460,9 @@ fn info(env: &EnvArgs, format: InfoFormat) -> Result<ExitCode, Failure> {
         ("results".to_owned(), experiment.dir().display().to_string()),
     ];
     rows.extend(provider.describe(&experiment));
+    if let Some(report) = crate::apply::current_report(&experiment) {
+        rows.push(("deploy steps".to_owned(), crate::apply::summary(&report)));
+    }
     if let Some(testbed) = &state.testbed {
         rows.push((
             "ssh".to_owned(),

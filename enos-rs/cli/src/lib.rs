@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod apply;
 pub mod args;
 mod commands;
 pub mod progress;

@@ -66,7 +66,7 @@ pub enum StateError {
     },
     /// The experiment was deployed from another scenario than the one given.
     #[error(
-        "the experiment '{name}' in {dir} is {phase} with a different scenario; destroy it first (enos destroy --env {dir})"
+        "the experiment '{name}' in {dir} is {phase} with other sites or roles; destroy it first (enos destroy --env {dir})"
     )]
     ScenarioChanged {
         /// The experiment's name.
@@ -109,7 +109,9 @@ pub enum Opened {
 
 impl Experiment {
     /// Opens the experiment a `deploy` of `scenario` works on under `root`: the current one of that
-    /// name if it is not destroyed (it must have the same scenario), or a new results directory.
+    /// name if it is not destroyed (it must ask for the same testbed; its WAN and what it deploys
+    /// may change, and the state and `scenario.yaml` then take the new ones), or a new results
+    /// directory.
     pub fn open_for_deploy(
         root: &Path,
         scenario: &Scenario,
@@ -125,14 +127,21 @@ impl Experiment {
         let current = name_dir.join(CURRENT_LINK);
         if current.exists() {
             let dir = fs::canonicalize(&current).map_err(io_err("resolve", &current))?;
-            let experiment = Experiment::open_dir(&dir)?;
+            let mut experiment = Experiment::open_dir(&dir)?;
             if experiment.state.phase != Phase::Destroyed {
-                if experiment.state.scenario != *scenario {
+                if !experiment.state.scenario.same_testbed(scenario) {
                     return Err(StateError::ScenarioChanged {
                         name: scenario.name.clone(),
                         dir,
                         phase: experiment.state.phase,
                     });
+                }
+                if experiment.state.scenario != *scenario {
+                    let path = dir.join("scenario.yaml");
+                    write_atomic(&path, scenario_source.as_bytes())
+                        .map_err(io_err("write", &path))?;
+                    experiment.state.scenario = scenario.clone();
+                    experiment.save()?;
                 }
                 drop(name_lock);
                 return Ok((experiment, Opened::Existing));

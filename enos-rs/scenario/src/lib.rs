@@ -11,9 +11,11 @@
 //! caret; nothing here panics on bad input or prints.
 #![warn(missing_docs)]
 
+pub mod deploy;
 mod model;
+pub mod resources;
 mod schema;
-mod source;
+pub(crate) mod source;
 mod units;
 
 use std::collections::HashMap;
@@ -31,9 +33,9 @@ pub use model::{
 };
 pub use schema::json_schema;
 pub use source::Diagnostic;
-pub use units::{Delay, LossRate, Rate};
+pub use units::{Delay, LossRate, Rate, Timeout};
 
-use source::{Position, Root, SourceMap};
+pub(crate) use source::{Position, Root, SourceMap};
 
 /// The most hosts a scenario may ask for, over all sites and roles.
 pub const MAX_HOSTS: u64 = 4096;
@@ -44,8 +46,8 @@ pub const MAX_PART_LEN: usize = 16;
 /// The largest scenario file, in bytes.
 pub const MAX_FILE_BYTES: usize = 1 << 20;
 
-const TOP_LEVEL_KEYS: &str = "name, provider, sites, network";
-const NOT_BUILT_YET: [&str; 3] = ["deploy", "bench", "metrics"];
+const TOP_LEVEL_KEYS: &str = "name, provider, sites, network, vars, deploy";
+const NOT_BUILT_YET: [&str; 2] = ["bench", "metrics"];
 const KNOWN_PROVIDERS: [&str; 5] = ["local", "g5k", "vagrant", "openstack", "static"];
 
 /// Why a scenario was rejected: one or more located diagnostics.
@@ -101,9 +103,9 @@ struct RawScenario {
     provider: Option<Value>,
     sites: Option<IndexMap<String, Option<RawSite>>>,
     network: Option<RawNetwork>,
+    vars: Option<IndexMap<String, Value>>,
+    deploy: Option<Vec<deploy::RawStep>>,
     // Refused as "not built yet" by `Checker`, not as unknown keys.
-    #[allow(dead_code)]
-    deploy: Option<IgnoredAny>,
     #[allow(dead_code)]
     bench: Option<IgnoredAny>,
     #[allow(dead_code)]
@@ -234,7 +236,7 @@ pub fn parse_network(
     }
 }
 
-fn saphyr_options() -> serde_saphyr::Options {
+pub(crate) fn saphyr_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         // `yes`, `on`, `no`, `off` are strings, as in YAML 1.2 and for JSON Schema tools.
         strict_booleans: true,
@@ -243,7 +245,7 @@ fn saphyr_options() -> serde_saphyr::Options {
 
 /// The checks before deserializing: size, NUL bytes, YAML syntax and structure, a mapping at
 /// the root (`expected` says which). Returns the source map and where the root mapping starts.
-fn read_source(
+pub(crate) fn read_source(
     source: &str,
     file_name: &str,
     expected: &str,
@@ -298,7 +300,7 @@ fn read_source(
 }
 
 /// Turns serde-saphyr's error into a located diagnostic with a key path.
-fn serde_error(
+pub(crate) fn serde_error(
     error: &serde_saphyr::Error,
     map: &SourceMap,
     file: &str,
@@ -419,7 +421,7 @@ fn check_name(text: &str, max: usize) -> Result<(), String> {
 }
 
 /// What a loosely typed value is, for messages.
-fn describe(value: &Value) -> String {
+pub(crate) fn describe(value: &Value) -> String {
     match value {
         Value::Null => "nothing".to_owned(),
         Value::Bool(b) => format!("{b}"),
@@ -431,13 +433,13 @@ fn describe(value: &Value) -> String {
 }
 
 /// The semantic checks: they collect every error of the file.
-struct Checker<'a> {
-    file: &'a str,
-    source: &'a str,
-    map: &'a SourceMap,
+pub(crate) struct Checker<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) source: &'a str,
+    pub(crate) map: &'a SourceMap,
     /// Where the root mapping starts: missing keys are reported there.
-    root: Position,
-    diagnostics: Vec<Diagnostic>,
+    pub(crate) root: Position,
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
@@ -448,17 +450,17 @@ impl Checker<'_> {
     }
 
     /// An error about a key (shown at the key).
-    fn key_error(&mut self, path: &str, message: impl Into<String>) {
+    pub(crate) fn key_error(&mut self, path: &str, message: impl Into<String>) {
         self.error_at(self.map.key_at(path), path, message);
     }
 
     /// An error about a value (shown at the value).
-    fn value_error(&mut self, path: &str, message: impl Into<String>) {
+    pub(crate) fn value_error(&mut self, path: &str, message: impl Into<String>) {
         self.error_at(self.map.value_at(path), path, message);
     }
 
     /// A required key is absent (shown where its mapping starts) or present without a value.
-    fn missing(&mut self, path: &str, parent: &str, what: &str, example: &str) {
+    pub(crate) fn missing(&mut self, path: &str, parent: &str, what: &str, example: &str) {
         if self.map.has(path) {
             self.value_error(
                 path,
@@ -495,15 +497,27 @@ impl Checker<'_> {
         let provider = self.provider(raw.provider.as_ref());
         let sites = self.sites(raw.sites);
         let network = self.network(raw.network, &sites, "network.");
+        let vars = self.vars_section(raw.vars);
+        let deploy = self.deploy(raw.deploy, &vars, &sites);
         if self.diagnostics.is_empty() {
             Ok(Scenario {
                 name,
                 provider,
                 sites,
                 network,
+                deploy,
             })
         } else {
-            self.diagnostics.sort_by_key(|d| (d.line, d.column));
+            let file = self.file;
+            // The scenario's own errors first, in file order, then those of stack files.
+            self.diagnostics.sort_by(|a, b| {
+                (a.file != file, &a.file, a.line, a.column).cmp(&(
+                    b.file != file,
+                    &b.file,
+                    b.line,
+                    b.column,
+                ))
+            });
             Err(ScenarioError {
                 diagnostics: self.diagnostics,
             })
@@ -750,7 +764,7 @@ impl Checker<'_> {
     }
 
     /// A delay, rate or loss: a string such as `25ms`, parsed by `T`'s `FromStr`.
-    fn quantity<T: std::str::FromStr<Err = String>>(
+    pub(crate) fn quantity<T: std::str::FromStr<Err = String>>(
         &mut self,
         path: &str,
         value: Option<&Value>,
@@ -938,14 +952,14 @@ pub fn selector(text: &str, sites: &[Site]) -> Result<Selector, String> {
 }
 
 /// The names a selector may use: sites, roles and hosts.
-struct Names {
-    sites: Vec<String>,
-    roles: Vec<String>,
-    hosts: Vec<String>,
+pub(crate) struct Names {
+    pub(crate) sites: Vec<String>,
+    pub(crate) roles: Vec<String>,
+    pub(crate) hosts: Vec<String>,
 }
 
 impl Names {
-    fn of(sites: &[Site]) -> Names {
+    pub(crate) fn of(sites: &[Site]) -> Names {
         let mut roles: Vec<String> = Vec::new();
         let mut hosts = Vec::new();
         for site in sites {
@@ -963,7 +977,7 @@ impl Names {
         }
     }
 
-    fn selector(&self, text: &str) -> Result<Selector, String> {
+    pub(crate) fn selector(&self, text: &str) -> Result<Selector, String> {
         let expanded =
             expand_range(text).map_err(|why| format!("bad range {}: {why}", quote(text)))?;
         let mut selected = Vec::new();

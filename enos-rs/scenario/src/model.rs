@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::deploy::DeploySpec;
 use crate::units::{Delay, LossRate, Rate};
 
 /// A validated scenario.
@@ -15,6 +16,9 @@ pub struct Scenario {
     pub sites: Vec<Site>,
     /// The WAN between sites.
     pub network: NetworkSpec,
+    /// What to install and run on the hosts (`vars:` and `deploy:`).
+    #[serde(default)]
+    pub deploy: DeploySpec,
 }
 
 /// The testbed provider and its options.
@@ -188,6 +192,13 @@ impl Scenario {
             }
         }
         hosts
+    }
+
+    /// Whether `other` asks for the same testbed (name, provider, sites and roles): it may
+    /// differ in its WAN and in what it deploys, which a later `enos deploy` applies to the
+    /// testbed in place.
+    pub fn same_testbed(&self, other: &Scenario) -> bool {
+        self.name == other.name && self.provider == other.provider && self.sites == other.sites
     }
 
     /// The site called `name`.

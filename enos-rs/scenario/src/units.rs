@@ -197,6 +197,46 @@ impl fmt::Display for LossRate {
     }
 }
 
+/// How long a deploy step may take on one host, e.g. `90s`, `10m`, `1h`, `500ms`; from 1ms to
+/// one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timeout(pub Duration);
+
+impl FromStr for Timeout {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (value, unit) = number_and_unit(text)?;
+        let millis = match unit {
+            "ms" => value,
+            "s" => value * 1e3,
+            "m" => value * 60e3,
+            "h" => value * 3600e3,
+            "" => return Err("a unit is required: ms, s, m or h (e.g. 90s)".to_owned()),
+            other => return Err(unknown_unit(other, &["ms", "s", "m", "h"])),
+        };
+        if millis < 1.0 {
+            return Err("must be at least 1ms".to_owned());
+        }
+        if millis > 86_400e3 {
+            return Err("must be at most one day (24h)".to_owned());
+        }
+        Ok(Timeout(Duration::from_millis(millis.round() as u64)))
+    }
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0.as_millis();
+        for (unit, scale) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+            if millis >= scale && millis.is_multiple_of(scale) {
+                return write!(f, "{}{unit}", millis / scale);
+            }
+        }
+        write!(f, "{millis}ms")
+    }
+}
+
 macro_rules! string_serde {
     ($type:ty) => {
         impl Serialize for $type {
@@ -217,10 +257,28 @@ macro_rules! string_serde {
 string_serde!(Delay);
 string_serde!(Rate);
 string_serde!(LossRate);
+string_serde!(Timeout);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts() {
+        let t = |text: &str| text.parse::<Timeout>().map(|t| t.0);
+        assert_eq!(t("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(t("1.5m"), Ok(Duration::from_secs(90)));
+        assert_eq!(t("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(t("250ms"), Ok(Duration::from_millis(250)));
+        assert!(t("0s").unwrap_err().contains("at least 1ms"));
+        assert!(t("25h").unwrap_err().contains("at most one day"));
+        assert!(t("10").unwrap_err().contains("a unit is required"));
+        assert!(t("10M").unwrap_err().contains("write 'm'"));
+        for text in ["90s", "10m", "2h", "250ms", "1500ms"] {
+            assert_eq!(text.parse::<Timeout>().unwrap().to_string(), text);
+        }
+        assert_eq!("120s".parse::<Timeout>().unwrap().to_string(), "2m");
+    }
 
     #[test]
     fn delays() {

@@ -30,7 +30,6 @@ const KINDS: &[&str] = &[
     "key-in-wrong-case",
     "unknown-nested-key",
     "unknown-constraint-key",
-    "deploy-not-built",
     "metrics-and-bench-not-built",
     "missing-name",
     "name-without-value",

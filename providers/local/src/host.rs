@@ -25,6 +25,10 @@ pub struct HostFiles<'a> {
     pub authorized_key: &'a str,
     /// `/etc/hosts` for every host of the experiment.
     pub etc_hosts: &'a str,
+    /// apt's configuration: downloads through the egress proxy.
+    pub apt_config: &'a str,
+    /// `/etc/enos/proxy.env`: the proxy for other tools.
+    pub proxy_env: &'a str,
 }
 
 /// The directory holding host `name`'s layers, under the experiment's data directory.
@@ -110,6 +114,26 @@ pub fn prepare(dir: &Path, files: &HostFiles<'_>) -> Result<(), ProviderError> {
         0o644,
     )?;
     write(&upper.join("etc/hosts"), files.etc_hosts.as_bytes(), 0o644)?;
+    write(
+        &upper.join("etc/apt/apt.conf.d/00enos-proxy"),
+        files.apt_config.as_bytes(),
+        0o644,
+    )?;
+    write(
+        &upper.join("etc/enos/proxy.env"),
+        files.proxy_env.as_bytes(),
+        0o644,
+    )?;
+    // Packages do not start their services on these hosts (there is no init to run them):
+    // `service` steps do, as the scenario says. This is Debian's policy-rc.d convention.
+    write(
+        &upper.join("usr/sbin/policy-rc.d"),
+        b"#!/bin/sh
+# Written by enos-rs: packages start no service on this host.
+exit 101
+",
+        0o755,
+    )?;
     write(
         &upper.join("root/.ssh/authorized_keys"),
         files.authorized_key.as_bytes(),

@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod daemon;
+pub mod egress;
 mod host;
 pub mod plan;
 pub mod sys;
@@ -54,13 +56,14 @@ pub struct LocalState {
 /// The local provider.
 #[derive(Debug, Clone)]
 pub struct LocalProvider {
-    emulator: wan::EmulatorCommand,
+    daemons: daemon::Daemons,
 }
 
 impl LocalProvider {
-    /// A local provider that starts the userspace WAN emulator with `emulator`.
-    pub fn new(emulator: wan::EmulatorCommand) -> Self {
-        Self { emulator }
+    /// A local provider that starts its daemons (the WAN emulator, the egress proxy) with
+    /// `daemons`.
+    pub fn new(daemons: daemon::Daemons) -> Self {
+        Self { daemons }
     }
 }
 
@@ -212,6 +215,8 @@ impl LocalProvider {
         let ssh_dir = experiment.dir().join("ssh");
         let authorized_key = read_text(&ssh_dir.join("id_ed25519.pub"))?;
         let etc_hosts = host::etc_hosts(plan);
+        let apt_config = egress::apt_config(plan);
+        let proxy_env = egress::proxy_env(plan);
         let data = alloc::data_dir(prefix);
         let logs = experiment.subdir("logs/hosts")?;
         let task = reporter.start("starting hosts", down.len() as u64);
@@ -234,6 +239,8 @@ impl LocalProvider {
                     host_key_pub: &host_key_pub,
                     authorized_key: &authorized_key,
                     etc_hosts: &etc_hosts,
+                    apt_config: &apt_config,
+                    proxy_env: &proxy_env,
                 },
             )?;
             let log = logs.join(format!("{}.log", slot.name));
@@ -467,6 +474,8 @@ impl Provider for LocalProvider {
             state.fabric_ready = true;
             save_local_state(experiment, &state)?;
         }
+        let proxy_log = experiment.subdir("logs")?.join("egress-proxy.log");
+        egress::ensure(&self.daemons, &plan, &proxy_log).await?;
 
         let namespaces = sys::namespaces();
         let mut checks = JoinSet::new();
@@ -523,7 +532,7 @@ impl Provider for LocalProvider {
             .and_then(|s| s.plan)
             .ok_or_else(|| ProviderError::new("the local testbed is not deployed"))?;
         let log = experiment.subdir("logs")?.join("wan-emulator.log");
-        wan::shape(&self.emulator, &plan, matrix, &log, reporter).await
+        wan::shape(&self.daemons, &plan, matrix, &log, reporter).await
     }
 
     async fn destroy(
@@ -561,6 +570,13 @@ impl Provider for LocalProvider {
             (
                 "host file systems".to_owned(),
                 alloc::data_dir(&state.prefix).display().to_string(),
+            ),
+            (
+                "egress proxy".to_owned(),
+                match (egress::proxy_pid(&state.prefix), &state.plan) {
+                    (Some(pid), Some(plan)) => format!("{} (pid {pid})", egress::proxy_url(plan)),
+                    _ => "not running".to_owned(),
+                },
             ),
             (
                 "WAN emulation".to_owned(),

@@ -19,6 +19,7 @@ use enos_wan::WanMatrix;
 use tokio::task::JoinSet;
 
 use crate::alloc::runtime_dir;
+use crate::daemon::{Daemons, log_tail, running_pid};
 use crate::plan::{HostSlot, TestbedPlan};
 use crate::sys;
 
@@ -26,15 +27,6 @@ use crate::sys;
 pub const DEVICE: &str = "wan0";
 /// How long the emulator gets to create its devices and answer.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// How to start the emulator: a program and the arguments naming its subcommand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmulatorCommand {
-    /// The program, e.g. the `enos` binary.
-    pub program: PathBuf,
-    /// Arguments before `--config … --socket …`, e.g. `["wan-emulator"]`.
-    pub args: Vec<String>,
-}
 
 /// The emulator's control socket for experiment `prefix`.
 pub fn socket_path(prefix: &str) -> PathBuf {
@@ -48,12 +40,7 @@ pub fn pid_path(prefix: &str) -> PathBuf {
 
 /// The emulator's pid, when it runs.
 pub fn emulator_pid(prefix: &str) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(pid_path(prefix))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    running_pid(&pid_path(prefix))
 }
 
 /// Whether this kernel has netem: tried on the loopback of a scratch namespace.
@@ -131,7 +118,7 @@ fn routed_peers(plan: &TestbedPlan, rules: &[PairRule]) -> Vec<BTreeSet<Ipv4Addr
 
 /// Shapes the local testbed's traffic as `matrix` asks, through the userspace emulator.
 pub async fn shape(
-    command: &EmulatorCommand,
+    daemons: &Daemons,
     plan: &TestbedPlan,
     matrix: &WanMatrix,
     log: &Path,
@@ -143,7 +130,7 @@ pub async fn shape(
         if rules.is_empty() {
             return Ok(());
         }
-        start(command, plan, &rules, log).await?;
+        start(daemons, plan, &rules, log).await?;
         configure_devices(plan).await?;
     } else {
         let request = enos_emulator::Request::SetRules(rules.clone());
@@ -173,7 +160,7 @@ pub async fn shape(
 
 /// Starts the emulator for every host of `plan` and waits until it answers.
 async fn start(
-    command: &EmulatorCommand,
+    daemons: &Daemons,
     plan: &TestbedPlan,
     rules: &[PairRule],
     log: &Path,
@@ -201,35 +188,16 @@ async fn start(
         .map_err(|e| err(format!("cannot write {}: {e}", config_path.display())))?;
     let socket = socket_path(&plan.prefix);
     let _ = std::fs::remove_file(&socket);
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| err(format!("cannot open {}: {e}", log.display())))?;
-    let log_err = log_file.try_clone().map_err(err)?;
-    // `setsid --fork`: the emulator outlives this command, in its own session.
-    let status = tokio::process::Command::new("setsid")
-        .arg("--fork")
-        .arg(&command.program)
-        .args(&command.args)
-        .arg("--config")
-        .arg(&config_path)
-        .arg("--socket")
-        .arg(&socket)
-        .arg("--pid-file")
-        .arg(pid_path(&plan.prefix))
-        .env("PATH", sys::SYSTEM_PATH)
-        .stdin(std::process::Stdio::null())
-        .stdout(log_file)
-        .stderr(log_err)
-        .status()
-        .await
-        .map_err(|e| err(format!("cannot start the WAN emulator: {e}")))?;
-    if !status.success() {
-        return Err(err(format!(
-            "cannot start the WAN emulator: setsid {status}"
-        )));
-    }
+    let args: Vec<std::ffi::OsString> = vec![
+        "wan-emulator".into(),
+        "--config".into(),
+        config_path.into(),
+        "--socket".into(),
+        socket.clone().into(),
+        "--pid-file".into(),
+        pid_path(&plan.prefix).into(),
+    ];
+    daemons.spawn("WAN emulator", &args, log).await?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         if emulator_pid(&plan.prefix).is_some() && socket.exists() {
@@ -244,13 +212,11 @@ async fn start(
             }
         }
         if Instant::now() > deadline {
-            let tail = std::fs::read_to_string(log).unwrap_or_default();
-            let tail: Vec<&str> = tail.lines().rev().take(5).collect();
             return Err(err(format!(
                 "the WAN emulator did not answer within {}s; last lines of {}:\n{}",
                 START_TIMEOUT.as_secs(),
                 log.display(),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                log_tail(log, 5)
             )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,0 +1,162 @@
+//! The deploy engine of enos-rs: the `deploy:` section of a scenario applied to the hosts of a
+//! testbed over SSH.
+//!
+//! A deploy runs in three stages:
+//!
+//! 1. **Facts** ([`facts`]): one command per host says what it is (system, CPUs, memory,
+//!    interfaces); templates see them as `host.facts`.
+//! 2. **Plan** ([`plan::plan`]): every step is rendered for every host with minijinja (strict
+//!    about undefined values), file contents included, before anything runs: a template error
+//!    stops the deploy while nothing has changed. The same planner renders a scenario on a
+//!    made-up testbed ([`example_testbed`]) for `enos validate` and golden tests.
+//! 3. **Run** ([`run::execute`]): steps run in order; each runs on its hosts in parallel, one
+//!    shell script per host ([`script`]) that first checks whether its work already holds (file
+//!    hashes, installed packages, `creates`/`unless`, a running service with the same
+//!    definition) and says whether it changed anything. Once a step has ended on every host,
+//!    its failure policy decides whether the deploy goes on. Every host's output is logged and
+//!    the report is saved after every step.
+//!
+//! The engine talks to hosts only through [`enos_remote`] and to people only through
+//! [`enos_core::Reporter`].
+#![warn(missing_docs)]
+
+pub mod context;
+pub mod facts;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod script;
+pub mod secrets;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use enos_core::{Reporter, Testbed};
+use enos_remote::Fleet;
+use enos_scenario::Scenario;
+
+pub use context::{HostView, SiteView, TestbedView};
+pub use facts::Facts;
+pub use plan::{DeployPlan, PlanError, plan};
+pub use report::{DeployReport, Outcome, Status};
+pub use run::{RunDirs, execute};
+pub use secrets::SecretStore;
+
+/// How long a host gets to report its facts.
+const FACTS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The testbed as templates see it, from a provisioned testbed and each host's facts (hosts
+/// without facts get empty ones).
+pub fn testbed_view(
+    experiment: &str,
+    results_dir: &std::path::Path,
+    testbed: &Testbed,
+    facts: &[(String, Facts)],
+) -> TestbedView {
+    let hosts = testbed
+        .hosts
+        .iter()
+        .map(|h| {
+            let facts = facts
+                .iter()
+                .find(|(name, _)| *name == h.name)
+                .map(|(_, f)| f.clone())
+                .unwrap_or_default();
+            HostView {
+                name: h.name.clone(),
+                site: h.site.clone(),
+                role: h.role.clone(),
+                address: h.address,
+                user: h.user.clone(),
+                interface: facts.interface_of(h.address).unwrap_or_default().to_owned(),
+                facts,
+            }
+        })
+        .collect::<Vec<_>>();
+    let sites = testbed
+        .networks
+        .iter()
+        .map(|n| SiteView {
+            name: n.site.clone(),
+            cidr: n.cidr.clone(),
+            gateway: n.gateway,
+            hosts: hosts
+                .iter()
+                .filter(|h| h.site == n.site)
+                .map(|h| h.name.clone())
+                .collect(),
+        })
+        .collect();
+    TestbedView {
+        experiment: experiment.to_owned(),
+        results_dir: results_dir.display().to_string(),
+        hosts,
+        sites,
+    }
+}
+
+/// A made-up testbed for `scenario`: site `i` is `10.<i+1>.0.0/16` with its gateway at `.0.1`,
+/// hosts get `.0.2` onwards, and every host has [`Facts::example`]. Plans rendered on it show
+/// what a deploy would do, and catch template errors before anything is provisioned.
+pub fn example_testbed(scenario: &Scenario, results_dir: &str) -> TestbedView {
+    let mut hosts = Vec::new();
+    let mut sites = Vec::new();
+    for (i, site) in scenario.sites.iter().enumerate() {
+        let second = u8::try_from(i + 1).unwrap_or(u8::MAX);
+        let mut names = Vec::new();
+        for (n, plan) in scenario
+            .hosts()
+            .into_iter()
+            .filter(|h| h.site == site.name)
+            .enumerate()
+        {
+            let n = u16::try_from(n + 2).unwrap_or(u16::MAX);
+            let address = IpAddr::V4(Ipv4Addr::new(10, second, (n >> 8) as u8, (n & 0xff) as u8));
+            names.push(plan.name.clone());
+            hosts.push(HostView {
+                facts: Facts::example(&plan.name, address),
+                name: plan.name,
+                site: plan.site,
+                role: plan.role,
+                address,
+                user: "root".to_owned(),
+                interface: "eth0".to_owned(),
+            });
+        }
+        sites.push(SiteView {
+            name: site.name.clone(),
+            cidr: format!("10.{second}.0.0/16"),
+            gateway: IpAddr::V4(Ipv4Addr::new(10, second, 0, 1)),
+            hosts: names,
+        });
+    }
+    TestbedView {
+        experiment: scenario.name.clone(),
+        results_dir: results_dir.to_owned(),
+        hosts,
+        sites,
+    }
+}
+
+/// Asks every host of `fleet` for its facts; returns those that answered, and the others with
+/// why they did not.
+pub async fn gather_facts(
+    fleet: &Fleet,
+    reporter: &dyn Reporter,
+) -> (Vec<(String, Facts)>, Vec<(String, String)>) {
+    let mut facts = Vec::new();
+    let mut failed = Vec::new();
+    for result in fleet.run(facts::GATHER, FACTS_TIMEOUT, reporter).await {
+        match result.outcome {
+            Ok(output) if output.success() => {
+                facts.push((result.host, facts::parse(&output.stdout_text())));
+            }
+            Ok(output) => failed.push((
+                result.host,
+                format!("{}: {}", output.exit, output.stderr_text().trim()),
+            )),
+            Err(e) => failed.push((result.host, e.reason())),
+        }
+    }
+    (facts, failed)
+}

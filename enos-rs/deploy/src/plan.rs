@@ -1,0 +1,714 @@
+//! Planning: every step rendered for every host before anything runs, so that a template error
+//! (an undefined variable, a missing file) stops the deploy before it changes anything.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use enos_scenario::deploy::{
+    Action, DeploySpec, FailurePolicy, FileRoot, FileSpec, Readiness, StepGroup, TemplateSource,
+    check_results_path,
+};
+use enos_scenario::resources::{self, Found};
+use indexmap::IndexMap;
+use minijinja::{Environment, Value};
+use sha2::{Digest, Sha256};
+
+use crate::context::{HostView, TestbedView, environment};
+use crate::secrets::SecretStore;
+
+/// Every step of a deploy, rendered for each of its hosts.
+#[derive(Debug, Clone)]
+pub struct DeployPlan {
+    /// The steps, in the order they run.
+    pub steps: Vec<PlannedStep>,
+}
+
+/// One step, ready to run.
+#[derive(Debug, Clone)]
+pub struct PlannedStep {
+    /// Its number, from 1.
+    pub number: usize,
+    /// Its name.
+    pub name: String,
+    /// Where it comes from, for messages: the scenario entry and, for a stack, the stack file.
+    pub origin: String,
+    /// Its kind (`packages`, `template`, …).
+    pub kind: &'static str,
+    /// What a failure does.
+    pub on_failure: FailurePolicy,
+    /// At most this many hosts at a time.
+    pub throttle: Option<u32>,
+    /// How long one host may take.
+    pub timeout: Duration,
+    /// For a service: the indices (in [`DeployPlan::steps`]) of the steps it watches.
+    pub watch: Vec<usize>,
+    /// The step's hosts, in testbed order, with what each does.
+    pub tasks: Vec<HostTask>,
+}
+
+/// What one host does in a step.
+#[derive(Debug, Clone)]
+pub struct HostTask {
+    /// The host.
+    pub host: String,
+    /// Its role.
+    pub role: String,
+    /// What it does, or why it does nothing.
+    pub work: Work,
+}
+
+/// A host's part in a step.
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// The host sits this step out: `when` is false, or `run_once` picked another host.
+    Skip(String),
+    /// What the host does.
+    Do(HostAction),
+}
+
+/// A step's action rendered for one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostAction {
+    /// Install these packages.
+    Packages(Vec<String>),
+    /// Write a file with this content (a rendered template, or a copied file).
+    Put {
+        /// The path on the host.
+        dest: String,
+        /// The content.
+        content: Vec<u8>,
+        /// Permission bits in octal.
+        mode: String,
+        /// The owner, when not root.
+        owner: Option<String>,
+        /// The group, when not the owner's.
+        group: Option<String>,
+    },
+    /// Unpack a directory into `dest`.
+    PutDir {
+        /// The directory on the host.
+        dest: String,
+        /// A tar archive of the directory's content.
+        archive: Vec<u8>,
+        /// `sha256  ./path` lines of every file, to tell whether the host has them already.
+        manifest: String,
+        /// The owner, when not root.
+        owner: Option<String>,
+        /// The group.
+        group: Option<String>,
+    },
+    /// Run a command.
+    Run {
+        /// The command line.
+        command: String,
+        /// Skip when this path exists.
+        creates: Option<String>,
+        /// Skip when this command succeeds.
+        unless: Option<String>,
+        /// Where to run.
+        chdir: Option<String>,
+        /// Environment variables.
+        env: IndexMap<String, String>,
+    },
+    /// Start (or keep) a service and wait until it is ready.
+    Service {
+        /// Its name.
+        name: String,
+        /// Its command line.
+        command: String,
+        /// Where to run.
+        chdir: Option<String>,
+        /// Environment variables.
+        env: IndexMap<String, String>,
+        /// The user to run as.
+        user: Option<String>,
+        /// The readiness check.
+        ready: Option<Check>,
+        /// A hash of everything that defines the running process: a change restarts it.
+        definition: String,
+    },
+    /// Wait until a check succeeds.
+    Wait(Check),
+    /// Copy a file of the host into the results directory.
+    Fetch {
+        /// The file on the host.
+        src: String,
+        /// Where it goes, relative to the results directory.
+        dest: PathBuf,
+    },
+}
+
+/// A readiness check, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// A TCP connection to this address and port succeeds.
+    Tcp {
+        /// The address.
+        address: String,
+        /// The port.
+        port: u16,
+    },
+    /// An HTTP GET of `url` answers `status`.
+    Http {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+    },
+    /// This command exits with 0.
+    Command(String),
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Check::Tcp { address, port } => write!(f, "tcp {address}:{port}"),
+            Check::Http { url, status } => write!(f, "http {url} answers {status}"),
+            Check::Command(c) => write!(f, "`{c}` succeeds"),
+        }
+    }
+}
+
+/// Why a plan could not be made: a step that does not render for a host.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: step '{step}'{on}: {message}", on = host.as_ref().map(|h| format!(" on {h}")).unwrap_or_default())]
+pub struct PlanError {
+    /// The step's name.
+    pub step: String,
+    /// Where the step is written.
+    pub origin: String,
+    /// The host it failed for, if it is about one.
+    pub host: Option<String>,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The default time limit of a step of each kind, per host.
+fn default_timeout(kind: &str) -> Duration {
+    match kind {
+        "packages" | "run" => Duration::from_secs(30 * 60),
+        "service" => Duration::from_secs(120),
+        _ => Duration::from_secs(5 * 60),
+    }
+}
+
+/// The text of a minijinja error: its message and, when it has one, the template line.
+fn render_error(e: &minijinja::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        let _ = write!(text, ": {inner}");
+        source = inner.source();
+    }
+    text
+}
+
+/// Renders `deploy` for the hosts of `testbed`; secrets come from `secrets`.
+pub fn plan(
+    deploy: &DeploySpec,
+    testbed: &TestbedView,
+    secrets: Arc<SecretStore>,
+) -> Result<DeployPlan, PlanError> {
+    let mut env = environment(testbed, secrets);
+    let shared = testbed.shared();
+    let mut steps: Vec<PlannedStep> = Vec::new();
+    for group in &deploy.groups {
+        let first_of_group = steps.len();
+        for step in &group.steps {
+            let origin = match &group.stack {
+                Some(stack) => format!("{} (stack {}, at {})", group.at, stack.name, step.at),
+                None => group.at.to_string(),
+            };
+            let fail = |host: Option<&str>, message: String| PlanError {
+                step: step.name.clone(),
+                origin: origin.clone(),
+                host: host.map(str::to_owned),
+                message,
+            };
+            // Template files are compiled once per step, under the name they are written with.
+            if let Action::Template {
+                source: TemplateSource::File(src),
+                ..
+            } = &step.action
+                && !enos_scenario::deploy::is_template(src)
+            {
+                load_template(&mut env, &group.files, src).map_err(|m| fail(None, m))?;
+            }
+            let watch = match &step.action {
+                Action::Service(service) => service
+                    .watch
+                    .iter()
+                    .filter_map(|name| {
+                        steps[first_of_group..]
+                            .iter()
+                            .position(|s| &s.name == name)
+                            .map(|i| first_of_group + i)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut tasks = Vec::new();
+            let mut chosen: Option<String> = None;
+            for host in &testbed.hosts {
+                if !step.targets.selects(&host.name, &host.site, &host.role) {
+                    continue;
+                }
+                let ctx = context(&shared, host, group);
+                let work = if let Some(when) = &step.when
+                    && !env
+                        .compile_expression(when)
+                        .and_then(|e| e.eval(&ctx))
+                        .map_err(|e| fail(Some(&host.name), format!("when: {}", render_error(&e))))?
+                        .is_true()
+                {
+                    Work::Skip(format!("when: {when}"))
+                } else if let (true, Some(first)) = (step.run_once, &chosen) {
+                    Work::Skip(format!("run_once: runs on {first}"))
+                } else {
+                    chosen.get_or_insert_with(|| host.name.clone());
+                    let rendered = Renderer {
+                        env: &env,
+                        ctx: &ctx,
+                        files: &group.files,
+                        host,
+                    }
+                    .action(&step.action)
+                    .map_err(|m| fail(Some(&host.name), m))?;
+                    Work::Do(rendered)
+                };
+                tasks.push(HostTask {
+                    host: host.name.clone(),
+                    role: host.role.clone(),
+                    work,
+                });
+            }
+            steps.push(PlannedStep {
+                number: steps.len() + 1,
+                name: step.name.clone(),
+                origin,
+                kind: step.action.kind(),
+                on_failure: step.on_failure,
+                throttle: step.throttle,
+                timeout: step
+                    .timeout
+                    .map(|t| t.0)
+                    .unwrap_or_else(|| default_timeout(step.action.kind())),
+                watch,
+                tasks,
+            });
+        }
+    }
+    Ok(DeployPlan { steps })
+}
+
+/// Adds the template file `src` of `files` to `env` under its own name.
+fn load_template(
+    env: &mut Environment<'static>,
+    files: &FileRoot,
+    src: &str,
+) -> Result<(), String> {
+    let name = template_name(files, src);
+    if env.get_template(&name).is_ok() {
+        return Ok(());
+    }
+    let text = resources::read_text(files, src)?;
+    env.add_template_owned(name, text.into_owned())
+        .map_err(|e| format!("template {src}: {}", render_error(&e)))
+}
+
+/// The name a template file is known by in the environment (and in messages).
+fn template_name(files: &FileRoot, src: &str) -> String {
+    match files {
+        FileRoot::Builtin(dir) => format!("{dir}/{src}"),
+        FileRoot::Dir(dir) => dir.join(src).display().to_string(),
+    }
+}
+
+/// The context of one host: the shared part, `host` and the group's `vars`.
+fn context(shared: &BTreeMap<&'static str, Value>, host: &HostView, group: &StepGroup) -> Value {
+    let mut ctx = shared.clone();
+    ctx.insert("host", Value::from_serialize(host));
+    ctx.insert("vars", Value::from_serialize(&group.vars));
+    Value::from_iter(ctx)
+}
+
+/// Renders the fields of one step for one host.
+struct Renderer<'a> {
+    env: &'a Environment<'static>,
+    ctx: &'a Value,
+    files: &'a FileRoot,
+    host: &'a HostView,
+}
+
+impl Renderer<'_> {
+    fn text(&self, what: &str, text: &str) -> Result<String, String> {
+        if !enos_scenario::deploy::is_template(text) {
+            return Ok(text.to_owned());
+        }
+        self.env
+            .render_str(text, self.ctx)
+            .map_err(|e| format!("{what}: {}", render_error(&e)))
+    }
+
+    fn option(&self, what: &str, text: Option<&String>) -> Result<Option<String>, String> {
+        text.map(|t| self.text(what, t)).transpose()
+    }
+
+    fn env_vars(&self, env: &IndexMap<String, String>) -> Result<IndexMap<String, String>, String> {
+        env.iter()
+            .map(|(k, v)| Ok((k.clone(), self.text(&format!("env.{k}"), v)?)))
+            .collect()
+    }
+
+    fn check(&self, ready: &Readiness) -> Result<Check, String> {
+        Ok(match ready {
+            Readiness::Tcp(text) => {
+                let text = self.text("ready.tcp", text)?;
+                let (address, port) = match text.rsplit_once(':') {
+                    Some((address, port)) => (address.to_owned(), port),
+                    None => (self.host.address.to_string(), text.as_str()),
+                };
+                let port = port
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("ready.tcp: '{text}' is not a port or address:port"))?;
+                Check::Tcp { address, port }
+            }
+            Readiness::Http { url, status } => Check::Http {
+                url: self.text("ready.http", url)?,
+                status: *status,
+            },
+            Readiness::Command(command) => Check::Command(self.text("ready.command", command)?),
+        })
+    }
+
+    fn file(&self, file: &FileSpec) -> Result<(String, Option<String>, Option<String>), String> {
+        let dest = self.text("dest", &file.dest)?;
+        if !dest.starts_with('/') {
+            return Err(format!("dest: '{dest}' is not an absolute path"));
+        }
+        Ok((
+            dest,
+            self.option("owner", file.owner.as_ref())?,
+            self.option("group", file.group.as_ref())?,
+        ))
+    }
+
+    fn action(&self, action: &Action) -> Result<HostAction, String> {
+        Ok(match action {
+            Action::Packages { names } => HostAction::Packages(
+                names
+                    .iter()
+                    .map(|n| self.text("packages", n))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .flat_map(|n| n.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+                    .collect(),
+            ),
+            Action::Template { source, file } => {
+                let content = match source {
+                    TemplateSource::Inline(text) => self.text("content", text)?,
+                    TemplateSource::File(src) => {
+                        let src = self.text("src", src)?;
+                        let name = template_name(self.files, &src);
+                        let template = self
+                            .env
+                            .get_template(&name)
+                            .map_err(|e| format!("template {src}: {}", render_error(&e)))?;
+                        template
+                            .render(self.ctx)
+                            .map_err(|e| format!("template {src}: {}", render_error(&e)))?
+                    }
+                };
+                let (dest, owner, group) = self.file(file)?;
+                HostAction::Put {
+                    dest,
+                    content: content.into_bytes(),
+                    mode: file.mode.clone().unwrap_or_else(|| "0644".to_owned()),
+                    owner,
+                    group,
+                }
+            }
+            Action::Copy { src, file } => {
+                let src = self.text("src", src)?;
+                let (dest, owner, group) = self.file(file)?;
+                copy(self.files, &src, dest, file.mode.clone(), owner, group)?
+            }
+            Action::Run(run) => HostAction::Run {
+                command: self.text("run", &run.command)?,
+                creates: self.option("creates", run.creates.as_ref())?,
+                unless: self.option("unless", run.unless.as_ref())?,
+                chdir: self.option("chdir", run.chdir.as_ref())?,
+                env: self.env_vars(&run.env)?,
+            },
+            Action::Service(service) => {
+                let command = self.text("command", &service.command)?;
+                let chdir = self.option("chdir", service.chdir.as_ref())?;
+                let env = self.env_vars(&service.env)?;
+                let user = self.option("user", service.user.as_ref())?;
+                let ready = service.ready.as_ref().map(|r| self.check(r)).transpose()?;
+                let definition = hex(&Sha256::digest(
+                    serde_json::json!([command, chdir, env, user]).to_string(),
+                ));
+                HostAction::Service {
+                    name: service.name.clone(),
+                    command,
+                    chdir,
+                    env,
+                    user,
+                    ready,
+                    definition,
+                }
+            }
+            Action::Wait { ready } => HostAction::Wait(self.check(ready)?),
+            Action::Fetch { src, dest } => {
+                let src = self.text("src", src)?;
+                let dest = match dest {
+                    Some(dest) => self.text("dest", dest)?,
+                    None => {
+                        let name = Path::new(&src)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .ok_or_else(|| format!("src: '{src}' does not end with a file name"))?;
+                        format!("fetched/{}/{name}", self.host.name)
+                    }
+                };
+                check_results_path(&dest).map_err(|e| format!("dest: {e}"))?;
+                HostAction::Fetch {
+                    src,
+                    dest: PathBuf::from(dest),
+                }
+            }
+        })
+    }
+}
+
+/// Lowercase hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A `copy` rendered: a file becomes a [`HostAction::Put`], a directory a
+/// [`HostAction::PutDir`] with its archive and manifest.
+fn copy(
+    files: &FileRoot,
+    src: &str,
+    dest: String,
+    mode: Option<String>,
+    owner: Option<String>,
+    group: Option<String>,
+) -> Result<HostAction, String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let found = resources::find(files, src).map_err(|e| format!("copy: {e}"))?;
+    let read_error =
+        |path: &Path, e: std::io::Error| format!("copy: cannot read {}: {e}", path.display());
+    match found {
+        Found::Builtin(path) => Ok(HostAction::Put {
+            dest,
+            content: resources::builtin_file(path)
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec(),
+            mode: mode.unwrap_or_else(|| "0644".to_owned()),
+            owner,
+            group,
+        }),
+        Found::File(path) => {
+            let content = std::fs::read(&path).map_err(|e| read_error(&path, e))?;
+            let source_mode = std::fs::metadata(&path)
+                .map(|m| format!("{:04o}", m.permissions().mode() & 0o7777))
+                .map_err(|e| read_error(&path, e))?;
+            Ok(HostAction::Put {
+                dest,
+                content,
+                mode: mode.unwrap_or(source_mode),
+                owner,
+                group,
+            })
+        }
+        Found::Dir(path) => {
+            let (archive, manifest) = pack_dir(&path).map_err(|e| read_error(&path, e))?;
+            Ok(HostAction::PutDir {
+                dest,
+                archive,
+                manifest,
+                owner,
+                group,
+            })
+        }
+    }
+}
+
+/// A tar archive of `dir`'s content, and the `sha256  ./path` line of each regular file, both in
+/// name order.
+fn pack_dir(dir: &Path) -> std::io::Result<(Vec<u8>, String)> {
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let mut entries: Vec<_> =
+            std::fs::read_dir(dir.join(&relative))?.collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = relative.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    builder.append_dir_all(".", dir)?;
+    let archive = builder.into_inner()?;
+    let mut manifest = String::new();
+    for file in files {
+        let full = dir.join(&file);
+        if std::fs::symlink_metadata(&full)?.is_file() {
+            let digest = Sha256::digest(std::fs::read(&full)?);
+            let _ = writeln!(manifest, "{}  ./{}", hex(&digest), file.display());
+        }
+    }
+    Ok((archive, manifest))
+}
+
+impl DeployPlan {
+    /// The plan as text, the same for the same inputs: each step with what each host does,
+    /// file contents included (for `enos deploy --dry-run` and golden tests).
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let total = self.steps.len();
+        for step in &self.steps {
+            let _ = writeln!(
+                out,
+                "step {}/{total}: {} ({})\n  from: {}",
+                step.number, step.name, step.kind, step.origin
+            );
+            if step.on_failure != FailurePolicy::Fail || step.throttle.is_some() {
+                let throttle = step
+                    .throttle
+                    .map(|t| format!(", {t} at a time"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "  on failure: {}{throttle}", step.on_failure);
+            }
+            if step.tasks.is_empty() {
+                let _ = writeln!(out, "  (no host)");
+            }
+            for task in &step.tasks {
+                match &task.work {
+                    Work::Skip(why) => {
+                        let _ = writeln!(out, "  {}: skipped ({why})", task.host);
+                    }
+                    Work::Do(action) => {
+                        let _ = write!(out, "  {}: ", task.host);
+                        describe_action(&mut out, action);
+                    }
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn indented(out: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "    | {line}");
+    }
+}
+
+fn describe_action(out: &mut String, action: &HostAction) {
+    let owner = |owner: &Option<String>, group: &Option<String>| match (owner, group) {
+        (None, None) => String::new(),
+        (o, g) => format!(
+            ", {}:{}",
+            o.as_deref().unwrap_or("root"),
+            g.as_deref().unwrap_or("")
+        ),
+    };
+    match action {
+        HostAction::Packages(names) => {
+            let _ = writeln!(out, "install {}", names.join(" "));
+        }
+        HostAction::Put {
+            dest,
+            content,
+            mode,
+            owner: o,
+            group: g,
+        } => {
+            let _ = writeln!(out, "write {dest} (mode {mode}{})", owner(o, g));
+            match std::str::from_utf8(content) {
+                Ok(text) => indented(out, text),
+                Err(_) => {
+                    let _ = writeln!(out, "    ({} bytes, not text)", content.len());
+                }
+            }
+        }
+        HostAction::PutDir {
+            dest,
+            manifest,
+            owner: o,
+            group: g,
+            ..
+        } => {
+            let _ = writeln!(out, "unpack into {dest}{}", owner(o, g));
+            indented(out, manifest);
+        }
+        HostAction::Run {
+            command,
+            creates,
+            unless,
+            chdir,
+            env,
+        } => {
+            let _ = writeln!(out, "run");
+            indented(out, command);
+            for (label, value) in [("creates", creates), ("unless", unless), ("chdir", chdir)] {
+                if let Some(value) = value {
+                    let _ = writeln!(out, "    {label}: {value}");
+                }
+            }
+            for (k, v) in env {
+                let _ = writeln!(out, "    env {k}={v}");
+            }
+        }
+        HostAction::Service {
+            name,
+            command,
+            chdir,
+            env,
+            user,
+            ready,
+            ..
+        } => {
+            let _ = writeln!(out, "service {name}");
+            indented(out, command);
+            if let Some(user) = user {
+                let _ = writeln!(out, "    user: {user}");
+            }
+            if let Some(chdir) = chdir {
+                let _ = writeln!(out, "    chdir: {chdir}");
+            }
+            for (k, v) in env {
+                let _ = writeln!(out, "    env {k}={v}");
+            }
+            if let Some(ready) = ready {
+                let _ = writeln!(out, "    ready when {ready}");
+            }
+        }
+        HostAction::Wait(check) => {
+            let _ = writeln!(out, "wait until {check}");
+        }
+        HostAction::Fetch { src, dest } => {
+            let _ = writeln!(out, "fetch {src} into {}", dest.display());
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The deploy report: what every step did on every host, saved as versioned JSON after each step
+//! so that a failed or interrupted deploy keeps what it did.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The version of the report format this build writes.
+pub const REPORT_VERSION: u32 = 1;
+
+/// What one `enos deploy` did with the `deploy:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployReport {
+    /// Format version ([`REPORT_VERSION`]).
+    pub version: u32,
+    /// When the steps started.
+    pub started: Timestamp,
+    /// When they ended (absent while running, or when enos was killed).
+    pub ended: Option<Timestamp>,
+    /// How it went.
+    pub outcome: Outcome,
+    /// The steps that ran, in order.
+    pub steps: Vec<StepReport>,
+}
+
+/// How a deploy went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Outcome {
+    /// Steps are still running (or enos was killed while they were).
+    Running,
+    /// Every step ended within its failure policy.
+    Succeeded,
+    /// A step failed beyond its failure policy; the steps after it did not run.
+    Failed {
+        /// Why, in one line.
+        reason: String,
+    },
+}
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Its number, from 1.
+    pub number: usize,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: String,
+    /// Where it is written.
+    pub origin: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// Each of its hosts, in testbed order.
+    pub hosts: Vec<HostReport>,
+}
+
+/// What one step did on one host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostReport {
+    /// The host.
+    pub host: String,
+    /// What happened.
+    pub status: Status,
+    /// Why it was skipped, or how it failed (with the end of its output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// Its log, relative to the results directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+/// What a step did on a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It changed something.
+    Changed,
+    /// What it would do held already.
+    Unchanged,
+    /// The host sat it out (`when`, `run_once`).
+    Skipped,
+    /// It failed.
+    Failed,
+    /// The host was left out: it failed an earlier step whose policy is `min`.
+    Dropped,
+}
+
+impl Status {
+    /// Whether the host is fine after this step.
+    pub fn is_ok(self) -> bool {
+        matches!(self, Status::Changed | Status::Unchanged | Status::Skipped)
+    }
+}
+
+/// How many (step, host) pairs ended in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Changed something.
+    pub changed: usize,
+    /// Held already.
+    pub unchanged: usize,
+    /// Sat out.
+    pub skipped: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Left out after an earlier failure.
+    pub dropped: usize,
+}
+
+impl DeployReport {
+    /// A report of a deploy that starts now.
+    pub fn start() -> DeployReport {
+        DeployReport {
+            version: REPORT_VERSION,
+            started: Timestamp::now(),
+            ended: None,
+            outcome: Outcome::Running,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The counts over every step and host.
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for host in self.steps.iter().flat_map(|s| &s.hosts) {
+            match host.status {
+                Status::Changed => counts.changed += 1,
+                Status::Unchanged => counts.unchanged += 1,
+                Status::Skipped => counts.skipped += 1,
+                Status::Failed => counts.failed += 1,
+                Status::Dropped => counts.dropped += 1,
+            }
+        }
+        counts
+    }
+}
+
+impl StepReport {
+    /// How many of its hosts ended in `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.hosts.iter().filter(|h| h.status == status).count()
+    }
+}
