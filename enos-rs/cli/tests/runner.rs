@@ -8,5 +8,6 @@
 
 mod cli;
 mod common;
+mod deploy;
 mod testbed;
 mod wan;

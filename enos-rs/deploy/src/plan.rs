@@ -195,9 +195,15 @@ fn default_timeout(kind: &str) -> Duration {
     }
 }
 
-/// The text of a minijinja error: its message and, when it has one, the template line.
+/// The text of a minijinja error: what went wrong, and where in the template (`line 2`).
 fn render_error(e: &minijinja::Error) -> String {
-    let mut text = e.to_string();
+    let mut text = match e.detail() {
+        Some(detail) => format!("{}: {detail}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(line) = e.line() {
+        let _ = write!(text, " (line {line})");
+    }
     let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
         let _ = write!(text, ": {inner}");
@@ -215,6 +221,8 @@ pub fn plan(
     let mut env = environment(testbed, secrets);
     let shared = testbed.shared();
     let mut steps: Vec<PlannedStep> = Vec::new();
+    // Whether each planned step comes from a stack (or from the scenario itself).
+    let mut from_stack: Vec<bool> = Vec::new();
     for group in &deploy.groups {
         let first_of_group = steps.len();
         for step in &group.steps {
@@ -237,15 +245,21 @@ pub fn plan(
             {
                 load_template(&mut env, &group.files, src).map_err(|m| fail(None, m))?;
             }
+            // A service watches the steps before it in its stack, or, for a step of the
+            // scenario, the scenario's steps before it; the latest of a name counts.
             let watch = match &step.action {
                 Action::Service(service) => service
                     .watch
                     .iter()
                     .filter_map(|name| {
-                        steps[first_of_group..]
-                            .iter()
-                            .position(|s| &s.name == name)
-                            .map(|i| first_of_group + i)
+                        (0..steps.len()).rev().find(|&i| {
+                            let same_scope = if group.stack.is_some() {
+                                i >= first_of_group
+                            } else {
+                                !from_stack[i]
+                            };
+                            same_scope && steps[i].name == *name
+                        })
                     })
                     .collect(),
                 _ => Vec::new(),
@@ -285,6 +299,7 @@ pub fn plan(
                     work,
                 });
             }
+            from_stack.push(group.stack.is_some());
             steps.push(PlannedStep {
                 number: steps.len() + 1,
                 name: step.name.clone(),

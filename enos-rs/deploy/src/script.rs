@@ -57,16 +57,16 @@ pub enum Said {
 }
 
 /// Splits a script's standard output into what came before the status line and the status
-/// (`None` when there is no status line: the script did not get to its end).
+/// (`None` when there is no status line: the script did not get to its end). Output that does
+/// not end with a newline has the status at the end of its last line.
 pub fn status_of(stdout: &[u8]) -> (&[u8], Option<Said>) {
     let text = stdout.strip_suffix(b"\n").unwrap_or(stdout);
-    let start = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let said = match &text[start..] {
-        line if line == format!("{STATUS_MARK}changed").as_bytes() => Said::Changed,
-        line if line == format!("{STATUS_MARK}unchanged").as_bytes() => Said::Unchanged,
-        _ => return (stdout, None),
-    };
-    (&stdout[..start], Some(said))
+    for (word, said) in [("changed", Said::Changed), ("unchanged", Said::Unchanged)] {
+        if let Some(before) = text.strip_suffix(format!("{STATUS_MARK}{word}").as_bytes()) {
+            return (before, Some(said));
+        }
+    }
+    (stdout, None)
 }
 
 const CHANGED: &str = "echo '::enos:: changed'";
@@ -292,6 +292,11 @@ mkdir -p "$d" && tar -x -o -f - -C "$d" || exit $?
     )
 }
 
+/// A shell function printing the time in hundredths of a second (from `/proc/uptime`, whose
+/// two decimals Linux always prints; whole seconds from `date` elsewhere).
+const NOW: &str = "now() {\n  if read -r up _ 2>/dev/null </proc/uptime; then echo \"${up%.*}${up#*.}\"; \
+                   else echo $(( $(date +%s) * 100 )); fi\n}";
+
 /// Shell functions `check` (one readiness check) and `wait_ready SECONDS PID` (checks until
 /// ready, the deadline passes, or — when PID is not empty — that process is gone).
 fn ready_functions(check: &Check) -> String {
@@ -323,9 +328,10 @@ fn ready_functions(check: &Check) -> String {
     };
     format!(
         "check() {{\n  {check_body}\n}}\n\
-         wait_ready() {{\n  end=$(( $(date +%s) + $1 ))\n  while ! check; do\n    \
+         {NOW}\n\
+         wait_ready() {{\n  end=$(( $(now) + $1 * 100 ))\n  while ! check; do\n    \
          if [ -n \"$2\" ] && ! kill -0 \"$2\" 2>/dev/null; then return 2; fi\n    \
-         if [ \"$(date +%s)\" -ge \"$end\" ]; then return 1; fi\n    sleep 0.2\n  done\n}}"
+         if [ \"$(now)\" -ge \"$end\" ]; then return 1; fi\n    sleep 0.2\n  done\n}}"
     )
 }
 
@@ -353,7 +359,9 @@ fn service(
     };
     let check = match ready {
         Some(check) => ready_functions(check),
-        None => "check() { true; }\nwait_ready() { kill -0 \"$2\" 2>/dev/null; }".to_owned(),
+        // Without a check, a service is ready when it is still running a second after its
+        // start: a command that fails at once is reported as such.
+        None => "wait_ready() {\n  sleep 1\n  kill -0 \"$2\" 2>/dev/null || return 2\n}".to_owned(),
     };
     let shown = ready.map(|c| sh_text(&c.to_string())).unwrap_or_default();
     format!(
@@ -418,6 +426,8 @@ mod tests {
         let (before, said) = status_of(b"::enos:: unchanged");
         assert_eq!((before, said), (&b""[..], Some(Said::Unchanged)));
         assert_eq!(status_of(b"no status\n").1, None);
+        let (before, said) = status_of(b"no newline::enos:: changed\n");
+        assert_eq!((before, said), (&b"no newline"[..], Some(Said::Changed)));
         assert_eq!(status_of(b"").1, None);
     }
 }

@@ -1,2 +1,11 @@
-//! Tests of the deploy engine.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! Tests of the deploy engine: one test binary, modules per area, shared helpers.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
+
+mod common;
+mod plan;
+mod scripts;

@@ -205,6 +205,8 @@ impl Checker<'_> {
         .unwrap_or(scenario_dir);
         let files = FileRoot::Dir(scenario_dir.clone());
         let mut groups = Vec::new();
+        // The names of the scenario's own steps so far: its services may watch them.
+        let mut earlier: Vec<String> = Vec::new();
         for (i, step) in raw.unwrap_or_default().into_iter().enumerate() {
             let path = format!("deploy[{i}]");
             if step.stack.is_some() {
@@ -219,7 +221,8 @@ impl Checker<'_> {
                 stack: None,
                 deferred: Vec::new(),
             };
-            if let Some(step) = self.step(&path, step, &mut ctx, &[]) {
+            if let Some(step) = self.step(&path, step, &mut ctx, &earlier) {
+                earlier.push(step.name.clone());
                 groups.push(StepGroup {
                     at: self.location(&path),
                     stack: None,
@@ -306,7 +309,13 @@ impl Checker<'_> {
                 return None;
             }
         };
+        let before = self.diagnostics.len();
         let vars = self.stack_vars(path, &name, &parsed.vars, raw.vars, names);
+        if self.diagnostics.len() > before {
+            // The steps would be checked with wrong or missing values: their errors would only
+            // repeat these.
+            return None;
+        }
         let mut ctx = StepContext {
             names,
             files: &stack.files,

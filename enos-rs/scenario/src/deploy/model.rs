@@ -276,7 +276,8 @@ pub struct ServiceSpec {
     pub name: String,
     /// The command line, run in the foreground by `sh -c` in a new session.
     pub command: String,
-    /// How to tell it is ready; when absent, it is ready once started.
+    /// How to tell it is ready; when absent, it is ready if it still runs a second after its
+    /// start.
     pub ready: Option<Readiness>,
     /// The directory to run in.
     pub chdir: Option<String>,
@@ -284,8 +285,8 @@ pub struct ServiceSpec {
     pub env: IndexMap<String, String>,
     /// The user to run as (root when absent).
     pub user: Option<String>,
-    /// Names of earlier steps of the same group: when one of them changed something on a host
-    /// during this deploy, the service is restarted there.
+    /// Names of earlier steps (of the same stack, or of the scenario's own steps): when one of
+    /// them changed something on a host during this deploy, the service is restarted there.
     pub watch: Vec<String>,
 }
 

@@ -1,0 +1,109 @@
+//! The `deploy:` section on the local provider: steps applied over SSH, failure policies, a
+//! service that never becomes ready, reports and logs.
+
+use crate::common::{Workspace, assert_success, can_use_namespaces, text, traces_of};
+
+const FAILURES: &str = r#"
+name: deploy-failures
+sites:
+  paris: {roles: {app: 2}}
+  nantes: {roles: {app: 1}}
+deploy:
+  - name: config
+    template: {content: "site={{ host.site }}\n", dest: /etc/app.conf, mode: "0600"}
+  - name: flaky check
+    run: test {{ host.name }} != paris-app-2
+    on_failure: {min: 1}
+  - name: web
+    service:
+      name: web
+      command: >-
+        {% if host.site == 'paris' %}exec python3 -m http.server --bind {{ host.address }} 8080
+        {%- else %}exec sleep 600{% endif %}
+      ready: {tcp: 8080}
+    timeout: 3s
+  - name: after
+    run: touch /tmp/after
+"#;
+
+#[test]
+fn a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is_kept() {
+    if !can_use_namespaces("a_service_that_never_becomes_ready_fails_its_step") {
+        return;
+    }
+    let ws = Workspace::new(FAILURES);
+    let deploy = ws.enos(&["deploy", "scenario.yaml", "--no-validate"]);
+    let (out, err) = (text(&deploy.stdout), text(&deploy.stderr));
+    assert!(
+        !deploy.status.success(),
+        "the deploy must fail:\n{out}\n{err}"
+    );
+
+    // The failure names the step and the host, with the end of the service's log.
+    assert!(
+        err.contains("error: step 3 'web' failed on nantes-app-1"),
+        "{err}"
+    );
+    assert!(err.contains("not ready after 3s (tcp "), "{err}");
+    assert!(err.contains("log: "), "{err}");
+    // What every step did, host by host; the step after the failure did not run.
+    assert!(out.contains("1/4 config       3 changed"), "{out}");
+    assert!(
+        out.contains("2/4 flaky check  2 changed, 1 failed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("3/4 web          1 changed, 1 failed, 1 left out"),
+        "{out}"
+    );
+    assert!(!out.contains("4/4"), "{out}");
+    assert!(out.contains("3 steps (1 not run) on 3 hosts"), "{out}");
+
+    // The report says the same, and points at each host's log.
+    let dir = ws.env_dir();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("deploy/current/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["outcome"]["state"], "failed");
+    let web = &report["steps"][2]["hosts"];
+    let status = |i: usize| web[i]["status"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (status(0), status(1), status(2)),
+        ("changed".into(), "dropped".into(), "failed".into())
+    );
+    let log = dir.join(web[2]["log"].as_str().unwrap());
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(
+        log.contains("host: nantes-app-1") && log.contains("not ready after 3s"),
+        "{log}"
+    );
+    assert_eq!(report["steps"][1]["hosts"][1]["detail"], "exit 1");
+
+    // The other hosts' work is kept: the files everywhere, the web server on paris-app-1.
+    let check = ws.enos(&["exec", "--", "cat /etc/app.conf; stat -c %a /etc/app.conf"]);
+    assert_success(&check, "enos exec");
+    let shown = text(&check.stdout);
+    assert_eq!(shown.matches("site=paris\n600").count(), 2, "{shown}");
+    assert_eq!(shown.matches("site=nantes\n600").count(), 1, "{shown}");
+    let web = ws.enos(&[
+        "exec",
+        "--sites",
+        "paris",
+        "--",
+        "python3 -c \"import urllib.request as u; print(u.urlopen('http://'+__import__('socket').gethostbyname(__import__('socket').gethostname())+':8080/').status)\"",
+    ]);
+    let web = text(&web.stdout);
+    assert!(
+        web.contains("── paris-app-1 (exit 0") && web.contains("200"),
+        "{web}"
+    );
+
+    let info = text(&ws.enos(&["info"]).stdout);
+    assert!(
+        info.contains("deploy steps       failed: step 3 'web' failed on nantes-app-1"),
+        "{info}"
+    );
+    let prefix = ws.prefix();
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+    assert_eq!(traces_of(&prefix), Vec::<String>::new());
+}

@@ -1,0 +1,67 @@
+//! Helpers shared by the deploy engine's tests.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use enos_deploy::script::{Said, Script, status_of};
+
+/// Whether this process runs as root (scripts chown to root); when not, prints a visible
+/// `skipped:` line, and in CI (where everything must run) fails instead.
+pub fn is_root(test: &str) -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if !root {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: CI must run every test, but it is not root"
+        );
+        println!("skipped: {test}: needs root");
+    }
+    root
+}
+
+/// What a script did when run here, as a host's login shell would run it.
+#[derive(Debug)]
+pub struct Ran {
+    pub code: i32,
+    pub said: Option<Said>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `script` with `sh` on this machine, its input on standard input.
+pub fn run(script: &Script) -> Ran {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(&script.command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = script.input.clone();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let (before, said) = status_of(&out.stdout);
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        said,
+        stdout: String::from_utf8_lossy(before).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -1,0 +1,338 @@
+//! The scripts that carry out a host's part of a step, run here with `sh`: each does its work
+//! once, says so, and finds nothing to do the second time.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::{Duration, Instant};
+
+use enos_deploy::plan::{Check, HostAction};
+use enos_deploy::script::{Said, script};
+use indexmap::IndexMap;
+
+use crate::common::{free_port, is_root, run};
+
+fn put(dest: &str, content: &str, mode: &str) -> HostAction {
+    HostAction::Put {
+        dest: dest.to_owned(),
+        content: content.as_bytes().to_vec(),
+        mode: mode.to_owned(),
+        owner: None,
+        group: None,
+    }
+}
+
+#[test]
+fn a_file_is_written_once_and_rewritten_when_its_content_or_mode_changes() {
+    if !is_root("a_file_is_written_once") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("etc/app/app.conf");
+    let dest_text = dest.display().to_string();
+    let first = run(&script(&put(&dest_text, "a=1\n", "0640"), false, 10));
+    assert_eq!(
+        (first.code, first.said),
+        (0, Some(Said::Changed)),
+        "{first:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "a=1\n");
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+
+    let again = run(&script(&put(&dest_text, "a=1\n", "0640"), false, 10));
+    assert_eq!(again.said, Some(Said::Unchanged), "{again:?}");
+
+    let mode_only = run(&script(&put(&dest_text, "a=1\n", "0600"), false, 10));
+    assert_eq!(mode_only.said, Some(Said::Changed));
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let content = run(&script(&put(&dest_text, "a=2\n", "0600"), false, 10));
+    assert_eq!(content.said, Some(Said::Changed));
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "a=2\n");
+    // Nothing but the file itself is left in its directory.
+    let names: Vec<_> = std::fs::read_dir(dest.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("app.conf")]);
+}
+
+#[test]
+fn a_file_to_an_unknown_owner_fails_and_leaves_nothing() {
+    if !is_root("a_file_to_an_unknown_owner_fails") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("x.conf");
+    let action = HostAction::Put {
+        dest: dest.display().to_string(),
+        content: b"x\n".to_vec(),
+        mode: "0644".into(),
+        owner: Some("no-such-user-enos".into()),
+        group: None,
+    };
+    let ran = run(&script(&action, false, 10));
+    assert_ne!(ran.code, 0);
+    assert_eq!(ran.said, None);
+    assert!(ran.stderr.contains("no-such-user-enos"), "{ran:?}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn a_directory_is_unpacked_once() {
+    if !is_root("a_directory_is_unpacked_once") {
+        return;
+    }
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("sub")).unwrap();
+    std::fs::write(src.path().join("a.txt"), "alpha").unwrap();
+    std::fs::write(src.path().join("sub/b.txt"), "beta").unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("copy");
+    let scenario = format!(
+        "name: t\nsites: {{s: {{roles: {{r: 1}}}}}}\ndeploy:\n  - copy: {{src: {}, dest: {}}}\n",
+        src.path().display(),
+        target.display()
+    );
+    let scenario = enos_scenario::parse(&scenario, "t.yaml").unwrap();
+    let testbed = enos_deploy::example_testbed(&scenario, "/results");
+    let plan = enos_deploy::plan(
+        &scenario.deploy,
+        &testbed,
+        std::sync::Arc::new(enos_deploy::SecretStore::placeholders()),
+    )
+    .unwrap();
+    let enos_deploy::plan::Work::Do(action) = &plan.steps[0].tasks[0].work else {
+        panic!("the host copies");
+    };
+    assert!(matches!(action, HostAction::PutDir { .. }), "{action:?}");
+    let first = run(&script(action, false, 10));
+    assert_eq!(first.said, Some(Said::Changed), "{first:?}");
+    assert_eq!(
+        std::fs::read_to_string(target.join("sub/b.txt")).unwrap(),
+        "beta"
+    );
+    assert_eq!(run(&script(action, false, 10)).said, Some(Said::Unchanged));
+    std::fs::write(target.join("a.txt"), "changed on the host").unwrap();
+    assert_eq!(run(&script(action, false, 10)).said, Some(Said::Changed));
+    assert_eq!(
+        std::fs::read_to_string(target.join("a.txt")).unwrap(),
+        "alpha"
+    );
+}
+
+fn command(command: &str, creates: Option<&str>, unless: Option<&str>) -> HostAction {
+    HostAction::Run {
+        command: command.to_owned(),
+        creates: creates.map(str::to_owned),
+        unless: unless.map(str::to_owned),
+        chdir: None,
+        env: IndexMap::new(),
+    }
+}
+
+#[test]
+fn commands_run_unless_their_guards_say_the_work_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("done");
+    let m = marker.display().to_string();
+    let counter = dir.path().join("count");
+    let c = counter.display().to_string();
+    let creates = command(&format!("echo x >> {c}; touch {m}"), Some(&m), None);
+    assert_eq!(run(&script(&creates, false, 10)).said, Some(Said::Changed));
+    assert_eq!(
+        run(&script(&creates, false, 10)).said,
+        Some(Said::Unchanged)
+    );
+    let unless = command(
+        &format!("echo y >> {c}"),
+        None,
+        Some(&format!("grep -q y {c}")),
+    );
+    assert_eq!(run(&script(&unless, false, 10)).said, Some(Said::Changed));
+    assert_eq!(run(&script(&unless, false, 10)).said, Some(Said::Unchanged));
+    assert_eq!(std::fs::read_to_string(&counter).unwrap(), "x\ny\n");
+
+    // A failing command: its exit code and output, and no status line.
+    let failing = command("echo partial; echo broken >&2; exit 7", None, None);
+    let ran = run(&script(&failing, false, 10));
+    assert_eq!((ran.code, ran.said), (7, None));
+    assert_eq!(
+        (ran.stdout.as_str(), ran.stderr.as_str()),
+        ("partial\n", "broken\n")
+    );
+
+    // Quoting survives: the command, its directory and its environment.
+    let mut env = IndexMap::new();
+    env.insert("GREETING".to_owned(), "it's $HOME \"quoted\"".to_owned());
+    let quoted = HostAction::Run {
+        command: "printf '%s|%s' \"$GREETING\" \"$(pwd)\"".to_owned(),
+        creates: None,
+        unless: None,
+        chdir: Some(dir.path().display().to_string()),
+        env,
+    };
+    let ran = run(&script(&quoted, false, 10));
+    assert_eq!(
+        ran.stdout,
+        format!("it's $HOME \"quoted\"|{}", dir.path().display())
+    );
+}
+
+fn service(name: &str, command: &str, ready: Option<Check>, definition: &str) -> HostAction {
+    HostAction::Service {
+        name: name.to_owned(),
+        command: command.to_owned(),
+        chdir: None,
+        env: IndexMap::new(),
+        user: None,
+        ready,
+        definition: definition.to_owned(),
+    }
+}
+
+fn pid_of(name: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(format!("/run/enos/services/{name}.pid")).ok()?;
+    text.trim().parse().ok()
+}
+
+fn stop(name: &str) {
+    if let Some(pid) = pid_of(name) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+    }
+    let _ = std::fs::remove_file(format!("/run/enos/services/{name}.pid"));
+    let _ = std::fs::remove_file(format!("/run/enos/services/{name}.definition"));
+    let _ = std::fs::remove_file(format!("/var/log/enos/{name}.log"));
+}
+
+/// Stops the named services when the test ends, also when it fails.
+struct Services(Vec<String>);
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            stop(name);
+        }
+    }
+}
+
+#[test]
+fn a_service_starts_once_waits_until_ready_and_restarts_when_its_definition_changes() {
+    if !is_root("a_service_starts_once") {
+        return;
+    }
+    let name = format!("enos-test-web-{}", std::process::id());
+    let _guard = Services(vec![name.clone()]);
+    let port = free_port();
+    let web = |definition: &str| {
+        service(
+            &name,
+            &format!("exec python3 -m http.server --bind 127.0.0.1 {port}"),
+            Some(Check::Http {
+                url: format!("http://127.0.0.1:{port}/"),
+                status: 200,
+            }),
+            definition,
+        )
+    };
+    let first = run(&script(&web("d1"), false, 30));
+    assert_eq!(
+        (first.code, first.said),
+        (0, Some(Said::Changed)),
+        "{first:?}"
+    );
+    let pid = pid_of(&name).unwrap();
+    // It answers right away: the step waited for it.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+
+    let again = run(&script(&web("d1"), false, 30));
+    assert_eq!(again.said, Some(Said::Unchanged), "{again:?}");
+    assert_eq!(pid_of(&name), Some(pid));
+
+    let watched = run(&script(&web("d1"), true, 30));
+    assert_eq!(watched.said, Some(Said::Changed), "{watched:?}");
+    let restarted = pid_of(&name).unwrap();
+    assert_ne!(restarted, pid);
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid));
+
+    let redefined = run(&script(&web("d2"), false, 30));
+    assert_eq!(redefined.said, Some(Said::Changed));
+    assert_ne!(pid_of(&name), Some(restarted));
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.split(") ")
+                .nth(1)
+                .is_some_and(|rest| rest.starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+#[test]
+fn a_service_that_never_becomes_ready_fails_after_its_timeout_with_its_log() {
+    if !is_root("a_service_that_never_becomes_ready") {
+        return;
+    }
+    let name = format!("enos-test-never-{}", std::process::id());
+    let _guard = Services(vec![name.clone()]);
+    let port = free_port();
+    let never = service(
+        &name,
+        "echo starting up; exec sleep 600",
+        Some(Check::Tcp {
+            address: "127.0.0.1".into(),
+            port,
+        }),
+        "d",
+    );
+    let started = Instant::now();
+    let ran = run(&script(&never, false, 2));
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert_eq!((ran.code, ran.said), (1, None), "{ran:?}");
+    assert!(ran.stderr.contains("not ready after 2s"), "{ran:?}");
+    assert!(
+        ran.stderr.contains("starting up"),
+        "the end of its log: {ran:?}"
+    );
+
+    let crashing = service(&format!("{name}-crash"), "echo oops >&2; exit 3", None, "d");
+    let _guard2 = Services(vec![format!("{name}-crash")]);
+    let ran = run(&script(&crashing, false, 5));
+    assert_eq!(ran.code, 1, "{ran:?}");
+    assert!(
+        ran.stderr.contains("exited") && ran.stderr.contains("oops"),
+        "{ran:?}"
+    );
+}
+
+#[test]
+fn a_wait_succeeds_once_its_check_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("flag");
+    let check = HostAction::Wait(Check::Command(format!("test -e {}", flag.display())));
+    let ran = run(&script(&check, false, 1));
+    assert_eq!(ran.code, 1);
+    assert!(ran.stderr.contains("not ready after 1s"), "{ran:?}");
+    std::fs::write(&flag, "").unwrap();
+    assert_eq!(run(&script(&check, false, 1)).said, Some(Said::Unchanged));
+}
+
+#[test]
+fn installed_packages_are_left_alone() {
+    if !std::path::Path::new("/usr/bin/dpkg-query").exists() {
+        println!("skipped: installed_packages_are_left_alone: needs dpkg");
+        return;
+    }
+    // dpkg and coreutils are installed on every Debian system: nothing to do, apt untouched.
+    let ran = run(&script(
+        &HostAction::Packages(vec!["dpkg".into(), "coreutils".into()]),
+        false,
+        10,
+    ));
+    assert_eq!((ran.code, ran.said), (0, Some(Said::Unchanged)), "{ran:?}");
+    assert_eq!(ran.stdout, "");
+}
