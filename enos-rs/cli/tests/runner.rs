@@ -9,5 +9,6 @@
 mod cli;
 mod common;
 mod deploy;
+mod stacks;
 mod testbed;
 mod wan;

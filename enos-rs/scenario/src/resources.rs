@@ -15,6 +15,7 @@ macro_rules! builtin_files {
 
 // Every file under `stacks/` must be listed here; a test checks that none is missing.
 builtin_files!(
+    "stacks/etcd/stack.yaml",
     "stacks/nginx/index.html.j2",
     "stacks/nginx/site.conf.j2",
     "stacks/nginx/stack.yaml",
