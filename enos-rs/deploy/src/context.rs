@@ -52,6 +52,14 @@ pub struct TestbedView {
     pub experiment: String,
     /// The experiment's results directory (absolute).
     pub results_dir: String,
+    /// The experiment's SSH private key, which every host accepts (for tools that log in from
+    /// one host to the others, such as kolla-ansible).
+    pub ssh_identity: String,
+    /// The file pinning every host's SSH key.
+    pub known_hosts: String,
+    /// Whether the testbed is made up ([`crate::example_testbed`]): files of its results
+    /// directory do not exist, and copies of them are shown, not read.
+    pub example: bool,
     /// Every host, in testbed order.
     pub hosts: Vec<HostView>,
     /// Every site.
@@ -82,6 +90,8 @@ impl TestbedView {
             Value::from_serialize(serde_json::json!({
                 "name": self.experiment,
                 "dir": self.results_dir,
+                "ssh_identity": self.ssh_identity,
+                "known_hosts": self.known_hosts,
             })),
         );
         shared
@@ -177,6 +187,9 @@ mod tests {
         let mut testbed = TestbedView {
             experiment: "e".into(),
             results_dir: "/r".into(),
+            ssh_identity: "/r/ssh/id".into(),
+            known_hosts: "/r/ssh/known_hosts".into(),
+            example: true,
             hosts: vec![host("a", "10.0.0.2"), host("b", "10.0.0.254")],
             sites: vec![SiteView {
                 name: "paris".into(),

@@ -90,6 +90,9 @@ pub fn testbed_view(
     TestbedView {
         experiment: experiment.to_owned(),
         results_dir: results_dir.display().to_string(),
+        ssh_identity: testbed.ssh.identity.display().to_string(),
+        known_hosts: testbed.ssh.known_hosts.display().to_string(),
+        example: false,
         hosts,
         sites,
     }
@@ -133,6 +136,9 @@ pub fn example_testbed(scenario: &Scenario, results_dir: &str) -> TestbedView {
     TestbedView {
         experiment: scenario.name.clone(),
         results_dir: results_dir.to_owned(),
+        ssh_identity: format!("{results_dir}/ssh/id_ed25519"),
+        known_hosts: format!("{results_dir}/ssh/known_hosts"),
+        example: true,
         hosts,
         sites,
     }

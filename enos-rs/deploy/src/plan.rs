@@ -278,7 +278,7 @@ pub fn plan(
                         .map_err(|e| fail(Some(&host.name), format!("when: {}", render_error(&e))))?
                         .is_true()
                 {
-                    Work::Skip(format!("when: {when}"))
+                    Work::Skip(format!("when: {}", shortened(when)))
                 } else if let (true, Some(first)) = (step.run_once, &chosen) {
                     Work::Skip(format!("run_once: runs on {first}"))
                 } else {
@@ -288,6 +288,7 @@ pub fn plan(
                         ctx: &ctx,
                         files: &group.files,
                         host,
+                        testbed,
                     }
                     .action(&step.action)
                     .map_err(|m| fail(Some(&host.name), m))?;
@@ -317,6 +318,16 @@ pub fn plan(
         }
     }
     Ok(DeployPlan { steps })
+}
+
+/// An expression as shown in a reason to skip: its first 60 characters, on one line.
+fn shortened(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 60 {
+        format!("{}…", line.chars().take(60).collect::<String>())
+    } else {
+        line
+    }
 }
 
 /// Adds the template file `src` of `files` to `env` under its own name.
@@ -356,6 +367,7 @@ struct Renderer<'a> {
     ctx: &'a Value,
     files: &'a FileRoot,
     host: &'a HostView,
+    testbed: &'a TestbedView,
 }
 
 impl Renderer<'_> {
@@ -450,6 +462,20 @@ impl Renderer<'_> {
             Action::Copy { src, file } => {
                 let src = self.text("src", src)?;
                 let (dest, owner, group) = self.file(file)?;
+                if self.testbed.example
+                    && Path::new(&src).starts_with(&self.testbed.results_dir)
+                    && !Path::new(&src).exists()
+                {
+                    // The made-up testbed's results directory exists only once there is a
+                    // testbed: show the copy rather than read it.
+                    return Ok(HostAction::Put {
+                        dest,
+                        content: format!("(the content of {src})\n").into_bytes(),
+                        mode: file.mode.clone().unwrap_or_else(|| "0644".to_owned()),
+                        owner,
+                        group,
+                    });
+                }
                 copy(self.files, &src, dest, file.mode.clone(), owner, group)?
             }
             Action::Run(run) => HostAction::Run {

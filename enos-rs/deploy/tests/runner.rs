@@ -9,3 +9,4 @@
 mod common;
 mod plan;
 mod scripts;
+mod stacks;

@@ -15,6 +15,10 @@ macro_rules! builtin_files {
 
 // Every file under `stacks/` must be listed here; a test checks that none is missing.
 builtin_files!(
+    "inventories/kolla-multinode.j2",
+    "stacks/openstack/globals.yml.j2",
+    "stacks/openstack/stack.yaml",
+    "stacks/k3s/stack.yaml",
     "stacks/etcd/stack.yaml",
     "stacks/nginx/index.html.j2",
     "stacks/nginx/site.conf.j2",
@@ -75,6 +79,12 @@ pub enum Found {
 /// Finds `relative` under `root`; the error says what is wrong, naming the file as written
 /// (`relative`), not where it was looked for.
 pub fn find(root: &FileRoot, relative: &str) -> Result<Found, String> {
+    // An absolute path is a file of this machine, whatever the root.
+    let root = if Path::new(relative).is_absolute() {
+        &FileRoot::Dir(PathBuf::from("/"))
+    } else {
+        root
+    };
     match root {
         FileRoot::Dir(dir) => {
             let path = dir.join(relative);
