@@ -28,6 +28,7 @@ fn etcd_three_sites_is_healthy_on_every_member_and_a_second_deploy_changes_nothi
     if !can_use_namespaces("etcd_three_sites") {
         return;
     }
+    let _loading = crate::common::loading();
     let ws = example("etcd-3sites.yaml");
     let first = deploy(&ws);
     assert!(totals(&first).contains(" 0 failed"), "{first}");

@@ -17,6 +17,7 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
     if !can_use_namespaces("quickstart_deploy_exec_ssh_ansible_destroy") {
         return;
     }
+    let _measuring = crate::common::measuring();
     let ws = Workspace::new(&quickstart());
     let deploy = ws.enos(&["deploy", "scenario.yaml"]);
     assert_success(&deploy, "enos deploy");
@@ -216,6 +217,7 @@ fn second_deploy_changes_nothing() {
     if !can_use_namespaces("second_deploy_changes_nothing") {
         return;
     }
+    let _measuring = crate::common::measuring();
     let ws = Workspace::new("name: again\nsites:\n  a: {roles: {x: 2}}\n  b: {roles: {y: 1}}\n");
     assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "first deploy");
     let env = ws.env_dir();
@@ -274,6 +276,7 @@ fn killed_deploy_then_destroy_leaves_nothing() {
     if !can_use_namespaces("killed_deploy_then_destroy_leaves_nothing") {
         return;
     }
+    let _measuring = crate::common::measuring();
     let ws = Workspace::new("name: killed\nsites:\n  a: {roles: {x: 12}}\n  b: {roles: {y: 12}}\n");
     let mut child = Command::new(crate::common::enos_bin())
         .args(["deploy", "scenario.yaml"])
@@ -326,6 +329,7 @@ fn two_experiments_side_by_side() {
     if !can_use_namespaces("two_experiments_side_by_side") {
         return;
     }
+    let _measuring = crate::common::measuring();
     // Same experiment name, same site and role names, two results roots: fully separate testbeds.
     let scenario = "name: twin\nsites:\n  a: {roles: {x: 1}}\n  b: {roles: {x: 1}}\n";
     let one = Workspace::new(scenario);

@@ -32,6 +32,7 @@ fn three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothin
     if !can_use_namespaces(test) || !have_program(test, "fping") || !have_program(test, "iperf3") {
         return;
     }
+    let _measuring = crate::common::measuring();
     let scenario =
         std::fs::read_to_string(repo_root().join("scenarios/wan-three-sites.yaml")).unwrap();
     let ws = Workspace::new(&scenario);
@@ -157,6 +158,7 @@ fn a_bad_change_is_refused_and_changes_nothing() {
     if !can_use_namespaces(test) || !have_program(test, "fping") {
         return;
     }
+    let _measuring = crate::common::measuring();
     let ws = Workspace::new(
         "name: wan-bad-change\nsites: {a: {roles: {x: 1}}, b: {roles: {y: 1}}}\nnetwork:\n  \
          constraints: [{src: a, dst: b, delay: 3ms}]\n",

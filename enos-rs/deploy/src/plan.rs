@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use enos_scenario::deploy::{
     Action, DeploySpec, FailurePolicy, FileRoot, FileSpec, Readiness, StepGroup, TemplateSource,
-    check_results_path,
+    check_results_path, template_error,
 };
 use enos_scenario::resources::{self, Found};
 use indexmap::IndexMap;
@@ -195,23 +195,6 @@ fn default_timeout(kind: &str) -> Duration {
     }
 }
 
-/// The text of a minijinja error: what went wrong, and where in the template (`line 2`).
-fn render_error(e: &minijinja::Error) -> String {
-    let mut text = match e.detail() {
-        Some(detail) => format!("{}: {detail}", e.kind()),
-        None => e.kind().to_string(),
-    };
-    if let Some(line) = e.line() {
-        let _ = write!(text, " (line {line})");
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        let _ = write!(text, ": {inner}");
-        source = inner.source();
-    }
-    text
-}
-
 /// Renders `deploy` for the hosts of `testbed`; secrets come from `secrets`.
 pub fn plan(
     deploy: &DeploySpec,
@@ -275,7 +258,9 @@ pub fn plan(
                     && !env
                         .compile_expression(when)
                         .and_then(|e| e.eval(&ctx))
-                        .map_err(|e| fail(Some(&host.name), format!("when: {}", render_error(&e))))?
+                        .map_err(|e| {
+                            fail(Some(&host.name), format!("when: {}", template_error(&e)))
+                        })?
                         .is_true()
                 {
                     Work::Skip(format!("when: {}", shortened(when)))
@@ -342,7 +327,7 @@ fn load_template(
     }
     let text = resources::read_text(files, src)?;
     env.add_template_owned(name, text.into_owned())
-        .map_err(|e| format!("template {src}: {}", render_error(&e)))
+        .map_err(|e| format!("template {src}: {}", template_error(&e)))
 }
 
 /// The name a template file is known by in the environment (and in messages).
@@ -377,7 +362,7 @@ impl Renderer<'_> {
         }
         self.env
             .render_str(text, self.ctx)
-            .map_err(|e| format!("{what}: {}", render_error(&e)))
+            .map_err(|e| format!("{what}: {}", template_error(&e)))
     }
 
     fn option(&self, what: &str, text: Option<&String>) -> Result<Option<String>, String> {
@@ -444,10 +429,10 @@ impl Renderer<'_> {
                         let template = self
                             .env
                             .get_template(&name)
-                            .map_err(|e| format!("template {src}: {}", render_error(&e)))?;
+                            .map_err(|e| format!("template {src}: {}", template_error(&e)))?;
                         template
                             .render(self.ctx)
-                            .map_err(|e| format!("template {src}: {}", render_error(&e)))?
+                            .map_err(|e| format!("template {src}: {}", template_error(&e)))?
                     }
                 };
                 let (dest, owner, group) = self.file(file)?;

@@ -87,6 +87,33 @@ const KINDS: &[&str] = &[
     "range-beyond-hosts",
     "ambiguous-name",
     "jitter-over-delay",
+    // The deploy section.
+    "bad-variable-name",
+    "step-without-kind",
+    "step-with-two-kinds",
+    "step-unknown-key",
+    "step-option-of-another-kind",
+    "step-unknown-role",
+    "step-bad-host-range",
+    "step-bad-template-syntax",
+    "step-missing-template-file",
+    "step-mode-as-number",
+    "step-relative-dest",
+    "step-two-readiness-checks",
+    "step-watch-unknown-step",
+    "step-fetch-outside-results",
+    "step-bad-failure-policy",
+    "step-timeout-without-unit",
+    "step-when-with-braces",
+    "step-bad-service-name",
+    // Stacks and their variables.
+    "stack-unknown",
+    "stack-unknown-variable",
+    "stack-missing-variable",
+    "stack-variable-wrong-type",
+    "stack-variable-not-a-role",
+    "stack-variable-bad-choice",
+    "stack-with-step-options",
 ];
 
 /// The fixture of `kind`, relative to the crate (tests run from there), so that messages hold

@@ -3,6 +3,21 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Tests that measure the WAN and tests that load the machine (package installs) must not
+/// overlap: measurements under a busy CPU are off by milliseconds.
+static LOAD: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Held by a test that measures: measuring tests run together, never beside a loading one.
+pub fn measuring() -> std::sync::RwLockReadGuard<'static, ()> {
+    LOAD.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by a test that loads the machine (installs packages): it runs alone among measuring
+/// and loading tests.
+pub fn loading() -> std::sync::RwLockWriteGuard<'static, ()> {
+    LOAD.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The path of the `enos` binary under test.
 pub fn enos_bin() -> &'static str {
     env!("CARGO_BIN_EXE_enos")

@@ -589,7 +589,7 @@ impl Checker<'_> {
         match syntax_env().compile_expression(text) {
             Ok(_) => Some(text.clone()),
             Err(e) => {
-                self.value_error(&path, format!("bad expression: {}", first_line(&e)));
+                self.value_error(&path, format!("bad expression: {}", template_error(&e)));
                 None
             }
         }
@@ -612,7 +612,7 @@ impl Checker<'_> {
                         match syntax_env().render_str(item, minijinja::context! { vars => vars }) {
                             Ok(text) => text.trim().to_owned(),
                             Err(e) => {
-                                self.value_error(&item_path, first_line(&e));
+                                self.value_error(&item_path, template_error(&e));
                                 continue;
                             }
                         }
@@ -668,7 +668,7 @@ impl Checker<'_> {
     /// Checks that `text` (at `path`) is a well-formed template; returns it.
     fn template_text(&mut self, path: &str, text: &str) -> String {
         if let Err(e) = syntax_env().template_from_str(text) {
-            self.value_error(path, format!("bad template: {}", first_line(&e)));
+            self.value_error(path, format!("bad template: {}", template_error(&e)));
         }
         text.to_owned()
     }
@@ -810,7 +810,7 @@ impl Checker<'_> {
         };
         let mut env = syntax_env();
         if let Err(e) = env.add_template_owned(text.to_owned(), source.into_owned()) {
-            self.value_error(path, format!("bad template: {}", first_line(&e)));
+            self.value_error(path, format!("bad template: {}", template_error(&e)));
             return None;
         }
         Some(())
@@ -1070,15 +1070,20 @@ impl Checker<'_> {
                 let watch = s.watch.unwrap_or_default();
                 for (i, name) in watch.iter().enumerate() {
                     if !earlier.contains(name) {
-                        let known = if earlier.is_empty() {
-                            "there is none before it in this group".to_owned()
+                        let scope = if ctx.stack.is_some() {
+                            "of this stack"
                         } else {
-                            format!("steps before it: {}", earlier.join(", "))
+                            "of the scenario"
+                        };
+                        let known = if earlier.is_empty() {
+                            "there is none".to_owned()
+                        } else {
+                            format!("they are: {}", earlier.join(", "))
                         };
                         self.value_error(
                             &format!("{here}.watch[{i}]"),
                             format!(
-                                "{} names no earlier step of the same group ({known})",
+                                "{} names no step {scope} before this one ({known})",
                                 quote(name)
                             ),
                         );
@@ -1210,11 +1215,20 @@ fn default_name(action: &Action) -> String {
     }
 }
 
-/// The first line of a minijinja error, with the template line when it has one.
-pub(crate) fn first_line(e: &minijinja::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(i) = text.find('\n') {
-        text.truncate(i);
+/// A minijinja error in one line: what went wrong, and where in the template (`(line 2)`).
+pub fn template_error(e: &minijinja::Error) -> String {
+    use std::fmt::Write as _;
+    let mut text = match e.detail() {
+        Some(detail) => format!("{}: {detail}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(line) = e.line() {
+        let _ = write!(text, " (line {line})");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        let _ = write!(text, ": {inner}");
+        source = inner.source();
     }
     text
 }

@@ -7,5 +7,5 @@ mod model;
 mod stack;
 
 pub(crate) use check::RawStep;
-pub use check::{check_results_path, is_template};
+pub use check::{check_results_path, is_template, template_error};
 pub use model::*;
