@@ -64,3 +64,89 @@ fn etcd_three_sites_is_healthy_on_every_member_and_a_second_deploy_changes_nothi
     assert_success(&ws.enos(&["destroy"]), "enos destroy");
     assert_eq!(traces_of(&prefix), Vec::<String>::new());
 }
+
+/// Issues a token with `openstack token issue` against every site's Keystone from the client,
+/// then validates the last site's token at the first site (they share the database, or its
+/// replicas, and the Fernet keys; the first site's Keystone is next to the database, so the
+/// check stays quick even when the database is far from the others); prints one line per
+/// check.
+const TOKENS: &str = r#"set -e
+for site in paris nantes rennes; do
+  . /root/admin-openrc $site
+  token=$(openstack token issue -f value -c id)
+  echo "token issued by $site"
+done
+. /root/admin-openrc paris
+python3 -c '
+import os, sys, urllib.request
+t = sys.argv[1]
+r = urllib.request.urlopen(urllib.request.Request(os.environ["OS_AUTH_URL"] + "/auth/tokens?nocatalog",
+    headers={"X-Auth-Token": t, "X-Subject-Token": t}))
+print("token of rennes valid at paris", r.status)' "$token"
+"#;
+
+/// Deploys Keystone with `database` on the three sites of the example, checks tokens, a second
+/// deploy and the teardown.
+fn keystone_three_sites(database: &str) {
+    let source = std::fs::read_to_string(repo_root().join("scenarios/keystone-3sites.yaml"))
+        .unwrap()
+        .replace("database: shared", &format!("database: {database}"));
+    assert!(source.contains(&format!("database: {database}")));
+    let ws = Workspace::new(&source);
+    let first = deploy(&ws);
+    assert!(totals(&first).contains(" 0 failed"), "{first}");
+
+    let tokens = ws.enos(&["exec", "--roles", "client", "--", TOKENS]);
+    assert_success(&tokens, "openstack token issue against every site");
+    let out = text(&tokens.stdout);
+    for site in ["paris", "nantes", "rennes"] {
+        assert!(out.contains(&format!("token issued by {site}")), "{out}");
+    }
+    assert!(out.contains("token of rennes valid at paris 200"), "{out}");
+    // Every site has its own region and endpoints, and its admin-openrc in the results.
+    for site in ["paris", "nantes", "rennes"] {
+        let openrc = ws.env_dir().join(format!("keystone/{site}/admin-openrc"));
+        let openrc = std::fs::read_to_string(&openrc).unwrap();
+        assert!(openrc.contains(&format!("site=${{1:-{site}}}")), "{openrc}");
+    }
+    if database == "galera" {
+        let size = ws.enos(&[
+            "exec",
+            "--roles",
+            "keystone",
+            "--",
+            "mariadb -Nse \"SHOW STATUS LIKE 'wsrep_cluster_size'\"",
+        ]);
+        assert_success(&size, "the Galera cluster's size");
+        let size = text(&size.stdout);
+        assert_eq!(size.matches("wsrep_cluster_size\t3").count(), 3, "{size}");
+    }
+
+    let second = deploy(&ws);
+    let totals = totals(&second);
+    assert!(
+        totals.contains(": 0 changed, ") && totals.contains(" 0 failed"),
+        "{second}"
+    );
+    let prefix = ws.prefix();
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+    assert_eq!(traces_of(&prefix), Vec::<String>::new());
+}
+
+#[test]
+fn keystone_three_sites_sharing_one_database_issue_and_accept_each_others_tokens() {
+    if !can_use_namespaces("keystone_three_sites_sharing_one_database") {
+        return;
+    }
+    let _loading = crate::common::loading();
+    keystone_three_sites("shared");
+}
+
+#[test]
+fn keystone_three_sites_on_galera_issue_and_accept_each_others_tokens() {
+    if !can_use_namespaces("keystone_three_sites_on_galera") {
+        return;
+    }
+    let _loading = crate::common::loading();
+    keystone_three_sites("galera");
+}

@@ -30,7 +30,7 @@ pub enum SecretError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Making {
     /// 32 random bytes, URL-safe base64 (44 characters): a valid Fernet key, and a password
-    /// that needs no quoting in URLs, shells or SQL.
+    /// that needs no quoting in URLs, shells or SQL. It starts with a letter or a digit.
     Random,
     /// `secret-<name>`: for plans rendered before a testbed exists, and for golden tests.
     Placeholder,
@@ -96,12 +96,17 @@ impl SecretStore {
         }
         let value = match self.making {
             Making::Placeholder => format!("secret-{name}"),
-            Making::Random => {
+            Making::Random => loop {
                 let mut bytes = [0u8; 32];
                 getrandom::fill(&mut bytes)
                     .map_err(|e| SecretError::Random(name.to_owned(), e.to_string()))?;
-                base64::engine::general_purpose::URL_SAFE.encode(bytes)
-            }
+                let value = base64::engine::general_purpose::URL_SAFE.encode(bytes);
+                // A secret that starts with `-` is taken for an option by the commands it is
+                // given to (`--password -x…`): draw again.
+                if value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                    break value;
+                }
+            },
         };
         values.insert(name.to_owned(), value.clone());
         *self.dirty.lock().unwrap_or_else(|p| p.into_inner()) = true;
@@ -146,6 +151,13 @@ mod tests {
         let store = SecretStore::open(&file).unwrap();
         let a = store.get("db").unwrap();
         assert_eq!(a.len(), 44);
+        for i in 0..200 {
+            let other = store.get(&format!("s{i}")).unwrap();
+            assert!(
+                other.starts_with(|c: char| c.is_ascii_alphanumeric()),
+                "{other}"
+            );
+        }
         assert_eq!(store.get("db").unwrap(), a);
         assert_ne!(store.get("other").unwrap(), a);
         assert!(store.get("Bad Name").is_err());

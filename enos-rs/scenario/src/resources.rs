@@ -15,6 +15,10 @@ macro_rules! builtin_files {
 
 // Every file under `stacks/` must be listed here; a test checks that none is missing.
 builtin_files!(
+    "stacks/keystone/admin-openrc.j2",
+    "stacks/keystone/keystone.conf.j2",
+    "stacks/keystone/mariadb.cnf.j2",
+    "stacks/keystone/stack.yaml",
     "inventories/kolla-multinode.j2",
     "stacks/openstack/globals.yml.j2",
     "stacks/openstack/stack.yaml",
