@@ -48,20 +48,32 @@ fn validate_reports_location_and_key_and_exits_non_zero() {
 
 #[test]
 fn deploy_of_an_invalid_scenario_creates_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("bad.yaml"),
-        "name: bad\nsites: {}\nnetwork: {default_delay: fast}\n",
-    )
-    .unwrap();
-    let out = enos(dir.path(), &["deploy", "bad.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).starts_with("error: bad.yaml:"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(!dir.path().join("enos-results").exists());
+    let sites = "sites: {paris: {roles: {web: 1}}}\n";
+    for (bad, expected) in [
+        (
+            "name: bad\nsites: {}\nnetwork: {default_delay: fast}\n".to_owned(),
+            "error: bad.yaml:",
+        ),
+        // A stack given an unknown variable and missing a required one.
+        (
+            format!("name: bad\n{sites}deploy:\n  - stack: nginx\n    vars: {{rol: web}}\n"),
+            "error: bad.yaml:5:5: deploy[0].vars: missing variable `role` of stack 'nginx'",
+        ),
+        // A template that uses an undefined variable: found by rendering before provisioning.
+        (
+            format!("name: bad\n{sites}deploy:\n  - run: echo {{{{ vars.nope }}}}\n"),
+            "error: bad.yaml:4:5: deploy[0]: step 'run: echo {{ vars.nope }}' on paris-web-1: run: \
+             undefined value",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.yaml"), &bad).unwrap();
+        let out = enos(dir.path(), &["deploy", "bad.yaml"]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with(expected), "{err}");
+        assert!(!dir.path().join("enos-results").exists(), "{bad}");
+    }
 }
 
 #[test]
@@ -69,7 +81,7 @@ fn schema_is_json_with_the_top_level_keys() {
     let out = enos(&repo_root(), &["schema"]);
     assert!(out.status.success());
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["name", "provider", "sites", "network"] {
+    for key in ["name", "provider", "sites", "network", "vars", "deploy"] {
         assert!(
             schema["properties"].get(key).is_some(),
             "schema lacks {key}"

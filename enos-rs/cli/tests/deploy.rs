@@ -14,6 +14,9 @@ deploy:
   - name: flaky check
     run: test {{ host.name }} != paris-app-2
     on_failure: {min: 1}
+  - name: optional
+    run: test {{ host.site }} = paris
+    on_failure: continue
   - name: web
     service:
       name: web
@@ -41,23 +44,28 @@ fn a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is
 
     // The failure names the step and the host, with the end of the service's log.
     assert!(
-        err.contains("error: step 3 'web' failed on nantes-app-1"),
+        err.contains("error: step 4 'web' failed on nantes-app-1"),
         "{err}"
     );
     assert!(err.contains("not ready after 3s (tcp "), "{err}");
     assert!(err.contains("log: "), "{err}");
     // What every step did, host by host; the step after the failure did not run.
-    assert!(out.contains("1/4 config       3 changed"), "{out}");
+    assert!(out.contains("1/5 config       3 changed"), "{out}");
     assert!(
-        out.contains("2/4 flaky check  2 changed, 1 failed"),
+        out.contains("2/5 flaky check  2 changed, 1 failed"),
+        "{out}"
+    );
+    // `continue`: the failed host goes on to the next step; `min`: the failed one is left out.
+    assert!(
+        out.contains("3/5 optional     1 changed, 1 failed, 1 left out"),
         "{out}"
     );
     assert!(
-        out.contains("3/4 web          1 changed, 1 failed, 1 left out"),
+        out.contains("4/5 web          1 changed, 1 failed, 1 left out"),
         "{out}"
     );
-    assert!(!out.contains("4/4"), "{out}");
-    assert!(out.contains("3 steps (1 not run) on 3 hosts"), "{out}");
+    assert!(!out.contains("5/5"), "{out}");
+    assert!(out.contains("4 steps (1 not run) on 3 hosts"), "{out}");
 
     // The report says the same, and points at each host's log.
     let dir = ws.env_dir();
@@ -65,7 +73,7 @@ fn a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is
         serde_json::from_slice(&std::fs::read(dir.join("deploy/current/report.json")).unwrap())
             .unwrap();
     assert_eq!(report["outcome"]["state"], "failed");
-    let web = &report["steps"][2]["hosts"];
+    let web = &report["steps"][3]["hosts"];
     let status = |i: usize| web[i]["status"].as_str().unwrap().to_owned();
     assert_eq!(
         (status(0), status(1), status(2)),
@@ -100,7 +108,7 @@ fn a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is
 
     let info = text(&ws.enos(&["info"]).stdout);
     assert!(
-        info.contains("deploy steps       failed: step 3 'web' failed on nantes-app-1"),
+        info.contains("deploy steps       failed: step 4 'web' failed on nantes-app-1"),
         "{info}"
     );
     let prefix = ws.prefix();

@@ -16,6 +16,16 @@ fn deploy(ws: &Workspace) -> String {
     text(&out.stdout)
 }
 
+/// What the step called `name` did, from its line of a deploy's output (`3 changed`).
+fn step_counts<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| {
+            let (_, rest) = l.trim_start().split_once(' ')?;
+            rest.strip_prefix(name)?.strip_prefix("  ").map(str::trim)
+        })
+        .unwrap_or_else(|| panic!("no step {name} in:\n{out}"))
+}
+
 /// The totals line of a deploy's output.
 fn totals(out: &str) -> &str {
     out.lines()
@@ -149,4 +159,108 @@ fn keystone_three_sites_on_galera_issue_and_accept_each_others_tokens() {
     }
     let _loading = crate::common::loading();
     keystone_three_sites("galera");
+}
+
+/// Copies the directory `from` into `to`, recursively.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_example_of_the_deploy_docs_serves_and_restarts_what_watches_a_changed_template() {
+    if !can_use_namespaces("the_example_of_the_deploy_docs") {
+        return;
+    }
+    let _loading = crate::common::loading();
+    let ws = example("web-app.yaml");
+    copy_dir(
+        &repo_root().join("scenarios/web-app"),
+        &ws.path().join("web-app"),
+    );
+    let first = deploy(&ws);
+    assert!(totals(&first).contains(" 0 failed"), "{first}");
+
+    // Every web host serves the copied site and its greeting; the template names the db host.
+    let get = "for h in $(getent hosts | awk '/-web-/ {print $1}'); do \
+               curl -s http://$h:8080/hello.txt; curl -s http://$h:8080/index.html | grep -c '<title>web-app'; \
+               done; cat /etc/app/app.conf 2>/dev/null | grep -c '^etcd = http://' || true";
+    let served = ws.enos(&["exec", "--roles", "db", "--", get]);
+    assert_success(&served, "fetching the pages");
+    let out = text(&served.stdout);
+    for host in ["paris-web-1", "paris-web-2", "nantes-web-1"] {
+        assert!(
+            out.contains(&format!("hello from enos on {host}\n1\n")),
+            "{out}"
+        );
+    }
+    let config = std::fs::read_to_string(ws.env_dir().join("configs/nantes-web-1.conf")).unwrap();
+    assert!(
+        config.starts_with("# Written by enos-rs for nantes-web-1 (nantes).\n"),
+        "{config}"
+    );
+    assert!(
+        config.contains("peers = paris-web-1 paris-web-2 nantes-web-1\n"),
+        "{config}"
+    );
+
+    let second = deploy(&ws);
+    assert!(totals(&second).contains(": 0 changed, "), "{second}");
+
+    // A changed template is rewritten, the service watching it restarts, nothing else changes.
+    let template = ws.path().join("web-app/app.conf.j2");
+    let text_now = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(&template, format!("{text_now}workers = 4\n")).unwrap();
+    let third = deploy(&ws);
+    assert_eq!(step_counts(&third, "app config"), "3 changed", "{third}");
+    assert_eq!(step_counts(&third, "app"), "3 changed", "{third}");
+    assert_eq!(step_counts(&third, "configs"), "3 changed", "{third}");
+    assert_eq!(step_counts(&third, "greeting"), "3 unchanged", "{third}");
+    assert!(totals(&third).contains(": 9 changed, "), "{third}");
+    let prefix = ws.prefix();
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+    assert_eq!(traces_of(&prefix), Vec::<String>::new());
+}
+
+#[test]
+fn nginx_serves_a_page_naming_each_host() {
+    if !can_use_namespaces("nginx_serves_a_page_naming_each_host") {
+        return;
+    }
+    let _loading = crate::common::loading();
+    let ws = Workspace::new(
+        "name: nginx-pages\nsites:\n  paris: {roles: {web: 1, client: 1}}\n  nantes: {roles: {web: 1}}\n\
+         deploy:\n  - stack: nginx\n    vars: {role: web, port: 8080}\n",
+    );
+    let first = deploy(&ws);
+    assert!(totals(&first).contains(" 0 failed"), "{first}");
+    let get = ws.enos(&[
+        "exec",
+        "--roles",
+        "client",
+        "--",
+        "for h in paris-web-1 nantes-web-1; do python3 -c \"import urllib.request as u; \
+         print(u.urlopen('http://$h:8080/').read().decode())\"; done",
+    ]);
+    assert_success(&get, "fetching the pages");
+    let out = text(&get.stdout);
+    for host in ["paris-web-1", "nantes-web-1"] {
+        assert!(out.contains(&format!("<title>{host}</title>")), "{out}");
+    }
+    assert!(
+        out.contains("nantes-web-1: role web, site nantes, address 198.18."),
+        "{out}"
+    );
+    let second = deploy(&ws);
+    assert!(totals(&second).contains(": 0 changed, "), "{second}");
+    let prefix = ws.prefix();
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+    assert_eq!(traces_of(&prefix), Vec::<String>::new());
 }

@@ -15,18 +15,18 @@ macro_rules! builtin_files {
 
 // Every file under `stacks/` must be listed here; a test checks that none is missing.
 builtin_files!(
+    "inventories/kolla-multinode.j2",
+    "stacks/etcd/stack.yaml",
+    "stacks/k3s/stack.yaml",
     "stacks/keystone/admin-openrc.j2",
     "stacks/keystone/keystone.conf.j2",
     "stacks/keystone/mariadb.cnf.j2",
     "stacks/keystone/stack.yaml",
-    "inventories/kolla-multinode.j2",
-    "stacks/openstack/globals.yml.j2",
-    "stacks/openstack/stack.yaml",
-    "stacks/k3s/stack.yaml",
-    "stacks/etcd/stack.yaml",
     "stacks/nginx/index.html.j2",
     "stacks/nginx/site.conf.j2",
     "stacks/nginx/stack.yaml",
+    "stacks/openstack/globals.yml.j2",
+    "stacks/openstack/stack.yaml",
 );
 
 /// The built-in file at `path` (relative to the repository, e.g. `stacks/etcd/stack.yaml`).
@@ -159,9 +159,10 @@ mod tests {
             }
         }
         on_disk.sort();
-        let built_in: Vec<&str> = builtin_paths()
+        let mut built_in: Vec<&str> = builtin_paths()
             .filter(|p| p.starts_with("stacks/"))
             .collect();
+        built_in.sort_unstable();
         assert_eq!(on_disk, built_in);
         for path in builtin_paths() {
             let on_disk = std::fs::read_to_string(root.join(path)).unwrap();

@@ -52,11 +52,12 @@ pub fn json_schema() -> Value {
         "description": "A loss rate in percent, from 0% to 100%.",
         "examples": ["0%", "1%", "0.5%"],
     });
+    let deploy = deploy_schema(&selector);
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "enos-rs scenario",
-        "description": "One experiment: sites, their roles and host counts, and the WAN between \
-                        sites.",
+        "description": "One experiment: sites, their roles and host counts, the WAN between \
+                        sites, and what to deploy on the hosts.",
         "type": "object",
         "additionalProperties": false,
         "required": ["name", "sites"],
@@ -163,6 +164,113 @@ pub fn json_schema() -> Value {
                         }
                     }
                 }
+            },
+            "vars": {
+                "description": "The scenario's variables, `vars.<name>` in the templates of its \
+                                steps.",
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
+            },
+            "deploy": deploy,
+        }
+    })
+}
+
+/// The `deploy:` section: a list of steps, each doing one thing (see docs/deploy.md).
+fn deploy_schema(selector: &Value) -> Value {
+    let text = json!({"type": "string", "description": "A minijinja template, rendered per host."});
+    let names = |what: &str| {
+        json!({
+            "type": "array",
+            "items": {"type": "string"},
+            "description": format!("Only the hosts of these {what}."),
+        })
+    };
+    let file = |extra: Value| {
+        let mut properties = json!({
+            "dest": {"type": "string", "description": "The absolute path on the host."},
+            "mode": {
+                "type": "string",
+                "pattern": "^[0-7]{3,4}$",
+                "description": "Permission bits in octal, quoted (\"0644\").",
+            },
+            "owner": {"type": "string"},
+            "group": {"type": "string"},
+        });
+        if let (Some(p), Some(e)) = (properties.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        json!({"type": "object", "additionalProperties": false, "required": ["dest"], "properties": properties})
+    };
+    let ready = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "One check: a TCP port, an HTTP status, or a command that succeeds.",
+        "properties": {
+            "tcp": {"type": ["integer", "string"], "description": "A port of the host's address, or address:port."},
+            "http": {"type": "string", "description": "A URL to GET."},
+            "status": {"type": "integer", "default": 200},
+            "command": {"type": "string"},
+        }
+    });
+    let env = json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}});
+    let kinds = [
+        "packages", "template", "copy", "run", "service", "wait", "fetch", "stack",
+    ];
+    json!({
+        "description": "What to install and run on the hosts, in order: steps and stacks.",
+        "type": ["array", "null"],
+        "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "anyOf": kinds.iter().map(|k| json!({"required": [k]})).collect::<Vec<_>>(),
+            "properties": {
+                "name": {"type": "string", "description": "The step's name, for reports and `watch`."},
+                "packages": {"type": "array", "items": text.clone(), "description": "Distribution packages (apt), `name` or `name=version`."},
+                "template": file(json!({"src": {"type": "string"}, "content": text.clone()})),
+                "copy": file(json!({"src": {"type": "string", "description": "A file or directory next to the scenario."}})),
+                "run": {"type": "string", "description": "A command line, run by sh."},
+                "creates": {"type": "string", "description": "`run` is skipped when this path exists."},
+                "unless": {"type": "string", "description": "`run` is skipped when this command succeeds."},
+                "chdir": {"type": "string"},
+                "env": env.clone(),
+                "service": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["name", "command"],
+                    "properties": {
+                        "name": {"type": "string", "pattern": "^[a-z0-9_-][a-z0-9_.-]*$"},
+                        "command": {"type": "string", "description": "Runs in the foreground."},
+                        "ready": ready.clone(),
+                        "chdir": {"type": "string"},
+                        "env": env,
+                        "user": {"type": "string"},
+                        "watch": {"type": "array", "items": {"type": "string"}, "description": "Earlier steps whose changes restart the service."},
+                    }
+                },
+                "wait": ready,
+                "fetch": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["src"],
+                    "properties": {"src": {"type": "string"}, "dest": {"type": "string", "description": "Relative to the results directory."}},
+                },
+                "stack": {"type": "string", "description": "A built-in stack (keystone, etcd, nginx, k3s, openstack) or the directory of one."},
+                "vars": {"type": "object", "description": "The stack's variables."},
+                "roles": names("roles"),
+                "sites": names("sites"),
+                "hosts": {"type": "array", "items": selector.clone(), "description": "Only these hosts."},
+                "when": {"type": ["string", "boolean"], "description": "An expression evaluated per host, without {{ }}."},
+                "run_once": {"type": "boolean", "default": false},
+                "throttle": {"type": "integer", "minimum": 1},
+                "on_failure": {
+                    "default": "fail",
+                    "oneOf": [
+                        {"enum": ["fail", "continue"]},
+                        {"type": "object", "additionalProperties": false, "required": ["min"], "properties": {"min": {"type": "integer", "minimum": 1}}}
+                    ]
+                },
+                "timeout": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "examples": ["90s", "10m"]},
             }
         }
     })

@@ -111,7 +111,16 @@ fn the_schema_is_an_object_listing_the_top_level_keys() {
         .cloned()
         .collect();
     keys.sort();
-    assert_eq!(keys, ["name", "network", "provider", "sites"]);
+    assert_eq!(
+        keys,
+        ["deploy", "name", "network", "provider", "sites", "vars"]
+    );
+    let step = &schema["properties"]["deploy"]["items"]["properties"];
+    for key in [
+        "packages", "template", "copy", "run", "service", "wait", "fetch", "stack",
+    ] {
+        assert!(step.get(key).is_some(), "{key}");
+    }
     let network = &schema["properties"]["network"]["properties"];
     let mut network_keys: Vec<_> = network.as_object().unwrap().keys().cloned().collect();
     network_keys.sort();
