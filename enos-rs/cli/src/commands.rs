@@ -108,11 +108,17 @@ async fn egress_proxy(
     enos_core::fsutil::write_atomic(pid_file, format!("{}\n", std::process::id()).as_bytes())
         .map_err(|e| Failure::new(format!("cannot write {}: {e}", pid_file.display())))?;
     let shutdown = async {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     };
     let stats = enos_egress::serve(listener, config, shutdown)

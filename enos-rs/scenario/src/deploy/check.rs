@@ -103,6 +103,12 @@ const KINDS: [&str; 8] = [
     "packages", "template", "copy", "run", "service", "wait", "fetch", "stack",
 ];
 
+/// The options of `run` steps.
+const RUN_OPTIONS: [&str; 4] = ["creates", "unless", "chdir", "env"];
+
+/// The keys an entry naming a stack may have.
+const STACK_KEYS: [&str; 4] = ["stack", "vars", "name", "on_failure"];
+
 /// Names that templates use for their own context; variables may not take them.
 const RESERVED: [&str; 8] = [
     "host",
@@ -249,38 +255,15 @@ impl Checker<'_> {
     ) -> Option<StepGroup> {
         let name = raw.stack.clone().unwrap_or_default();
         let stack_path = format!("{path}.stack");
-        for (key, present) in [
-            ("packages", raw.packages.is_some()),
-            ("template", raw.template.is_some()),
-            ("copy", raw.copy.is_some()),
-            ("run", raw.run.is_some()),
-            ("service", raw.service.is_some()),
-            ("wait", raw.wait.is_some()),
-            ("fetch", raw.fetch.is_some()),
-        ] {
-            if present {
+        for key in raw.given() {
+            if KINDS.contains(&key) && key != "stack" {
                 self.key_error(
                     &format!("{path}.{key}"),
                     format!(
                         "a step does one thing: `stack` and `{key}` are both given; write two steps"
                     ),
                 );
-            }
-        }
-        for (key, present) in [
-            ("creates", raw.creates.is_some()),
-            ("unless", raw.unless.is_some()),
-            ("chdir", raw.chdir.is_some()),
-            ("env", raw.env.is_some()),
-            ("roles", raw.roles.is_some()),
-            ("sites", raw.sites.is_some()),
-            ("hosts", raw.hosts.is_some()),
-            ("when", raw.when.is_some()),
-            ("run_once", raw.run_once.is_some()),
-            ("throttle", raw.throttle.is_some()),
-            ("timeout", raw.timeout.is_some()),
-        ] {
-            if present {
+            } else if !STACK_KEYS.contains(&key) {
                 self.key_error(
                     &format!("{path}.{key}"),
                     format!(
@@ -425,19 +408,11 @@ impl Checker<'_> {
         ctx: &mut StepContext<'_>,
         earlier: &[String],
     ) -> Option<Step> {
+        let given = raw.given();
         let present: Vec<&str> = KINDS
             .iter()
             .copied()
-            .filter(|k| match *k {
-                "packages" => raw.packages.is_some(),
-                "template" => raw.template.is_some(),
-                "copy" => raw.copy.is_some(),
-                "run" => raw.run.is_some(),
-                "service" => raw.service.is_some(),
-                "wait" => raw.wait.is_some(),
-                "fetch" => raw.fetch.is_some(),
-                _ => raw.stack.is_some(),
-            })
+            .filter(|k| given.contains(k))
             .collect();
         match present.as_slice() {
             [] => {
@@ -465,25 +440,18 @@ impl Checker<'_> {
             );
             return None;
         }
-        if raw.vars.is_some() {
+        if given.contains(&"vars") {
             self.key_error(
                 &format!("{path}.vars"),
                 "`vars` gives a stack its variables; this step uses no stack",
             );
         }
         if kind != "run" {
-            for (key, present) in [
-                ("creates", raw.creates.is_some()),
-                ("unless", raw.unless.is_some()),
-                ("chdir", raw.chdir.is_some()),
-                ("env", raw.env.is_some()),
-            ] {
-                if present {
-                    self.key_error(
-                        &format!("{path}.{key}"),
-                        format!("`{key}` applies to `run` steps, not to `{kind}`"),
-                    );
-                }
+            for key in RUN_OPTIONS.iter().filter(|k| given.contains(k)) {
+                self.key_error(
+                    &format!("{path}.{key}"),
+                    format!("`{key}` applies to `run` steps, not to `{kind}`"),
+                );
             }
         }
         let targets = self.targets(path, &raw, ctx);
@@ -1143,6 +1111,37 @@ struct RawRun {
 }
 
 impl RawStep {
+    /// The keys written in the step.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("packages", self.packages.is_some()),
+            ("template", self.template.is_some()),
+            ("copy", self.copy.is_some()),
+            ("run", self.run.is_some()),
+            ("service", self.service.is_some()),
+            ("wait", self.wait.is_some()),
+            ("fetch", self.fetch.is_some()),
+            ("stack", self.stack.is_some()),
+            ("vars", self.vars.is_some()),
+            ("creates", self.creates.is_some()),
+            ("unless", self.unless.is_some()),
+            ("chdir", self.chdir.is_some()),
+            ("env", self.env.is_some()),
+            ("roles", self.roles.is_some()),
+            ("sites", self.sites.is_some()),
+            ("hosts", self.hosts.is_some()),
+            ("when", self.when.is_some()),
+            ("run_once", self.run_once.is_some()),
+            ("throttle", self.throttle.is_some()),
+            ("on_failure", self.on_failure.is_some()),
+            ("timeout", self.timeout.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .collect()
+    }
+
     /// Takes out the payload of the step's kind (`None` for `stack` or no kind).
     fn take_action(&mut self) -> Option<RawAction> {
         if let Some(p) = self.packages.take() {
