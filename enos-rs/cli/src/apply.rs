@@ -17,7 +17,7 @@ use enos_remote::Fleet;
 use enos_scenario::Scenario;
 
 use crate::Failure;
-use crate::commands::{fleet_config, plural, targets};
+use crate::experiment::{fleet_config, plural, targets};
 use crate::progress::TerminalReporter;
 
 /// Renders the scenario's `deploy:` section on a made-up testbed (what `enos validate` and the

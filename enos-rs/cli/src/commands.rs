@@ -8,17 +8,13 @@ use std::time::Duration;
 use clap::CommandFactory;
 use enos_core::inventory::{self, InventoryFormat};
 use enos_core::{Experiment, Phase, Provider, Reporter, Testbed};
-use enos_provider_local::LocalProvider;
-use enos_provider_local::daemon::Daemons;
-use enos_remote::{Fleet, RemoteConfig, Target};
-use enos_scenario::{ProviderSpec, Scenario};
+use enos_remote::Fleet;
+use enos_scenario::Scenario;
 
 use crate::Failure;
 use crate::args::{Cli, Command, EnvArgs, InfoFormat, InventoryKind, TcCommand};
+use crate::experiment::{fleet_config, open_deployed, plural, provider_for, targets};
 use crate::progress::TerminalReporter;
-
-/// How long a host gets to accept an SSH connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Runs the command `cli` asks for.
 pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
@@ -180,39 +176,6 @@ fn dry_run(file: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-pub(crate) fn provider_for(spec: &ProviderSpec) -> Box<dyn Provider> {
-    match spec {
-        ProviderSpec::Local(_) => Box::new(LocalProvider::new(Daemons {
-            // The daemons are this very binary, behind hidden subcommands.
-            program: std::env::current_exe().unwrap_or_else(|_| "enos".into()),
-        })),
-    }
-}
-
-pub(crate) fn fleet_config(testbed: &Testbed, parallelism: usize) -> RemoteConfig {
-    RemoteConfig {
-        ssh_config: testbed.ssh.config.clone(),
-        control_dir: testbed.ssh.control_dir.clone(),
-        parallelism,
-        connect_timeout: CONNECT_TIMEOUT,
-        persist: Duration::from_secs(3600),
-    }
-}
-
-pub(crate) fn targets<'a>(hosts: impl IntoIterator<Item = &'a enos_core::Host>) -> Vec<Target> {
-    hosts
-        .into_iter()
-        .map(|h| Target {
-            name: h.name.clone(),
-            alias: h.name.clone(),
-        })
-        .collect()
-}
-
 async fn deploy(
     file: &Path,
     results: &Path,
@@ -340,23 +303,6 @@ async fn deploy_steps(
         )));
     }
     Ok(testbed)
-}
-
-pub(crate) fn open_deployed(env: &EnvArgs) -> Result<(Experiment, Testbed), Failure> {
-    let experiment = Experiment::open(&env.location())?;
-    let state = experiment.state();
-    match (&state.testbed, state.phase) {
-        (Some(testbed), Phase::Deployed) => {
-            let testbed = testbed.clone();
-            Ok((experiment, testbed))
-        }
-        (_, phase) => Err(Failure::new(format!(
-            "the experiment '{}' in {} is {phase}, not deployed",
-            state.name,
-            experiment.dir().display()
-        ))
-        .hint("run `enos deploy <scenario>` first")),
-    }
 }
 
 async fn exec(

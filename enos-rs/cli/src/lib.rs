@@ -6,6 +6,7 @@
 mod apply;
 pub mod args;
 mod commands;
+mod experiment;
 pub mod progress;
 mod wan;
 

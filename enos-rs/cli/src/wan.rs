@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Failure;
 use crate::args::{ApplyArgs, ValidateArgs};
-use crate::commands::{fleet_config, open_deployed, plural, provider_for, targets};
+use crate::experiment::{fleet_config, open_deployed, plural, provider_for, targets};
 use crate::progress::TerminalReporter;
 
 /// How long tc commands get on one host.

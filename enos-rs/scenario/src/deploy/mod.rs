@@ -5,7 +5,8 @@
 mod check;
 mod model;
 mod stack;
+mod steps;
 
-pub(crate) use check::RawStep;
-pub use check::{check_results_path, is_template, template_error};
 pub use model::*;
+pub(crate) use steps::RawStep;
+pub use steps::{check_results_path, is_template, template_error};

@@ -17,8 +17,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::check::{RawStep, StepContext, check_stack_steps, checker_for};
 use super::model::{FailurePolicy, FileRoot, Step};
+use super::steps::{RawStep, StepContext, check_stack_steps, checker_for};
 use crate::source::{Diagnostic, Position, SourceMap};
 use crate::{Names, describe, quote, resources};
 
@@ -217,7 +217,7 @@ impl StackFile {
         let mut vars = IndexMap::new();
         for (name, spec) in raw.vars.unwrap_or_default() {
             let path = format!("vars.{name}");
-            if let Err(why) = super::check::check_var_name(&name) {
+            if let Err(why) = super::steps::check_var_name(&name) {
                 checker.key_error(&path, why);
                 continue;
             }
@@ -293,5 +293,22 @@ impl ParsedStack<'_> {
         );
         let steps = check_stack_steps(&mut checker, self.steps, ctx, policy);
         (steps, checker.diagnostics)
+    }
+}
+
+impl VarKind {
+    /// What a value of this kind is, for messages.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            VarKind::String => "a string".to_owned(),
+            VarKind::Integer => "a whole number".to_owned(),
+            VarKind::Boolean => "true or false".to_owned(),
+            VarKind::Role => "a role of the scenario".to_owned(),
+            VarKind::Site => "a site of the scenario".to_owned(),
+            VarKind::Hosts => "a site, role, host or range of hosts".to_owned(),
+            VarKind::List => "a list".to_owned(),
+            VarKind::Mapping => "a mapping".to_owned(),
+            VarKind::Any => "any value".to_owned(),
+        }
     }
 }
