@@ -185,3 +185,100 @@ fn ansible_reads_the_kolla_inventory() {
     assert_eq!(graph.matches("|--rennes-compute-1").count(), 1, "{graph}");
     assert!(graph.contains("nantes-storage-1"), "{graph}");
 }
+
+/// The hosts that do something in the step called `name`.
+fn hosts_doing<'a>(plan: &'a DeployPlan, name: &str) -> Vec<&'a str> {
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no step {name}"));
+    step.tasks
+        .iter()
+        .filter(|t| matches!(t.work, Work::Do(_)))
+        .map(|t| t.host.as_str())
+        .collect()
+}
+
+#[test]
+fn keystone_layouts_put_the_databases_where_they_say() {
+    let scenario = |database: &str| {
+        plan_of(&format!(
+            "name: ks\nsites:\n  paris: {{roles: {{keystone: 2, client: 1}}}}\n  nantes: {{roles: {{keystone: 1}}}}\n\
+             deploy:\n  - stack: keystone\n    vars: {{role: keystone, database: {database}, clients: client}}\n"
+        ))
+    };
+    let connection = |plan: &DeployPlan, host: &str| -> String {
+        plan.steps
+            .iter()
+            .filter(|s| s.name == "keystone.conf")
+            .flat_map(|s| &s.tasks)
+            .find_map(|t| match &t.work {
+                Work::Do(HostAction::Put { content, .. }) if t.host == host => {
+                    let text = String::from_utf8_lossy(content).into_owned();
+                    text.lines()
+                        .find(|l| l.starts_with("connection = "))
+                        .map(|l| l.rsplit('@').next().unwrap_or("").to_owned())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no keystone.conf on {host}"))
+    };
+    // One Keystone per site: the first host of the role there.
+    let per_site = scenario("per-site");
+    assert_eq!(
+        hosts_doing(&per_site, "keystone"),
+        ["paris-keystone-1", "nantes-keystone-1"]
+    );
+    assert_eq!(
+        hosts_doing(&per_site, "databases"),
+        ["paris-keystone-1", "nantes-keystone-1"]
+    );
+    assert_eq!(
+        hosts_doing(&per_site, "db_sync"),
+        ["paris-keystone-1", "nantes-keystone-1"]
+    );
+    assert_eq!(
+        connection(&per_site, "nantes-keystone-1"),
+        "10.2.0.2/keystone"
+    );
+    assert!(hosts_doing(&per_site, "first database").is_empty());
+
+    let shared = scenario("shared");
+    assert_eq!(hosts_doing(&shared, "databases"), ["paris-keystone-1"]);
+    assert_eq!(hosts_doing(&shared, "db_sync"), ["paris-keystone-1"]);
+    assert_eq!(
+        connection(&shared, "nantes-keystone-1"),
+        "10.1.0.2/keystone"
+    );
+
+    let galera = scenario("galera");
+    assert_eq!(hosts_doing(&galera, "first database"), ["paris-keystone-1"]);
+    assert_eq!(hosts_doing(&galera, "databases"), ["nantes-keystone-1"]);
+    assert_eq!(
+        hosts_doing(&galera, "keystone database"),
+        ["paris-keystone-1"]
+    );
+    assert_eq!(
+        connection(&galera, "nantes-keystone-1"),
+        "10.2.0.2/keystone"
+    );
+    let cnf = written(&galera, "/etc/mysql/mariadb.conf.d/99-enos.cnf");
+    assert!(
+        cnf.contains("wsrep_cluster_address = gcomm://10.1.0.2,10.2.0.2\n"),
+        "{cnf}"
+    );
+    // Bootstraps share a database: one site at a time.
+    let bootstrap = galera.steps.iter().find(|s| s.name == "bootstrap").unwrap();
+    assert_eq!(bootstrap.throttle, Some(1));
+    // Every client can reach every site's Keystone by name.
+    let openrc = written(&galera, "/root/admin-openrc");
+    assert!(
+        openrc.contains("  paris) OS_AUTH_URL=http://10.1.0.2:5000/v3 ;;"),
+        "{openrc}"
+    );
+    assert!(
+        openrc.contains("  nantes) OS_AUTH_URL=http://10.2.0.2:5000/v3 ;;"),
+        "{openrc}"
+    );
+}
