@@ -215,6 +215,9 @@ impl Drop for Services {
         for name in &self.0 {
             stop(name);
         }
+        // The directories go too when no other service uses them (remove_dir fails otherwise).
+        let _ = std::fs::remove_dir("/run/enos/services");
+        let _ = std::fs::remove_dir("/var/log/enos");
     }
 }
 
