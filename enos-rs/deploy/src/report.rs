@@ -87,13 +87,6 @@ pub enum Status {
     Dropped,
 }
 
-impl Status {
-    /// Whether the host is fine after this step.
-    pub fn is_ok(self) -> bool {
-        matches!(self, Status::Changed | Status::Unchanged | Status::Skipped)
-    }
-}
-
 /// How many (step, host) pairs ended in each status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {

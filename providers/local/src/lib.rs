@@ -292,21 +292,12 @@ impl LocalProvider {
             if Instant::now() > deadline {
                 let names: Vec<_> = waiting.iter().map(|s| s.name.as_str()).collect();
                 let log = logs.join(format!("{}.log", waiting[0].name));
-                let tail = std::fs::read_to_string(&log).unwrap_or_default();
-                let tail: Vec<_> = tail
-                    .lines()
-                    .rev()
-                    .take(5)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
                 return Err(ProviderError::new(format!(
                     "hosts did not answer over SSH within {}s: {}; last lines of {}:\n{}",
                     START_TIMEOUT.as_secs(),
                     names.join(", "),
                     log.display(),
-                    tail.join("\n")
+                    daemon::log_tail(&log, 5)
                 )));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{HostPlan, Selector};
+use crate::model::Selector;
 use crate::units::Timeout;
 
 /// Variables: names to values (strings, numbers, booleans, lists, mappings), in file order.
@@ -23,13 +23,6 @@ pub struct DeploySpec {
 }
 
 impl DeploySpec {
-    /// Every step, in the order they run, with its group.
-    pub fn steps(&self) -> impl Iterator<Item = (&StepGroup, &Step)> {
-        self.groups
-            .iter()
-            .flat_map(|g| g.steps.iter().map(move |s| (g, s)))
-    }
-
     /// Whether there is nothing to deploy.
     pub fn is_empty(&self) -> bool {
         self.groups.iter().all(|g| g.steps.is_empty())
@@ -135,16 +128,6 @@ impl Targets {
         (self.roles.is_empty() || self.roles.iter().any(|r| r == role))
             && (self.sites.is_empty() || self.sites.iter().any(|s| s == site))
             && (self.hosts.is_empty() || self.hosts.iter().any(|s| s.names_host(name, site, role)))
-    }
-
-    /// Whether `host` is selected.
-    pub fn contains(&self, host: &HostPlan) -> bool {
-        self.selects(&host.name, &host.site, &host.role)
-    }
-
-    /// Whether every host is selected.
-    pub fn is_all(&self) -> bool {
-        self.roles.is_empty() && self.sites.is_empty() && self.hosts.is_empty()
     }
 }
 
