@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# WAN emulation benchmarks of docs/performance.md (as root, needs fping, iperf3, hyperfine):
+# WAN emulation benchmarks of docs/performance.md (as root, needs fping, iperf3, jq, bc):
 #   1. fidelity: every ordered pair of scenarios/wan-three-sites.yaml, 500 probes each, then one
-#      pair with 2 ms of jitter;
-#   2. throughput: iperf3 through the userspace emulator (an unshaped-rate pair) beside a bare
-#      veth pair between two namespaces, in the same run;
+#      pair with 2 ms of jitter (the medians and p99 of the probes);
+#   2. throughput, iperf3 TCP, the same host pair in the same run: through the userspace emulator
+#      with no delay (a rate cap of 9gbit, so the pair is shaped), through the emulator with 1 ms
+#      each way, through the fabric unshaped (veth, bridge, veth), beside a bare veth pair
+#      between two namespaces;
 #   3. CPU of the emulator while it forwards 10 000 packets/s (iperf3 UDP, 100-byte datagrams);
-#   4. time of `enos tc apply` (no validation) for the 2256 directions of 48 hosts.
-# Usage: bench/wan.sh
+#   4. time of `enos tc apply` (no validation) for the 2256 directions of 48 hosts: the first
+#      apply (the emulator is started) and applying again.
+# Every figure is the median of RUNS runs (default 3).
+# Usage: bench/wan.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+runs=${1:-3}
 cargo build --release -q -p enos-cli
 enos=$PWD/target/release/enos
 work=$(mktemp -d /tmp/enos-wan-bench.XXXXXX)
@@ -23,6 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
+elapsed() { echo "$(now) - $1" | bc; }
+
 echo "== 1. fidelity (500 probes per ordered pair)"
 "$enos" -q deploy --no-validate --results "$work/r3" scenarios/wan-three-sites.yaml
 "$enos" tc validate --results "$work/r3" --probes 500 --interval 5
@@ -34,39 +43,71 @@ cut -d, -f1,2,5,6,7 "$csv" | tail -n +2
 echo "with jitter 2ms on paris->nice (RTT asked 50 ms):"
 grep '^paris-server-1,nice-server-1' "$csv" | cut -d, -f1,2,5,6,7
 
-echo "== 2. throughput, iperf3 TCP 10 s"
-ns() { ip netns exec "enos-$(jq -r .provider_state.prefix "$work/r3/current/state.json")-$1" "${@:2}"; }
-ns paris-server-2 iperf3 -s -1 -D -p 5301
-sleep 0.3
-emu=$(ns paris-server-1 iperf3 -c "$(jq -r '.testbed.hosts[1].address' "$work/r3/current/state.json")" -p 5301 -t 10 -O 1 -J | jq '.end.sum_received.bits_per_second')
+state="$work/r3/current/state.json"
+prefix=$(jq -r .provider_state.prefix "$state")
+ns() { ip netns exec "enos-$prefix-$1" "${@:2}"; }
+server=$(jq -r '.testbed.hosts[] | select(.name == "paris-server-2") | .address' "$state")
+pair='paris-server-1<->paris-server-2'
+
+echo "== 2. throughput, iperf3 TCP 10 s, median of $runs"
 ip netns add "$bare-a"; ip netns add "$bare-b"
 ip -n "$bare-a" link add veth0 type veth peer name veth0 netns "$bare-b"
 ip -n "$bare-a" addr add 10.251.0.1/24 dev veth0; ip -n "$bare-a" link set veth0 up
 ip -n "$bare-b" addr add 10.251.0.2/24 dev veth0; ip -n "$bare-b" link set veth0 up
-ip netns exec "$bare-b" iperf3 -s -1 -D -p 5301
-sleep 0.3
-veth=$(ip netns exec "$bare-a" iperf3 -c 10.251.0.2 -p 5301 -t 10 -O 1 -J | jq '.end.sum_received.bits_per_second')
-printf "bare veth:          %8.0f Mbit/s\n" "$(echo "$veth / 1000000" | bc -l)"
-printf "userspace emulator: %8.0f Mbit/s (1 ms each way)\n" "$(echo "$emu / 1000000" | bc -l)"
+# Mbit/s of one 10 s iperf3 run from paris-server-1 to paris-server-2 (or between the bare pair).
+tcp_host() {
+    ns paris-server-2 iperf3 -s -1 -D -p 5301; sleep 0.3
+    ns paris-server-1 iperf3 -c "$server" -p 5301 -t 10 -O 1 -J | jq '.end.sum_received.bits_per_second / 1e6'
+}
+tcp_bare() {
+    ip netns exec "$bare-b" iperf3 -s -1 -D -p 5301; sleep 0.3
+    ip netns exec "$bare-a" iperf3 -c 10.251.0.2 -p 5301 -t 10 -O 1 -J | jq '.end.sum_received.bits_per_second / 1e6'
+}
+for f in bare fabric emu0 emu1; do : > "$work/$f.t"; done
+for _ in $(seq "$runs"); do
+    tcp_bare >> "$work/bare.t"
+    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=0ms rate=10gbit" --no-validate
+    tcp_host >> "$work/fabric.t"
+    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=0ms rate=9gbit" --no-validate
+    tcp_host >> "$work/emu0.t"
+    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=1ms rate=10gbit" --no-validate
+    tcp_host >> "$work/emu1.t"
+done
+echo "bare veth pair:                         $(median < "$work/bare.t") Mbit/s"
+echo "fabric, unshaped (veth, bridge, veth):  $(median < "$work/fabric.t") Mbit/s"
+echo "userspace emulator, no delay:           $(median < "$work/emu0.t") Mbit/s"
+echo "userspace emulator, 1 ms each way:      $(median < "$work/emu1.t") Mbit/s"
 
-echo "== 3. emulator CPU at 10 000 packets/s (10 s)"
-pid=$(cat /run/enos/"$(jq -r .provider_state.prefix "$work/r3/current/state.json")"/wan/emulator.pid)
+echo "== 3. emulator CPU at 10 000 packets/s (10 s), median of $runs"
+pid=$(cat "/run/enos/$prefix/wan/emulator.pid")
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-ns paris-server-2 iperf3 -s -1 -D -p 5302
-sleep 0.3
-before=$(ticks)
-ns paris-server-1 iperf3 -c "$(jq -r '.testbed.hosts[1].address' "$work/r3/current/state.json")" -p 5302 -u -l 100 -b 8M -t 10 -J \
-    | jq -r '"sent \(.end.sum.packets) datagrams, lost \(.end.sum.lost_percent)%"'
-after=$(ticks)
 hz=$(getconf CLK_TCK)
-echo "emulator CPU: $(echo "($after - $before) / $hz / 10 * 100" | bc -l | xargs printf '%.1f')% of one core"
+: > "$work/cpu.t"; : > "$work/lost.t"
+for _ in $(seq "$runs"); do
+    ns paris-server-2 iperf3 -s -1 -D -p 5302; sleep 0.3
+    before=$(ticks)
+    ns paris-server-1 iperf3 -c "$server" -p 5302 -u -l 100 -b 8M -t 10 -J | jq '.end.sum.lost_percent' >> "$work/lost.t"
+    after=$(ticks)
+    echo "($after - $before) / $hz / 10 * 100" | bc -l >> "$work/cpu.t"
+done
+echo "emulator CPU: $(median < "$work/cpu.t") % of one core; datagrams lost: $(median < "$work/lost.t") %"
 "$enos" -q destroy --results "$work/r3" >/dev/null
 
-echo "== 4. enos tc apply on 48 hosts (2256 directions, no validation)"
-"$enos" -q deploy --results "$work/r48" scenarios/bench-48.yaml
-start=$(date +%s.%N)
-"$enos" -q tc apply --results "$work/r48" --constraints bench/wan-48.yaml --no-validate
-echo "first apply (starts the emulator, 48 TUN devices, 2256 routes): $(echo "$(date +%s.%N) - $start" | bc | xargs printf '%.2f') s"
-echo "applying again (new rules to the running emulator, routes already right):"
-hyperfine --runs 5 --warmup 1 \
-    "$enos -q tc apply --results $work/r48 --constraints bench/wan-48.yaml --no-validate"
+echo "== 4. enos tc apply on 48 hosts (2256 directions, no validation), median of $runs"
+"$enos" -q deploy --no-validate --results "$work/r48" scenarios/bench-48.yaml
+prefix48=$(jq -r .provider_state.prefix "$work/r48/current/state.json")
+apply48() { "$enos" -q tc apply --results "$work/r48" --constraints bench/wan-48.yaml --no-validate; }
+: > "$work/first.t"; : > "$work/again.t"
+for _ in $(seq "$runs"); do
+    # No emulator: the apply starts it, creates 48 TUN devices and 2256 /32 routes.
+    if [ -f "/run/enos/$prefix48/wan/emulator.pid" ]; then
+        emu=$(cat "/run/enos/$prefix48/wan/emulator.pid")
+        kill "$emu" 2>/dev/null || true
+        while kill -0 "$emu" 2>/dev/null; do sleep 0.05; done
+    fi
+    t=$(now); apply48; elapsed "$t" >> "$work/first.t"
+    # New rules to the running emulator, routes already right.
+    t=$(now); apply48; elapsed "$t" >> "$work/again.t"
+done
+echo "first apply (starts the emulator): $(median < "$work/first.t") s"
+echo "applying again:                    $(median < "$work/again.t") s"
