@@ -38,7 +38,7 @@ echo "== 1. fidelity (500 probes per ordered pair)"
 csv="$work/r3/current/wan/validation.csv"
 echo "src,dst,asked_rtt_ms,median_ms,p99_ms"
 cut -d, -f1,2,5,6,7 "$csv" | tail -n +2
-"$enos" -q tc apply --results "$work/r3" --set 'paris->nice jitter=2ms' --no-validate
+"$enos" -q tc apply --results "$work/r3" --set 'paris->nice jitter=2ms' --no-validate >/dev/null
 "$enos" -q tc validate --results "$work/r3" --probes 1000 --interval 5 >/dev/null || true
 echo "with jitter 2ms on paris->nice (RTT asked 50 ms):"
 grep '^paris-server-1,nice-server-1' "$csv" | cut -d, -f1,2,5,6,7
@@ -66,11 +66,11 @@ tcp_bare() {
 for f in bare fabric emu0 emu1; do : > "$work/$f.t"; done
 for _ in $(seq "$runs"); do
     tcp_bare >> "$work/bare.t"
-    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=0ms rate=10gbit" --no-validate
+    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=0ms rate=10gbit" --no-validate >/dev/null
     tcp_host >> "$work/fabric.t"
-    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=0ms rate=9gbit" --no-validate
+    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=0ms rate=9gbit" --no-validate >/dev/null
     tcp_host >> "$work/emu0.t"
-    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=1ms rate=10gbit" --no-validate
+    "$enos" -q tc apply --results "$work/r3" --set "$pair delay=1ms rate=10gbit" --no-validate >/dev/null
     tcp_host >> "$work/emu1.t"
 done
 echo "bare veth pair:                         $(median < "$work/bare.t") Mbit/s"
@@ -94,9 +94,9 @@ echo "emulator CPU: $(median < "$work/cpu.t") % of one core; datagrams lost: $(m
 "$enos" -q destroy --results "$work/r3" >/dev/null
 
 echo "== 4. enos tc apply on 48 hosts (2256 directions, no validation), median of $runs"
-"$enos" -q deploy --no-validate --results "$work/r48" scenarios/bench-48.yaml
+"$enos" -q deploy --no-validate --results "$work/r48" scenarios/bench-48.yaml >/dev/null
 prefix48=$(jq -r .provider_state.prefix "$work/r48/current/state.json")
-apply48() { "$enos" -q tc apply --results "$work/r48" --constraints bench/wan-48.yaml --no-validate; }
+apply48() { "$enos" -q tc apply --results "$work/r48" --constraints bench/wan-48.yaml --no-validate >/dev/null; }
 : > "$work/first.t"; : > "$work/again.t"
 for _ in $(seq "$runs"); do
     # No emulator: the apply starts it, creates 48 TUN devices and 2256 /32 routes.
