@@ -31,7 +31,9 @@ deploy:
 
 #[test]
 fn a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is_kept() {
-    if !can_use_namespaces("a_service_that_never_becomes_ready_fails_its_step") {
+    if !can_use_namespaces(
+        "a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is_kept",
+    ) {
         return;
     }
     let ws = Workspace::new(FAILURES);

@@ -1,9 +1,7 @@
 //! WAN emulation end to end on the local testbed: what `enos deploy` and `enos tc` measure
 //! against what the scenario asks, live changes, a partition, and nothing left after destroy.
 
-use crate::common::{
-    Workspace, assert_success, can_use_namespaces, have_program, repo_root, text, traces_of,
-};
+use crate::common::{Workspace, assert_success, can_use_namespaces, repo_root, text, traces_of};
 
 /// The rows of the latest validation.
 fn validation(ws: &Workspace) -> Vec<serde_json::Value> {
@@ -29,7 +27,10 @@ fn number(value: &serde_json::Value) -> f64 {
 #[test]
 fn three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothing() {
     let test = "three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothing";
-    if !can_use_namespaces(test) || !have_program(test, "fping") || !have_program(test, "iperf3") {
+    if !can_use_namespaces(test)
+        || !enos_testkit::require_program(test, "fping")
+        || !enos_testkit::require_program(test, "iperf3")
+    {
         return;
     }
     let _measuring = crate::common::measuring();
@@ -155,7 +156,7 @@ fn three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothin
 #[test]
 fn a_bad_change_is_refused_and_changes_nothing() {
     let test = "a_bad_change_is_refused_and_changes_nothing";
-    if !can_use_namespaces(test) || !have_program(test, "fping") {
+    if !can_use_namespaces(test) || !enos_testkit::require_program(test, "fping") {
         return;
     }
     let _measuring = crate::common::measuring();
