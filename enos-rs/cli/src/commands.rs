@@ -131,9 +131,10 @@ fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
     )
 }
 
+/// Reads and parses the scenario `file` through the scenario library's loader (size cap, UTF-8
+/// errors with their line and column); returns it with its text.
 fn load(file: &Path) -> Result<(Scenario, String), Failure> {
-    let source = std::fs::read_to_string(file)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+    let source = enos_scenario::read_file(file)?;
     let scenario = enos_scenario::parse(&source, &file.display().to_string())?;
     Ok((scenario, source))
 }

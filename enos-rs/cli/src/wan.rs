@@ -164,8 +164,7 @@ pub async fn apply(args: &ApplyArgs, reporter: &TerminalReporter) -> Result<Exit
     let hosts = testbed.wan_hosts();
     let (mut matrix, mut source) = match (&args.constraints, applied(&experiment)) {
         (Some(file), _) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+            let text = enos_scenario::read_file(file)?;
             let spec =
                 enos_scenario::parse_network(&text, &file.display().to_string(), &scenario.sites)?;
             (
