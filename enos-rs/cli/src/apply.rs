@@ -51,12 +51,16 @@ pub async fn apply(
     }
     let (fleet, _) =
         Fleet::connect(fleet_config(testbed, 64), targets(&testbed.hosts), reporter).await;
-    let (facts, _) = enos_deploy::gather_facts(&fleet, reporter).await;
+    let no_step_ran = |e: enos_deploy::FactsError| Failure::new(e.to_string()).hint("no step ran");
+    let facts = enos_deploy::gather_facts(&fleet, reporter)
+        .await
+        .map_err(no_step_ran)?;
     let secrets = Arc::new(
         SecretStore::open(&experiment.dir().join("secrets.json"))
             .map_err(|e| Failure::new(e.to_string()))?,
     );
-    let view = enos_deploy::testbed_view(&scenario.name, experiment.dir(), testbed, &facts);
+    let view = enos_deploy::testbed_view(&scenario.name, experiment.dir(), testbed, &facts)
+        .map_err(no_step_ran)?;
     let plan = enos_deploy::plan(&scenario.deploy, &view, secrets.clone())
         .map_err(|e| Failure::new(e.to_string()).hint("no step ran"))?;
     secrets.save().map_err(|e| Failure::new(e.to_string()))?;
