@@ -269,8 +269,9 @@ fn where_the_kernel_has_netem_tc_shapes_measures_changes_and_resets_end_to_end()
         shown.contains("netem") && shown.contains("delay 10ms"),
         "{shown}"
     );
-    assert!(
-        !std::path::Path::new(&format!("/run/enos/{prefix}/wan/emulator.pid")).exists(),
+    assert_eq!(
+        enos_provider_local::wan::emulator_pid(&prefix),
+        None,
         "an emulator was started beside tc"
     );
 
