@@ -33,10 +33,24 @@ pub fn example_plan(scenario: &Scenario) -> Result<DeployPlan, Failure> {
     .map_err(|e| Failure::new(e.to_string()).hint("no host was touched"))
 }
 
-/// The `deploy/current` link of an experiment's results directory.
+/// The report of the latest deploy run (`deploy/current`). One still `running` was left so by
+/// an enos that stopped — this process holds the experiment's lock — and is marked
+/// `interrupted`, in its file too.
 pub fn current_report(experiment: &Experiment) -> Option<DeployReport> {
     let path = experiment.dir().join("deploy/current/report.json");
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    let mut report: DeployReport = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    if report.settle_interrupted() {
+        let saved = serde_json::to_vec_pretty(&report)
+            .map_err(std::io::Error::other)
+            .and_then(|mut text| {
+                text.push(b'\n');
+                enos_core::fsutil::write_atomic(&path, &text)
+            });
+        if let Err(e) = saved {
+            tracing::warn!("cannot mark {} interrupted: {e}", path.display());
+        }
+    }
+    Some(report)
 }
 
 /// Applies the `deploy:` section of the experiment's scenario to `testbed`.
@@ -51,23 +65,32 @@ pub async fn apply(
     }
     let (fleet, _) =
         Fleet::connect(fleet_config(testbed, 64), targets(&testbed.hosts), reporter).await;
-    let (facts, _) = enos_deploy::gather_facts(&fleet, reporter).await;
+    let no_step_ran = |e: enos_deploy::FactsError| Failure::new(e.to_string()).hint("no step ran");
+    let facts = enos_deploy::gather_facts(&fleet, reporter)
+        .await
+        .map_err(no_step_ran)?;
     let secrets = Arc::new(
         SecretStore::open(&experiment.dir().join("secrets.json"))
             .map_err(|e| Failure::new(e.to_string()))?,
     );
-    let view = enos_deploy::testbed_view(&scenario.name, experiment.dir(), testbed, &facts);
+    let view = enos_deploy::testbed_view(&scenario.name, experiment.dir(), testbed, &facts)
+        .map_err(no_step_ran)?;
     let plan = enos_deploy::plan(&scenario.deploy, &view, secrets.clone())
         .map_err(|e| Failure::new(e.to_string()).hint("no step ran"))?;
     secrets.save().map_err(|e| Failure::new(e.to_string()))?;
+    // The run before this one, if enos stopped during it, is recorded as interrupted.
+    let _ = current_report(experiment);
     let dirs = RunDirs::new(experiment.dir());
-    let report = enos_deploy::execute(&plan, &fleet, &dirs, reporter).await;
+    // `deploy/current` leads to this run from its start: a deploy killed halfway is found.
+    let run_dir = dirs.results.join(&dirs.run);
+    std::fs::create_dir_all(&run_dir)
+        .map_err(|e| Failure::new(format!("cannot create {}: {e}", run_dir.display())))?;
     if let Some(stamp) = dirs.run.file_name() {
         let link = experiment.dir().join("deploy/current");
-        if let Err(e) = enos_core::fsutil::symlink_atomic(Path::new(stamp), &link) {
-            tracing::warn!("cannot link {}: {e}", link.display());
-        }
+        enos_core::fsutil::symlink_atomic(Path::new(stamp), &link)
+            .map_err(|e| Failure::new(format!("cannot link {}: {e}", link.display())))?;
     }
+    let report = enos_deploy::execute(&plan, &fleet, &dirs, reporter).await;
     print_report(&report, &dirs, plan.steps.len());
     match &report.outcome {
         Outcome::Failed { reason } => Err(failure(&report, reason, &dirs)),
@@ -79,7 +102,8 @@ pub async fn apply(
 pub fn summary(report: &DeployReport) -> String {
     let counts = report.counts();
     let outcome = match &report.outcome {
-        Outcome::Running => "did not finish (enos was stopped)".to_owned(),
+        Outcome::Running => "running".to_owned(),
+        Outcome::Interrupted => "interrupted: enos stopped before the steps ended".to_owned(),
         Outcome::Succeeded => "succeeded".to_owned(),
         Outcome::Failed { reason } => format!("failed: {reason}"),
     };

@@ -13,7 +13,7 @@ use enos_scenario::Scenario;
 
 use crate::Failure;
 use crate::args::{Cli, Command, EnvArgs, InfoFormat, InventoryKind, TcCommand};
-use crate::experiment::{fleet_config, open_deployed, plural, provider_for, targets};
+use crate::experiment::{fleet_config, open_with_testbed, plural, provider_for, targets};
 use crate::progress::TerminalReporter;
 
 /// Runs the command `cli` asks for.
@@ -131,9 +131,10 @@ fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
     )
 }
 
+/// Reads and parses the scenario `file` through the scenario library's loader (size cap, UTF-8
+/// errors with their line and column); returns it with its text.
 fn load(file: &Path) -> Result<(Scenario, String), Failure> {
-    let source = std::fs::read_to_string(file)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+    let source = enos_scenario::read_file(file)?;
     let scenario = enos_scenario::parse(&source, &file.display().to_string())?;
     Ok((scenario, source))
 }
@@ -193,82 +194,96 @@ async fn deploy(
     if experiment.state().phase != Phase::Deployed {
         experiment.set_phase(Phase::Provisioning)?;
     }
-    let outcome = deploy_steps(&mut experiment, provider.as_ref(), reporter).await;
-    match outcome {
-        Ok(testbed) => {
-            let unchanged = before.as_ref() == Some(&testbed);
-            let state = experiment.state_mut();
-            state.testbed = Some(testbed);
-            state.phase = Phase::Deployed;
-            state.end_step(Ok(()));
-            experiment.save()?;
-            let state = experiment.state();
-            let hosts = state.testbed.as_ref().map_or(0, |t| t.hosts.len());
-            println!(
-                "{} '{}': {} host{} in {} site{}, every host answers over SSH",
-                if unchanged {
-                    "already deployed"
-                } else {
-                    "deployed"
-                },
-                state.name,
-                hosts,
-                plural(hosts),
-                state.scenario.sites.len(),
-                plural(state.scenario.sites.len()),
-            );
-            println!("results: {}", experiment.dir().display());
-            println!(
-                "ssh:     ssh -F {} <host>",
-                experiment.dir().join("ssh_config").display()
-            );
-            let Some(testbed) = experiment.state().testbed.clone() else {
-                return Ok(ExitCode::SUCCESS);
-            };
-            experiment.state_mut().begin_step("wan");
-            let shaped = crate::wan::deploy_step(
-                &mut experiment,
-                provider.as_ref(),
-                &testbed,
-                validate,
-                reporter,
-            )
-            .await
-            .and_then(|report| match report {
-                Some(report) => crate::wan::finish_validation(&experiment, &report),
-                None => Ok(ExitCode::SUCCESS),
-            });
-            let outcome = shaped.as_ref().map(drop).map_err(|f| f.message.clone());
-            experiment.state_mut().end_step(outcome);
-            experiment.save()?;
-            let shaped = shaped.map_err(|f| {
-                f.hint(
-                    "the testbed is up; `enos tc validate` measures again, `enos deploy \
-                     --no-validate` skips the measurement",
-                )
-            })?;
-            if experiment.state().scenario.deploy.is_empty() || shaped != ExitCode::SUCCESS {
-                return Ok(shaped);
-            }
-            experiment.state_mut().begin_step("deploy steps");
-            experiment.save()?;
-            let applied = crate::apply::apply(&mut experiment, &testbed, reporter).await;
-            let outcome = applied.as_ref().map(drop).map_err(|f| f.message.clone());
-            experiment.state_mut().end_step(outcome);
-            experiment.save()?;
-            applied
-        }
+    let testbed = match deploy_steps(&mut experiment, provider.as_ref(), reporter).await {
+        Ok(testbed) => testbed,
         Err(failure) => {
-            let state = experiment.state_mut();
-            state.phase = Phase::Failed;
-            state.end_step(Err(failure.message.clone()));
-            experiment.save()?;
-            Err(failure.hint(format!(
-                "the partial testbed is recorded in {}; `enos destroy --env {}` removes it, `enos deploy` again completes it",
-                experiment.dir().display(),
-                experiment.dir().display()
-            )))
+            let dir = experiment.dir().display().to_string();
+            return Err(mark_failed(&mut experiment, failure).hint(format!(
+                "the partial testbed is recorded in {dir}; `enos destroy --env {dir}` removes it, \
+                 `enos deploy` again completes it"
+            )));
         }
+    };
+    let unchanged = before.as_ref() == Some(&testbed);
+    let state = experiment.state_mut();
+    state.testbed = Some(testbed.clone());
+    state.phase = Phase::Deployed;
+    state.end_step(Ok(()));
+    experiment.save()?;
+    let state = experiment.state();
+    let hosts = testbed.hosts.len();
+    println!(
+        "{} '{}': {} host{} in {} site{}, every host answers over SSH",
+        if unchanged {
+            "already deployed"
+        } else {
+            "deployed"
+        },
+        state.name,
+        hosts,
+        plural(hosts),
+        state.scenario.sites.len(),
+        plural(state.scenario.sites.len()),
+    );
+    println!("results: {}", experiment.dir().display());
+    println!(
+        "ssh:     ssh -F {} <host>",
+        experiment.dir().join("ssh_config").display()
+    );
+
+    experiment.state_mut().begin_step("wan");
+    experiment.save()?;
+    let shaped = crate::wan::deploy_step(
+        &mut experiment,
+        provider.as_ref(),
+        &testbed,
+        validate,
+        reporter,
+    )
+    .await
+    .and_then(|report| match report {
+        Some(report) => crate::wan::finish_validation(&experiment, &report),
+        None => Ok(ExitCode::SUCCESS),
+    });
+    if let Err(failure) = shaped {
+        return Err(mark_failed(&mut experiment, failure).hint(
+            "the testbed is up; `enos tc validate` measures again, `enos deploy` again shapes \
+             and measures again, `enos deploy --no-validate` skips the measurement",
+        ));
+    }
+    experiment.state_mut().end_step(Ok(()));
+    experiment.save()?;
+    if experiment.state().scenario.deploy.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    experiment.state_mut().begin_step("deploy steps");
+    experiment.save()?;
+    match crate::apply::apply(&mut experiment, &testbed, reporter).await {
+        Ok(code) => {
+            experiment.state_mut().end_step(Ok(()));
+            experiment.save()?;
+            Ok(code)
+        }
+        Err(failure) => Err(mark_failed(&mut experiment, failure)),
+    }
+}
+
+/// Records that the deploy failed: the phase becomes `failed` and the error ends the step in
+/// the history, saved at once (atomically). Returns the failure to show.
+fn mark_failed(experiment: &mut Experiment, failure: Failure) -> Failure {
+    let state = experiment.state_mut();
+    state.phase = Phase::Failed;
+    state.end_step(Err(failure.message.clone()));
+    match experiment.save() {
+        Ok(()) => failure,
+        Err(e) => Failure {
+            message: format!(
+                "{}\nmoreover the experiment could not be marked failed: {e}",
+                failure.message.trim_end()
+            ),
+            ..failure
+        },
     }
 }
 
@@ -314,7 +329,7 @@ async fn exec(
     command: &str,
     reporter: &TerminalReporter,
 ) -> Result<ExitCode, Failure> {
-    let (experiment, testbed) = open_deployed(env)?;
+    let (experiment, testbed) = open_with_testbed(env)?;
     let scenario = &experiment.state().scenario;
     for site in sites {
         if scenario.site(site).is_none() {
@@ -411,6 +426,13 @@ fn info(env: &EnvArgs, format: InfoFormat) -> Result<ExitCode, Failure> {
         ("phase".to_owned(), state.phase.to_string()),
         ("results".to_owned(), experiment.dir().display().to_string()),
     ];
+    if state.phase == Phase::Failed
+        && let Some(step) = state.history.last()
+    {
+        let outcome = step.outcome.as_deref().unwrap_or("did not end");
+        let first = outcome.lines().next().unwrap_or_default();
+        rows.push(("failed step".to_owned(), format!("{}: {first}", step.step)));
+    }
     rows.extend(provider.describe(&experiment));
     if let Some(report) = crate::apply::current_report(&experiment) {
         rows.push(("deploy steps".to_owned(), crate::apply::summary(&report)));
@@ -452,7 +474,7 @@ fn info(env: &EnvArgs, format: InfoFormat) -> Result<ExitCode, Failure> {
 }
 
 fn print_inventory(env: &EnvArgs, format: InventoryKind) -> Result<ExitCode, Failure> {
-    let (experiment, testbed) = open_deployed(env)?;
+    let (experiment, testbed) = open_with_testbed(env)?;
     let format = match format {
         InventoryKind::Ini => InventoryFormat::Ini,
         InventoryKind::Yaml => InventoryFormat::Yaml,

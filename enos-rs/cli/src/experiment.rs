@@ -52,11 +52,13 @@ pub(crate) fn targets<'a>(hosts: impl IntoIterator<Item = &'a enos_core::Host>) 
         .collect()
 }
 
-pub(crate) fn open_deployed(env: &EnvArgs) -> Result<(Experiment, Testbed), Failure> {
+/// Opens the experiment `env` designates, whose testbed is up: deployed, or failed after its
+/// hosts were recorded (a WAN or deploy-step failure leaves hosts to inspect and to measure).
+pub(crate) fn open_with_testbed(env: &EnvArgs) -> Result<(Experiment, Testbed), Failure> {
     let experiment = Experiment::open(&env.location())?;
     let state = experiment.state();
     match (&state.testbed, state.phase) {
-        (Some(testbed), Phase::Deployed) => {
+        (Some(testbed), Phase::Deployed | Phase::Failed) => {
             let testbed = testbed.clone();
             Ok((experiment, testbed))
         }

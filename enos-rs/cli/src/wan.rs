@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Failure;
 use crate::args::{ApplyArgs, ValidateArgs};
-use crate::experiment::{fleet_config, open_deployed, plural, provider_for, targets};
+use crate::experiment::{fleet_config, open_with_testbed, plural, provider_for, targets};
 use crate::progress::TerminalReporter;
 
 /// How long tc commands get on one host.
@@ -158,14 +158,13 @@ async fn run_each(
 
 /// `enos tc apply`.
 pub async fn apply(args: &ApplyArgs, reporter: &TerminalReporter) -> Result<ExitCode, Failure> {
-    let (mut experiment, testbed) = open_deployed(&args.env)?;
+    let (mut experiment, testbed) = open_with_testbed(&args.env)?;
     let provider = provider_for(&experiment.state().scenario.provider);
     let scenario = experiment.state().scenario.clone();
     let hosts = testbed.wan_hosts();
     let (mut matrix, mut source) = match (&args.constraints, applied(&experiment)) {
         (Some(file), _) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+            let text = enos_scenario::read_file(file)?;
             let spec =
                 enos_scenario::parse_network(&text, &file.display().to_string(), &scenario.sites)?;
             (
@@ -222,7 +221,7 @@ pub async fn validate(
     validation: &ValidateArgs,
     reporter: &TerminalReporter,
 ) -> Result<ExitCode, Failure> {
-    let (experiment, testbed) = open_deployed(args)?;
+    let (experiment, testbed) = open_with_testbed(args)?;
     let matrix = applied(&experiment).map(|a| a.matrix).unwrap_or_default();
     let report = measure(&experiment, &testbed, &matrix, validation, reporter).await?;
     finish_validation(&experiment, &report)
@@ -233,7 +232,7 @@ pub async fn reset(
     env: &crate::args::EnvArgs,
     reporter: &TerminalReporter,
 ) -> Result<ExitCode, Failure> {
-    let (mut experiment, testbed) = open_deployed(env)?;
+    let (mut experiment, testbed) = open_with_testbed(env)?;
     let provider = provider_for(&experiment.state().scenario.provider);
     apply_matrix(
         &mut experiment,

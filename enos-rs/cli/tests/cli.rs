@@ -130,3 +130,84 @@ fn commands_without_an_experiment_explain_where_they_looked() {
         );
     }
 }
+
+#[test]
+fn a_scenario_that_is_not_utf8_is_located_by_every_command_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        b"name: bad\nsites:\n  p\xe9ris: {roles: {server: 1}}\n",
+    )
+    .unwrap();
+    let mut shown = Vec::new();
+    for args in [
+        &["validate", "bad.yaml"][..],
+        &["deploy", "bad.yaml", "--dry-run"],
+        &["deploy", "bad.yaml"],
+    ] {
+        let out = enos(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out.stdout).is_empty(), "{args:?}");
+        shown.push(text(&out.stderr));
+    }
+    assert!(!dir.path().join("enos-results").exists());
+    assert!(shown.iter().all(|s| *s == shown[0]), "{shown:#?}");
+    insta::assert_snapshot!("not_utf8_scenario", shown[0]);
+}
+
+#[test]
+fn a_scenario_is_read_no_further_than_the_size_cap() {
+    use std::io::Write as _;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    // A pipe that never ends: a reader without a cap would wait for its end forever.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("endless.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut child = std::process::Command::new(crate::common::enos_bin())
+        .args(["validate", "endless.yaml"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (done, exited) = mpsc::channel::<()>();
+    let path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        let mut pipe = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        let line = [b"# padding\n".as_slice(); 1024].concat();
+        for _ in 0..(4 << 20) / line.len() {
+            if pipe.write_all(&line).is_err() {
+                break; // the reader is gone
+            }
+        }
+        // Keep the pipe open, without an end, until enos has exited.
+        let _ = exited.recv_timeout(Duration::from_secs(60));
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = done.send(());
+    writer.join().unwrap();
+    let status = status.expect("enos kept reading past the size cap");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: endless.yaml:1:1: the file is larger than 1024 KiB; a scenario is far smaller\n"
+    );
+}

@@ -1,6 +1,9 @@
 //! The `deploy:` section on the local provider: steps applied over SSH, failure policies, a
 //! service that never becomes ready, reports and logs.
 
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
 use crate::common::{Workspace, assert_success, can_use_namespaces, text, traces_of};
 
 const FAILURES: &str = r#"
@@ -31,7 +34,9 @@ deploy:
 
 #[test]
 fn a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is_kept() {
-    if !can_use_namespaces("a_service_that_never_becomes_ready_fails_its_step") {
+    if !can_use_namespaces(
+        "a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is_kept",
+    ) {
         return;
     }
     let ws = Workspace::new(FAILURES);
@@ -87,6 +92,19 @@ fn a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is
     );
     assert_eq!(report["steps"][1]["hosts"][1]["detail"], "exit 1");
 
+    // The experiment is failed, with the error in its history, saved before enos exited.
+    let state = ws.state();
+    assert_eq!(state["phase"], "failed");
+    let last = state["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["step"], "deploy steps");
+    assert!(
+        last["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("step 4 'web' failed on nantes-app-1"),
+        "{last}"
+    );
+
     // The other hosts' work is kept: the files everywhere, the web server on paris-app-1.
     let check = ws.enos(&["exec", "--", "cat /etc/app.conf; stat -c %a /etc/app.conf"]);
     assert_success(&check, "enos exec");
@@ -111,6 +129,111 @@ fn a_service_that_never_becomes_ready_fails_its_step_and_the_other_hosts_work_is
         info.contains("deploy steps       failed: step 4 'web' failed on nantes-app-1"),
         "{info}"
     );
+    assert!(info.contains("phase              failed\n"), "{info}");
+    assert!(
+        info.contains("failed step        deploy steps: step 4 'web' failed on nantes-app-1"),
+        "{info}"
+    );
+    let prefix = ws.prefix();
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+    assert_eq!(traces_of(&prefix), Vec::<String>::new());
+}
+
+const SLOW: &str = r#"
+name: deploy-killed
+sites:
+  paris: {roles: {app: 1}}
+deploy:
+  - name: config
+    template: {content: "x\n", dest: /etc/killed.conf}
+  - name: slow
+    run: test -e /tmp/go || sleep 30
+"#;
+
+#[test]
+fn a_killed_deploy_keeps_its_report_running_until_the_next_command_marks_it_interrupted() {
+    let test =
+        "a_killed_deploy_keeps_its_report_running_until_the_next_command_marks_it_interrupted";
+    if !can_use_namespaces(test) {
+        return;
+    }
+    let ws = Workspace::new(SLOW);
+    let mut deploy = Command::new(crate::common::enos_bin())
+        .args(["deploy", "scenario.yaml"])
+        .current_dir(ws.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first step is in the report: the second one, 30 s long, is running.
+    let report_file = ws
+        .path()
+        .join("enos-results/current/deploy/current/report.json");
+    let report = || -> Option<serde_json::Value> {
+        serde_json::from_slice(&std::fs::read(&report_file).ok()?).ok()
+    };
+    let start = Instant::now();
+    while report().is_none_or(|r| r["steps"].as_array().is_none_or(|s| s.is_empty())) {
+        assert!(
+            deploy.try_wait().unwrap().is_none(),
+            "the deploy ended before its slow step"
+        );
+        assert!(start.elapsed() < Duration::from_secs(60), "no step ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = ws.env_dir();
+
+    // While it runs, another command on the same experiment is refused, naming the deploy.
+    let busy = format!(
+        "error: another enos command (pid {}) is working on the experiment in {}\n",
+        deploy.id(),
+        dir.display()
+    );
+    for args in [&["deploy", "scenario.yaml"][..], &["info"], &["destroy"]] {
+        let refused = ws.enos(args);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&refused.stderr), busy, "{args:?}");
+    }
+
+    // Killed: the report keeps what the first step did, and says `running`.
+    deploy.kill().unwrap();
+    deploy.wait().unwrap();
+    let killed = report().unwrap();
+    assert_eq!(killed["outcome"]["state"], "running");
+    assert_eq!(killed["ended"], serde_json::Value::Null);
+    assert_eq!(killed["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(killed["steps"][0]["hosts"][0]["status"], "changed");
+    assert!(ws.state()["history"].as_array().unwrap().last().unwrap()["outcome"].is_null());
+
+    // The next command holds the lock: the deploy was interrupted, and it says so.
+    let info = ws.enos(&["info"]);
+    assert_success(&info, "enos info");
+    let shown = text(&info.stdout);
+    assert!(shown.contains("phase              failed\n"), "{shown}");
+    assert!(
+        shown.contains(
+            "failed step        deploy steps: interrupted: enos stopped before the step ended"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "deploy steps       interrupted: enos stopped before the steps ended; 1 step at "
+        ),
+        "{shown}"
+    );
+    assert_eq!(report().unwrap()["outcome"]["state"], "interrupted");
+    assert_eq!(ws.state()["phase"], "failed");
+
+    // Deploying again completes it: what holds is left alone, the rest runs.
+    assert_success(&ws.enos(&["exec", "--", "touch /tmp/go"]), "enos exec");
+    let again = ws.enos(&["deploy", "scenario.yaml"]);
+    assert_success(&again, "deploy after a killed deploy");
+    let out = text(&again.stdout);
+    assert!(out.contains("1/2 config  1 unchanged"), "{out}");
+    assert!(out.contains("2/2 slow    1 changed"), "{out}");
+    assert_eq!(ws.state()["phase"], "deployed");
+    assert_eq!(report().unwrap()["outcome"]["state"], "succeeded");
     let prefix = ws.prefix();
     assert_success(&ws.enos(&["destroy"]), "enos destroy");
     assert_eq!(traces_of(&prefix), Vec::<String>::new());

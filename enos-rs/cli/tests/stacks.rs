@@ -35,7 +35,9 @@ fn totals(out: &str) -> &str {
 
 #[test]
 fn etcd_three_sites_is_healthy_on_every_member_and_a_second_deploy_changes_nothing() {
-    if !can_use_namespaces("etcd_three_sites") {
+    if !can_use_namespaces(
+        "etcd_three_sites_is_healthy_on_every_member_and_a_second_deploy_changes_nothing",
+    ) {
         return;
     }
     let _loading = crate::common::loading();
@@ -145,7 +147,9 @@ fn keystone_three_sites(database: &str) {
 
 #[test]
 fn keystone_three_sites_sharing_one_database_issue_and_accept_each_others_tokens() {
-    if !can_use_namespaces("keystone_three_sites_sharing_one_database") {
+    if !can_use_namespaces(
+        "keystone_three_sites_sharing_one_database_issue_and_accept_each_others_tokens",
+    ) {
         return;
     }
     let _loading = crate::common::loading();
@@ -154,7 +158,7 @@ fn keystone_three_sites_sharing_one_database_issue_and_accept_each_others_tokens
 
 #[test]
 fn keystone_three_sites_on_galera_issue_and_accept_each_others_tokens() {
-    if !can_use_namespaces("keystone_three_sites_on_galera") {
+    if !can_use_namespaces("keystone_three_sites_on_galera_issue_and_accept_each_others_tokens") {
         return;
     }
     let _loading = crate::common::loading();
@@ -176,7 +180,9 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn the_example_of_the_deploy_docs_serves_and_restarts_what_watches_a_changed_template() {
-    if !can_use_namespaces("the_example_of_the_deploy_docs") {
+    if !can_use_namespaces(
+        "the_example_of_the_deploy_docs_serves_and_restarts_what_watches_a_changed_template",
+    ) {
         return;
     }
     let _loading = crate::common::loading();

@@ -4,8 +4,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    Workspace, assert_success, can_use_namespaces, have_program, processes_in, repo_root, text,
-    traces_of,
+    Workspace, assert_success, can_use_namespaces, processes_in, repo_root, text, traces_of,
 };
 
 fn quickstart() -> String {
@@ -14,7 +13,8 @@ fn quickstart() -> String {
 
 #[test]
 fn quickstart_deploy_exec_ssh_ansible_destroy() {
-    if !can_use_namespaces("quickstart_deploy_exec_ssh_ansible_destroy") {
+    let test = "quickstart_deploy_exec_ssh_ansible_destroy";
+    if !can_use_namespaces(test) || !enos_testkit::require_program(test, "ansible") {
         return;
     }
     let _measuring = crate::common::measuring();
@@ -122,54 +122,52 @@ fn quickstart_deploy_exec_ssh_ansible_destroy() {
         assert_success(&inv, "enos inventory");
         assert!(text(&inv.stdout).contains("rennes-client-2"));
     }
-    if have_program("quickstart ansible checks", "ansible") {
-        for file in ["hosts.ini", "hosts.yaml"] {
-            let path = env.join("inventory").join(file);
-            let list = Command::new("ansible-inventory")
-                .args(["-i", path.to_str().unwrap(), "--list"])
-                .output()
-                .unwrap();
-            assert_success(&list, "ansible-inventory --list");
-            let parsed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-            let mut in_paris: Vec<&str> = parsed["paris"]["hosts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| h.as_str().unwrap())
-                .collect();
-            in_paris.sort();
-            assert_eq!(in_paris, ["paris-client-1", "paris-server-1"], "{file}");
-            let mut clients: Vec<&str> = parsed["client"]["hosts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| h.as_str().unwrap())
-                .collect();
-            clients.sort();
-            assert_eq!(clients.len(), 4, "{file}");
-            assert_eq!(
-                parsed["_meta"]["hostvars"]["rennes-client-2"]["enos_site"], "rennes",
-                "{file}"
-            );
-        }
-        let ping = Command::new("ansible")
-            .args([
-                "-i",
-                env.join("inventory/hosts.ini").to_str().unwrap(),
-                "all",
-                "-m",
-                "ping",
-                "-f",
-                "6",
-            ])
-            .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-            .env("ANSIBLE_NOCOLOR", "1")
+    for file in ["hosts.ini", "hosts.yaml"] {
+        let path = env.join("inventory").join(file);
+        let list = Command::new("ansible-inventory")
+            .args(["-i", path.to_str().unwrap(), "--list"])
             .output()
             .unwrap();
-        assert_success(&ping, "ansible all -m ping");
-        let out = text(&ping.stdout);
-        assert_eq!(out.matches("SUCCESS").count(), 6, "{out}");
+        assert_success(&list, "ansible-inventory --list");
+        let parsed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        let mut in_paris: Vec<&str> = parsed["paris"]["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap())
+            .collect();
+        in_paris.sort();
+        assert_eq!(in_paris, ["paris-client-1", "paris-server-1"], "{file}");
+        let mut clients: Vec<&str> = parsed["client"]["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap())
+            .collect();
+        clients.sort();
+        assert_eq!(clients.len(), 4, "{file}");
+        assert_eq!(
+            parsed["_meta"]["hostvars"]["rennes-client-2"]["enos_site"], "rennes",
+            "{file}"
+        );
     }
+    let ping = Command::new("ansible")
+        .args([
+            "-i",
+            env.join("inventory/hosts.ini").to_str().unwrap(),
+            "all",
+            "-m",
+            "ping",
+            "-f",
+            "6",
+        ])
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .unwrap();
+    assert_success(&ping, "ansible all -m ping");
+    let out = text(&ping.stdout);
+    assert_eq!(out.matches("SUCCESS").count(), 6, "{out}");
 
     // Info shows the phase, the provider's details and every host.
     let info = ws.enos(&["info"]);

@@ -1,9 +1,7 @@
 //! WAN emulation end to end on the local testbed: what `enos deploy` and `enos tc` measure
 //! against what the scenario asks, live changes, a partition, and nothing left after destroy.
 
-use crate::common::{
-    Workspace, assert_success, can_use_namespaces, have_program, repo_root, text, traces_of,
-};
+use crate::common::{Workspace, assert_success, can_use_namespaces, repo_root, text, traces_of};
 
 /// The rows of the latest validation.
 fn validation(ws: &Workspace) -> Vec<serde_json::Value> {
@@ -20,6 +18,62 @@ fn row<'a>(rows: &'a [serde_json::Value], src: &str, dst: &str) -> &'a serde_jso
         .unwrap_or_else(|| panic!("no row {src} -> {dst}"))
 }
 
+/// The method that shapes the WAN, as the experiment records and shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Tc,
+    Emulator,
+}
+
+/// Checks that the WAN was applied with the method the provider chose (tc where the kernel has
+/// netem, its userspace emulator elsewhere), that `enos info` says so, and returns it.
+fn assert_method_is_the_providers_choice(ws: &Workspace) -> Method {
+    let netem = ws.state()["provider_state"]["kernel_netem"].as_bool();
+    let applied: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.env_dir().join("wan/applied.json")).unwrap())
+            .unwrap();
+    let info = ws.enos(&["info"]);
+    assert_success(&info, "enos info");
+    let info = text(&info.stdout);
+    let shown = info
+        .lines()
+        .find_map(|l| l.strip_prefix("WAN emulation"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no WAN emulation line in:\n{info}"));
+    match netem {
+        Some(true) => {
+            assert_eq!(
+                applied["method"],
+                serde_json::json!({"tc": {"device": "eth0"}})
+            );
+            assert_eq!(shown, "tc netem on each host's eth0");
+            Method::Tc
+        }
+        Some(false) => {
+            assert_eq!(
+                applied["method"]["emulator"]["description"],
+                "userspace emulator (this kernel has no netem)"
+            );
+            assert!(
+                shown.starts_with("userspace emulator (this kernel has no netem), pid "),
+                "{shown}"
+            );
+            Method::Emulator
+        }
+        None => panic!("the provider did not record whether the kernel has netem"),
+    }
+}
+
+/// Whether this kernel has netem, asked the way the local provider asks.
+fn kernel_has_netem() -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = format!("t{}", std::process::id());
+    runtime.block_on(enos_provider_local::wan::kernel_has_netem(&scratch))
+}
+
 fn number(value: &serde_json::Value) -> f64 {
     value
         .as_f64()
@@ -29,7 +83,10 @@ fn number(value: &serde_json::Value) -> f64 {
 #[test]
 fn three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothing() {
     let test = "three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothing";
-    if !can_use_namespaces(test) || !have_program(test, "fping") || !have_program(test, "iperf3") {
+    if !can_use_namespaces(test)
+        || !enos_testkit::require_program(test, "fping")
+        || !enos_testkit::require_program(test, "iperf3")
+    {
         return;
     }
     let _measuring = crate::common::measuring();
@@ -71,12 +128,8 @@ fn three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothin
         );
         assert_eq!(r["verdict"], "pass", "{r}");
     }
-    let info = ws.enos(&["info"]);
-    assert!(
-        text(&info.stdout).contains("userspace emulator (this kernel has no netem), pid"),
-        "{}",
-        text(&info.stdout)
-    );
+    // Shaped by whichever method the provider chose for this kernel, and `enos info` says it.
+    assert_method_is_the_providers_choice(&ws);
 
     // 10 % loss one way, over 1000 probes.
     let lossy = ws.enos(&[
@@ -155,7 +208,7 @@ fn three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothin
 #[test]
 fn a_bad_change_is_refused_and_changes_nothing() {
     let test = "a_bad_change_is_refused_and_changes_nothing";
-    if !can_use_namespaces(test) || !have_program(test, "fping") {
+    if !can_use_namespaces(test) || !enos_testkit::require_program(test, "fping") {
         return;
     }
     let _measuring = crate::common::measuring();
@@ -177,4 +230,115 @@ fn a_bad_change_is_refused_and_changes_nothing() {
         applied
     );
     assert_success(&ws.enos(&["destroy"]), "enos destroy");
+}
+
+#[test]
+fn where_the_kernel_has_netem_tc_shapes_measures_changes_and_resets_end_to_end() {
+    let test = "where_the_kernel_has_netem_tc_shapes_measures_changes_and_resets_end_to_end";
+    if !can_use_namespaces(test) || !enos_testkit::require_program(test, "fping") {
+        return;
+    }
+    if !kernel_has_netem() {
+        enos_testkit::skip_for_kernel_feature(
+            test,
+            "netem",
+            "the local provider shapes with tc only on a kernel with netem (here its userspace \
+             emulator does, tested by three_sites_measure_as_asked_…)",
+        );
+        return;
+    }
+    let _measuring = crate::common::measuring();
+    let ws = Workspace::new(
+        "name: wan-tc\nsites: {a: {roles: {x: 2}}, b: {roles: {y: 1}}}\nnetwork:\n  \
+         default_delay: 1ms\n  constraints: [{src: a, dst: b, delay: 10ms, symmetric: true}]\n",
+    );
+    let deploy = ws.enos(&["deploy", "scenario.yaml"]);
+    assert_success(&deploy, "enos deploy");
+    let prefix = ws.prefix();
+    assert_eq!(assert_method_is_the_providers_choice(&ws), Method::Tc);
+    let rows = validation(&ws);
+    assert_eq!(rows.len(), 6, "3 hosts, 6 ordered pairs");
+    assert!(rows.iter().all(|r| r["verdict"] == "pass"), "{rows:?}");
+    assert_eq!(number(&row(&rows, "a-x-1", "b-y-1")["asked_rtt_ms"]), 20.0);
+    // The qdiscs are on each host's eth0; no emulator runs.
+    let qdiscs = ws.enos(&["exec", "--", "tc qdisc show dev eth0"]);
+    assert_success(&qdiscs, "tc qdisc show");
+    let shown = text(&qdiscs.stdout);
+    assert_eq!(shown.matches("qdisc htb 1: root").count(), 3, "{shown}");
+    assert!(
+        shown.contains("netem") && shown.contains("delay 10ms"),
+        "{shown}"
+    );
+    assert_eq!(
+        enos_provider_local::wan::emulator_pid(&prefix),
+        None,
+        "an emulator was started beside tc"
+    );
+
+    // A live change, measured: a->b 20 ms one way, b->a still 10 ms.
+    let change = ws.enos(&["tc", "apply", "--set", "a->b delay=20ms"]);
+    assert_success(&change, "tc apply delay=20ms");
+    let rows = validation(&ws);
+    let changed = row(&rows, "a-x-2", "b-y-1");
+    assert_eq!(number(&changed["asked_rtt_ms"]), 30.0);
+    assert_eq!(changed["verdict"], "pass", "{changed}");
+
+    // Reset: no netem left on any host.
+    assert_success(&ws.enos(&["tc", "reset"]), "tc reset");
+    let qdiscs = text(&ws.enos(&["exec", "--", "tc qdisc show dev eth0"]).stdout);
+    assert!(
+        !qdiscs.contains("netem") && !qdiscs.contains("htb"),
+        "{qdiscs}"
+    );
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+    assert_eq!(traces_of(&prefix), Vec::<String>::new());
+}
+
+#[test]
+fn a_wan_that_fails_its_measurement_fails_the_deploy_and_keeps_the_hosts_to_inspect() {
+    let test = "a_wan_that_fails_its_measurement_fails_the_deploy_and_keeps_the_hosts_to_inspect";
+    if !can_use_namespaces(test) || !enos_testkit::require_program(test, "fping") {
+        return;
+    }
+    let _measuring = crate::common::measuring();
+    // Round trips of 4 s: fping waits 1 s for an answer, so every probe is lost.
+    let ws = Workspace::new(
+        "name: wan-fails\nsites: {a: {roles: {x: 1}}, b: {roles: {y: 1}}}\nnetwork:\n  \
+         constraints: [{src: a, dst: b, delay: 2s, symmetric: true}]\n",
+    );
+    let deploy = ws.enos(&["deploy", "scenario.yaml"]);
+    let err = text(&deploy.stderr);
+    assert_eq!(deploy.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: 2 pairs outside tolerance"), "{err}");
+    assert!(err.contains("hint: the testbed is up;"), "{err}");
+    let prefix = ws.prefix();
+
+    // Failed, the error in the history, saved before enos exited.
+    let state = ws.state();
+    assert_eq!(state["phase"], "failed");
+    let last = state["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["step"], "wan");
+    assert!(
+        last["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 pairs outside tolerance"),
+        "{last}"
+    );
+    let info = text(&ws.enos(&["info"]).stdout);
+    assert!(info.contains("phase              failed\n"), "{info}");
+    assert!(
+        info.contains("failed step        wan: 2 pairs outside tolerance"),
+        "{info}"
+    );
+    // The hosts stay there to inspect and to measure again.
+    assert_success(
+        &ws.enos(&["exec", "--", "true"]),
+        "exec on the failed experiment",
+    );
+    let again = ws.enos(&["tc", "validate"]);
+    let err = text(&again.stderr);
+    assert!(err.starts_with("error: 2 pairs outside tolerance"), "{err}");
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+    assert_eq!(traces_of(&prefix), Vec::<String>::new());
 }

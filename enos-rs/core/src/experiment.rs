@@ -50,6 +50,18 @@ pub enum StateError {
         /// Who holds the lock, as it wrote itself in the lock file.
         holder: String,
     },
+    /// Another command is creating or opening an experiment of the same name.
+    #[error(
+        "another enos command ({holder}) is creating or opening the experiment '{name}' in {dir}"
+    )]
+    NameLocked {
+        /// The experiment's name.
+        name: String,
+        /// The directory of the experiments of that name.
+        dir: PathBuf,
+        /// Who holds the lock, as it wrote itself in the lock file.
+        holder: String,
+    },
     /// No experiment could be found where one was expected.
     #[error("no experiment at {path}")]
     NotFound {
@@ -123,7 +135,14 @@ impl Experiment {
         let root = fs::canonicalize(root).map_err(io_err("resolve", root))?;
         let name_dir = root.join(&scenario.name);
         // Serialise creation of experiments of one name.
-        let name_lock = lock_file(&name_dir)?;
+        let name_lock = lock_file(&name_dir).map_err(|e| match e {
+            StateError::Locked { dir, holder } => StateError::NameLocked {
+                name: scenario.name.clone(),
+                dir,
+                holder,
+            },
+            other => other,
+        })?;
         let current = name_dir.join(CURRENT_LINK);
         if current.exists() {
             let dir = fs::canonicalize(&current).map_err(io_err("resolve", &current))?;
@@ -179,16 +198,22 @@ impl Experiment {
         Experiment::open_dir(&resolve_env(env)?)
     }
 
+    /// Opens the experiment directory `dir`, taking its lock. A step that a dead command left
+    /// unfinished is recorded as interrupted (see [`ExperimentState::settle_interrupted`]).
     fn open_dir(dir: &Path) -> Result<Experiment, StateError> {
         let lock = lock_file(dir)?;
         let path = dir.join(STATE_FILE);
         let text = fs::read_to_string(&path).map_err(io_err("read", &path))?;
         let state = parse_state(&text).map_err(|message| StateError::Corrupt { path, message })?;
-        Ok(Experiment {
+        let mut experiment = Experiment {
             dir: dir.to_owned(),
             state,
             _lock: lock,
-        })
+        };
+        if experiment.state.settle_interrupted() {
+            experiment.save()?;
+        }
+        Ok(experiment)
     }
 
     /// The experiment directory (absolute).
@@ -384,6 +409,83 @@ mod tests {
         assert!(
             error.contains("state format version 7, this enos reads version 1"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn creating_an_experiment_of_a_name_another_command_is_creating_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let name_dir = root.path().join("q");
+        std::fs::create_dir_all(&name_dir).unwrap();
+        // Another command holds the lock of the name's directory (a lock is per open file).
+        let mut other = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(name_dir.join(LOCK_FILE))
+            .unwrap();
+        other.try_lock().unwrap();
+        other.write_all(b"pid 4242").unwrap();
+        let refused = Experiment::open_for_deploy(root.path(), &scenario("q", 1), "src", "local")
+            .unwrap_err();
+        let name_dir = std::fs::canonicalize(&name_dir).unwrap();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "another enos command (pid 4242) is creating or opening the experiment 'q' in {}",
+                name_dir.display()
+            )
+        );
+        assert!(
+            std::fs::read_dir(&name_dir).unwrap().count() == 1,
+            "nothing but the lock file was created"
+        );
+        drop(other);
+        let (created, opened) =
+            Experiment::open_for_deploy(root.path(), &scenario("q", 1), "src", "local").unwrap();
+        assert_eq!(opened, Opened::Created);
+        assert!(created.dir().starts_with(&name_dir));
+    }
+
+    #[test]
+    fn a_step_a_dead_command_left_unfinished_is_recorded_as_interrupted() {
+        let root = tempfile::tempdir().unwrap();
+        let (mut killed, _) =
+            Experiment::open_for_deploy(root.path(), &scenario("q", 1), "src", "local").unwrap();
+        let state = killed.state_mut();
+        state.begin_step("deploy");
+        state.end_step(Ok(()));
+        state.begin_step("deploy steps");
+        killed.set_phase(Phase::Deployed).unwrap();
+        // The command dies: its lock goes, its step never ends.
+        drop(killed);
+        let opened = Experiment::open(root.path()).unwrap();
+        let history = &opened.state().history;
+        assert_eq!(opened.state().phase, Phase::Failed);
+        assert_eq!(history[0].outcome.as_deref(), Some("ok"));
+        assert_eq!(
+            history[1].outcome.as_deref(),
+            Some(crate::state::INTERRUPTED)
+        );
+        assert_eq!(history[1].ended, None);
+        // So says the file, for every later reader.
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(opened.dir().join(STATE_FILE)).unwrap())
+                .unwrap();
+        assert_eq!(saved["phase"], "failed");
+        assert_eq!(saved["history"][1]["outcome"], crate::state::INTERRUPTED);
+        drop(opened);
+
+        // An interrupted destroy stays `destroying`: destroy again finishes it.
+        let mut destroying = Experiment::open(root.path()).unwrap();
+        destroying.state_mut().begin_step("destroy");
+        destroying.set_phase(Phase::Destroying).unwrap();
+        drop(destroying);
+        let opened = Experiment::open(root.path()).unwrap();
+        assert_eq!(opened.state().phase, Phase::Destroying);
+        assert_eq!(
+            opened.state().history.last().unwrap().outcome.as_deref(),
+            Some(crate::state::INTERRUPTED)
         );
     }
 }

@@ -9,6 +9,9 @@ use crate::testbed::Testbed;
 /// The version of the state format this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
 
+/// The outcome recorded for a step that never ended (see [`ExperimentState::settle_interrupted`]).
+pub const INTERRUPTED: &str = "interrupted: enos stopped before the step ended";
+
 /// Where an experiment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -19,7 +22,8 @@ pub enum Phase {
     Provisioning,
     /// Every host is up and answers over SSH.
     Deployed,
-    /// A deployment failed; what was created is recorded and `destroy` removes it.
+    /// A deployment failed, or was interrupted: the error is in the history, what was created
+    /// is recorded; `deploy` again completes it, `destroy` removes it.
     Failed,
     /// `destroy` is removing the testbed.
     Destroying,
@@ -119,5 +123,26 @@ impl ExperimentState {
                 Err(e) => e,
             });
         }
+    }
+
+    /// Records that the last step never ended: the command running it was killed, or the
+    /// machine went down. Its outcome becomes [`INTERRUPTED`] (its end time stays unknown), and
+    /// the experiment becomes [`Phase::Failed`], unless a destroy was interrupted (it stays
+    /// `destroying`: `destroy` again finishes it). Returns whether anything changed.
+    ///
+    /// Only the holder of the experiment's lock may conclude this: [`crate::Experiment`] does
+    /// when it opens an experiment, since the lock of a dead command is released.
+    pub fn settle_interrupted(&mut self) -> bool {
+        let Some(last) = self.history.last_mut() else {
+            return false;
+        };
+        if last.ended.is_some() || last.outcome.is_some() {
+            return false;
+        }
+        last.outcome = Some(INTERRUPTED.to_owned());
+        if !matches!(self.phase, Phase::Destroying | Phase::Destroyed) {
+            self.phase = Phase::Failed;
+        }
+        true
     }
 }

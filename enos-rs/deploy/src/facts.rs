@@ -1,6 +1,7 @@
 //! Host facts: what each host says about itself (system, CPUs, memory, interfaces), gathered in
 //! one command per host before anything is rendered.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -85,22 +86,50 @@ if [ -d /run/systemd/system ]; then echo systemd=1; else echo systemd=0; fi
 ip -o -4 addr show 2>/dev/null | while read -r _ name _ cidr _; do echo "inet=$name $cidr"; done
 '"#;
 
-/// Reads the output of [`GATHER`]; unknown lines are ignored, missing ones left empty.
-pub fn parse(output: &str) -> Facts {
+/// The keys [`GATHER`] always prints; output without one of them is not the facts of a host.
+const REQUIRED: [&str; 8] = [
+    "hostname",
+    "os_id",
+    "os_version",
+    "os_codename",
+    "arch",
+    "cpus",
+    "memory_kb",
+    "systemd",
+];
+
+/// Reads the output of [`GATHER`]; unknown lines are ignored. Output that lacks one of the keys
+/// `GATHER` always prints, or whose CPU count or memory is not a number, is an error that says
+/// what is wrong: the host's facts were not gathered (another shell, a login banner, a command
+/// cut short).
+pub fn parse(output: &str) -> Result<Facts, String> {
     let mut facts = Facts::default();
+    let mut seen: Vec<&str> = Vec::new();
     for line in output.lines() {
         let Some((key, value)) = line.split_once('=') else {
             continue;
         };
         let value = value.trim();
+        if let Some(key) = REQUIRED.iter().find(|k| **k == key) {
+            seen.push(key);
+        }
         match key {
             "hostname" => facts.hostname = value.to_owned(),
             "os_id" => facts.os_id = value.to_owned(),
             "os_version" => facts.os_version = value.to_owned(),
             "os_codename" => facts.os_codename = value.to_owned(),
             "arch" => facts.arch = value.to_owned(),
-            "cpus" => facts.cpus = value.parse().unwrap_or(1),
-            "memory_kb" => facts.memory_mb = value.parse::<u64>().unwrap_or(0) / 1024,
+            "cpus" => {
+                facts.cpus = value
+                    .parse()
+                    .map_err(|_| format!("cpus={value}: not a number of CPUs"))?
+            }
+            "memory_kb" => {
+                facts.memory_mb = value
+                    .parse::<u64>()
+                    .map_err(|_| format!("memory_kb={value}: not a number of KiB"))?
+                    / 1024
+            }
             "systemd" => facts.systemd = value == "1",
             "inet" => {
                 let Some((name, cidr)) = value.split_once(' ') else {
@@ -117,7 +146,55 @@ pub fn parse(output: &str) -> Facts {
             _ => {}
         }
     }
-    facts
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|k| !seen.contains(k))
+        .collect();
+    if missing.is_empty() {
+        Ok(facts)
+    } else {
+        Err(format!(
+            "the facts command printed no {} (its output: {})",
+            missing.join(", "),
+            excerpt(output)
+        ))
+    }
+}
+
+/// The start of `output` on one line, for a message.
+fn excerpt(output: &str) -> String {
+    let text = output.trim();
+    if text.is_empty() {
+        return "nothing".to_owned();
+    }
+    let mut shown: String = text.chars().take(120).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    format!("{shown:?}")
+}
+
+/// Hosts whose facts could not be gathered: nothing can be rendered for them, so the deploy
+/// stops before its first step.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", describe(.hosts))]
+pub struct FactsError {
+    /// Each host, with why its facts are missing (the command's error, or what its output
+    /// lacked).
+    pub hosts: Vec<(String, String)>,
+}
+
+fn describe(hosts: &[(String, String)]) -> String {
+    let mut text = format!(
+        "cannot gather the facts of {} host{}:",
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" }
+    );
+    for (host, why) in hosts {
+        let _ = write!(text, "\n  {host}: {why}");
+    }
+    text
 }
 
 #[cfg(test)]
@@ -130,7 +207,8 @@ mod tests {
             "hostname=paris-a-1\nos_id=debian\nos_version=12\nos_codename=bookworm\n\
              arch=x86_64\ncpus=2\nmemory_kb=24613112\nsystemd=0\n\
              inet=lo 127.0.0.1/8\ninet=eth0@if7 198.18.1.2/24\nnoise\n",
-        );
+        )
+        .unwrap();
         assert_eq!(facts.hostname, "paris-a-1");
         assert_eq!(
             (facts.cpus, facts.memory_mb, facts.systemd),
@@ -151,7 +229,7 @@ mod tests {
             .output()
             .unwrap();
         assert!(out.status.success());
-        let facts = parse(&String::from_utf8_lossy(&out.stdout));
+        let facts = parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
         assert!(facts.cpus >= 1 && facts.memory_mb > 0, "{facts:?}");
         assert!(!facts.arch.is_empty() && !facts.hostname.is_empty());
     }

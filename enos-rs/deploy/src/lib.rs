@@ -36,7 +36,7 @@ use enos_remote::Fleet;
 use enos_scenario::Scenario;
 
 pub use context::{HostView, SiteView, TestbedView};
-pub use facts::Facts;
+pub use facts::{Facts, FactsError};
 pub use plan::{DeployPlan, PlanError, plan};
 pub use report::{DeployReport, Outcome, Status};
 pub use run::{RunDirs, execute};
@@ -45,34 +45,34 @@ pub use secrets::SecretStore;
 /// How long a host gets to report its facts.
 const FACTS_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The testbed as templates see it, from a provisioned testbed and each host's facts (hosts
-/// without facts get empty ones).
+/// The testbed as templates see it, from a provisioned testbed and each host's facts. A host
+/// without facts is an error naming it: templates never see made-up facts.
 pub fn testbed_view(
     experiment: &str,
     results_dir: &std::path::Path,
     testbed: &Testbed,
     facts: &[(String, Facts)],
-) -> TestbedView {
-    let hosts = testbed
-        .hosts
-        .iter()
-        .map(|h| {
-            let facts = facts
-                .iter()
-                .find(|(name, _)| *name == h.name)
-                .map(|(_, f)| f.clone())
-                .unwrap_or_default();
-            HostView {
-                name: h.name.clone(),
-                site: h.site.clone(),
-                role: h.role.clone(),
-                address: h.address,
-                user: h.user.clone(),
-                interface: facts.interface_of(h.address).unwrap_or_default().to_owned(),
-                facts,
-            }
-        })
-        .collect::<Vec<_>>();
+) -> Result<TestbedView, FactsError> {
+    let mut hosts = Vec::with_capacity(testbed.hosts.len());
+    let mut without = Vec::new();
+    for h in &testbed.hosts {
+        let Some((_, facts)) = facts.iter().find(|(name, _)| *name == h.name) else {
+            without.push((h.name.clone(), "no facts were gathered".to_owned()));
+            continue;
+        };
+        hosts.push(HostView {
+            name: h.name.clone(),
+            site: h.site.clone(),
+            role: h.role.clone(),
+            address: h.address,
+            user: h.user.clone(),
+            interface: facts.interface_of(h.address).unwrap_or_default().to_owned(),
+            facts: facts.clone(),
+        });
+    }
+    if !without.is_empty() {
+        return Err(FactsError { hosts: without });
+    }
     let sites = testbed
         .networks
         .iter()
@@ -87,7 +87,7 @@ pub fn testbed_view(
                 .collect(),
         })
         .collect();
-    TestbedView {
+    Ok(TestbedView {
         experiment: experiment.to_owned(),
         results_dir: results_dir.display().to_string(),
         ssh_identity: testbed.ssh.identity.display().to_string(),
@@ -95,7 +95,7 @@ pub fn testbed_view(
         example: false,
         hosts,
         sites,
-    }
+    })
 }
 
 /// A made-up testbed for `scenario`: site `i` is `10.<i+1>.0.0/16` with its gateway at `.0.1`,
@@ -144,19 +144,20 @@ pub fn example_testbed(scenario: &Scenario, results_dir: &str) -> TestbedView {
     }
 }
 
-/// Asks every host of `fleet` for its facts; returns those that answered, and the others with
-/// why they did not.
+/// Asks every host of `fleet` for its facts. A host that does not answer, whose command fails
+/// or whose output is not facts fails the whole: the error names every such host and why.
 pub async fn gather_facts(
     fleet: &Fleet,
     reporter: &dyn Reporter,
-) -> (Vec<(String, Facts)>, Vec<(String, String)>) {
+) -> Result<Vec<(String, Facts)>, FactsError> {
     let mut facts = Vec::new();
     let mut failed = Vec::new();
     for result in fleet.run(facts::GATHER, FACTS_TIMEOUT, reporter).await {
         match result.outcome {
-            Ok(output) if output.success() => {
-                facts.push((result.host, facts::parse(&output.stdout_text())));
-            }
+            Ok(output) if output.success() => match facts::parse(&output.stdout_text()) {
+                Ok(parsed) => facts.push((result.host, parsed)),
+                Err(why) => failed.push((result.host, why)),
+            },
             Ok(output) => failed.push((
                 result.host,
                 format!("{}: {}", output.exit, output.stderr_text().trim()),
@@ -164,5 +165,9 @@ pub async fn gather_facts(
             Err(e) => failed.push((result.host, e.reason())),
         }
     }
-    (facts, failed)
+    if failed.is_empty() {
+        Ok(facts)
+    } else {
+        Err(FactsError { hosts: failed })
+    }
 }

@@ -14,7 +14,7 @@ pub struct DeployReport {
     pub version: u32,
     /// When the steps started.
     pub started: Timestamp,
-    /// When they ended (absent while running, or when enos was killed).
+    /// When they ended (absent while running, or when enos was interrupted).
     pub ended: Option<Timestamp>,
     /// How it went.
     pub outcome: Outcome,
@@ -26,7 +26,8 @@ pub struct DeployReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum Outcome {
-    /// Steps are still running (or enos was killed while they were).
+    /// Steps are still running (or enos was killed while they were: see
+    /// [`DeployReport::settle_interrupted`]).
     Running,
     /// Every step ended within its failure policy.
     Succeeded,
@@ -35,6 +36,9 @@ pub enum Outcome {
         /// Why, in one line.
         reason: String,
     },
+    /// enos stopped (it was killed, or the machine went down) while steps were running: the
+    /// steps listed ended, the one after them may have done part of its work.
+    Interrupted,
 }
 
 /// What one step did.
@@ -112,6 +116,17 @@ impl DeployReport {
             outcome: Outcome::Running,
             steps: Vec::new(),
         }
+    }
+
+    /// Records that a report still `running` was left so by a dead enos: its outcome becomes
+    /// [`Outcome::Interrupted`] (its end time stays unknown). Returns whether anything changed.
+    /// Only the holder of the experiment's lock may conclude this.
+    pub fn settle_interrupted(&mut self) -> bool {
+        if self.outcome != Outcome::Running {
+            return false;
+        }
+        self.outcome = Outcome::Interrupted;
+        true
     }
 
     /// The counts over every step and host.

@@ -7,6 +7,7 @@
 )]
 
 mod common;
+mod facts;
 mod plan;
 mod scripts;
 mod stacks;

@@ -8,7 +8,8 @@ use enos_deploy::plan::{Check, HostAction};
 use enos_deploy::script::{Said, script};
 use indexmap::IndexMap;
 
-use crate::common::{free_port, is_root, run};
+use crate::common::{free_port, run};
+use enos_testkit::require_root;
 
 fn put(dest: &str, content: &str, mode: &str) -> HostAction {
     HostAction::Put {
@@ -22,7 +23,7 @@ fn put(dest: &str, content: &str, mode: &str) -> HostAction {
 
 #[test]
 fn a_file_is_written_once_and_rewritten_when_its_content_or_mode_changes() {
-    if !is_root("a_file_is_written_once") {
+    if !require_root("a_file_is_written_once_and_rewritten_when_its_content_or_mode_changes") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -59,7 +60,7 @@ fn a_file_is_written_once_and_rewritten_when_its_content_or_mode_changes() {
 
 #[test]
 fn a_file_to_an_unknown_owner_fails_and_leaves_nothing() {
-    if !is_root("a_file_to_an_unknown_owner_fails") {
+    if !require_root("a_file_to_an_unknown_owner_fails_and_leaves_nothing") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -80,7 +81,7 @@ fn a_file_to_an_unknown_owner_fails_and_leaves_nothing() {
 
 #[test]
 fn a_directory_is_unpacked_once() {
-    if !is_root("a_directory_is_unpacked_once") {
+    if !require_root("a_directory_is_unpacked_once") {
         return;
     }
     let src = tempfile::tempdir().unwrap();
@@ -223,7 +224,9 @@ impl Drop for Services {
 
 #[test]
 fn a_service_starts_once_waits_until_ready_and_restarts_when_its_definition_changes() {
-    if !is_root("a_service_starts_once") {
+    if !require_root(
+        "a_service_starts_once_waits_until_ready_and_restarts_when_its_definition_changes",
+    ) {
         return;
     }
     let name = format!("enos-test-web-{}", std::process::id());
@@ -277,7 +280,7 @@ fn is_zombie(pid: u32) -> bool {
 
 #[test]
 fn a_service_that_never_becomes_ready_fails_after_its_timeout_with_its_log() {
-    if !is_root("a_service_that_never_becomes_ready") {
+    if !require_root("a_service_that_never_becomes_ready_fails_after_its_timeout_with_its_log") {
         return;
     }
     let name = format!("enos-test-never-{}", std::process::id());
@@ -326,8 +329,7 @@ fn a_wait_succeeds_once_its_check_does() {
 
 #[test]
 fn installed_packages_are_left_alone() {
-    if !std::path::Path::new("/usr/bin/dpkg-query").exists() {
-        println!("skipped: installed_packages_are_left_alone: needs dpkg");
+    if !enos_testkit::require_program("installed_packages_are_left_alone", "dpkg-query") {
         return;
     }
     // dpkg and coreutils are installed on every Debian system: nothing to do, apt untouched.

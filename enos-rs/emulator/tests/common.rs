@@ -20,28 +20,12 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// The device every endpoint gets.
 pub const DEVICE: &str = "wan0";
 
-/// Whether this process can create namespaces and TUN devices. When it cannot, prints a
-/// visible `skipped:` line; in CI (where everything must run) it fails instead.
+/// Whether this process can create namespaces and TUN devices (see `enos_testkit`: under CI
+/// their absence fails the test, elsewhere it is a recorded skip).
 pub fn can_run(test: &str) -> bool {
-    let root = rustix::process::geteuid().is_root();
-    let tun = Path::new("/dev/net/tun").exists();
-    let ip = Command::new("ip").arg("-V").output().is_ok();
-    if root && tun && ip {
-        return true;
-    }
-    let why = if !root {
-        "root"
-    } else if !tun {
-        "/dev/net/tun"
-    } else {
-        "the ip command (iproute2)"
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: CI must run every test, but it lacks {why}"
-    );
-    println!("skipped: {test}: needs {why}");
-    false
+    enos_testkit::require_root(test)
+        && enos_testkit::require_file(test, Path::new("/dev/net/tun"), "the tun driver")
+        && enos_testkit::require_program(test, "ip")
 }
 
 /// Runs a command, panicking with its error output when it fails.
@@ -62,13 +46,6 @@ pub fn run(program: &str, args: &[&str]) {
 /// rather than the other jobs of a busy machine; best effort.
 pub fn raise_priority() {
     let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), -10);
-}
-
-/// Whether `program` is on the PATH.
-pub fn have_program(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-        .unwrap_or(false)
 }
 
 /// Runs `f` on a thread that entered the network namespace `name`; sockets it creates stay

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use enos_emulator::PairRule;
 
 use crate::common::{
-    Echo, Iperf3Server, Testbed, address, can_run, have_program, in_netns, iperf3_client, probe,
-    raise_priority, rule, tcp_goodput,
+    Echo, Iperf3Server, Testbed, address, can_run, in_netns, iperf3_client, probe, raise_priority,
+    rule, tcp_goodput,
 };
 
 const MS: Duration = Duration::from_millis(1);
@@ -132,7 +132,9 @@ fn random_loss_one_way() {
 
 #[test]
 fn rate_limit_one_way() {
-    if !can_run("rate_limit_one_way") {
+    if !can_run("rate_limit_one_way")
+        || !enos_testkit::require_program("rate_limit_one_way", "iperf3")
+    {
         return;
     }
     const RATE: u64 = 50_000_000;
@@ -162,19 +164,16 @@ fn rate_limit_one_way() {
     );
     assert!(wire <= RATE as f64 * 1.01, "IP rate above the limit");
 
-    if have_program("iperf3") {
-        let server = Iperf3Server::start(&testbed.names[1], address(1));
-        let rate = iperf3_client(&testbed.names[0], address(1), 5);
-        drop(server);
-        println!("iperf3 over 5 s: {:.2} Mbit/s", rate / 1e6);
-        assert!(
-            (rate / RATE as f64 - 1.0).abs() <= 0.05,
-            "iperf3 {:.2} Mbit/s, expected 50 ± 5%",
-            rate / 1e6
-        );
-    } else {
-        println!("iperf3 not installed: cross-check skipped");
-    }
+    // Cross-checked with iperf3.
+    let server = Iperf3Server::start(&testbed.names[1], address(1));
+    let rate = iperf3_client(&testbed.names[0], address(1), 5);
+    drop(server);
+    println!("iperf3 over 5 s: {:.2} Mbit/s", rate / 1e6);
+    assert!(
+        (rate / RATE as f64 - 1.0).abs() <= 0.05,
+        "iperf3 {:.2} Mbit/s, expected 50 ± 5%",
+        rate / 1e6
+    );
 }
 
 #[test]

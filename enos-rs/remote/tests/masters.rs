@@ -14,7 +14,9 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn a_second_connect_reuses_the_masters() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("a_second_connect_reuses_the_masters") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, failures) = Fleet::connect(
         sshd.config(control.path()),
@@ -58,7 +60,9 @@ async fn a_second_connect_reuses_the_masters() {
 
 #[tokio::test]
 async fn a_stale_socket_is_replaced() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("a_stale_socket_is_replaced") else {
+        return;
+    };
     let control = control_dir();
     // A socket nobody listens on, as a master that died leaves behind.
     let socket = control.path().join("alpha.sock");
@@ -81,7 +85,9 @@ async fn a_stale_socket_is_replaced() {
 
 #[tokio::test]
 async fn a_master_that_died_is_replaced_on_the_next_command() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("a_master_that_died_is_replaced_on_the_next_command") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, _) = Fleet::connect(
         sshd.config(control.path()),
@@ -108,7 +114,9 @@ async fn a_master_that_died_is_replaced_on_the_next_command() {
 
 #[tokio::test]
 async fn close_all_leaves_no_master_behind() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("close_all_leaves_no_master_behind") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, _) = Fleet::connect(
         sshd.config(control.path()),
@@ -174,7 +182,9 @@ async fn close_all_leaves_no_master_behind() {
 
 #[tokio::test]
 async fn control_directories_at_the_length_limit() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("control_directories_at_the_length_limit") else {
+        return;
+    };
     let parent = control_dir();
     let base = parent.path().to_str().unwrap().len() + 1;
     let exact = parent.path().join("c".repeat(MAX_CONTROL_DIR_LEN - base));
@@ -215,7 +225,9 @@ async fn control_directories_at_the_length_limit() {
 
 #[tokio::test]
 async fn a_bad_configuration_fails_each_host_clearly() {
-    let Some(_sshd) = Sshd::start() else { return };
+    let Some(_sshd) = Sshd::start("a_bad_configuration_fails_each_host_clearly") else {
+        return;
+    };
     let control = control_dir();
     let config = RemoteConfig::new(control.path().join("no-such-config"), control.path());
     let (_, failures) = Fleet::connect(config, targets(&["alpha"]), &NullReporter).await;

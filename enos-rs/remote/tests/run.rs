@@ -15,7 +15,9 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn mixed_exit_codes_come_back_in_target_order() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("mixed_exit_codes_come_back_in_target_order") else {
+        return;
+    };
     let control = control_dir();
     let recorder = Recorder::default();
     let (fleet, failures) = Fleet::connect(
@@ -66,7 +68,9 @@ async fn mixed_exit_codes_come_back_in_target_order() {
 
 #[tokio::test]
 async fn unreachable_and_untrusted_hosts_do_not_hide_the_others() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("unreachable_and_untrusted_hosts_do_not_hide_the_others") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, failures) = Fleet::connect(
         sshd.config(control.path()),
@@ -112,7 +116,9 @@ async fn unreachable_and_untrusted_hosts_do_not_hide_the_others() {
 
 #[tokio::test]
 async fn a_timeout_only_hits_the_slow_host() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("a_timeout_only_hits_the_slow_host") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, failures) = Fleet::connect(
         sshd.config(control.path()),
@@ -152,7 +158,9 @@ async fn a_timeout_only_hits_the_slow_host() {
 
 #[tokio::test]
 async fn large_stdout_and_stderr_stay_apart() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("large_stdout_and_stderr_stay_apart") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, _) = Fleet::connect(
         sshd.config(control.path()),
@@ -175,7 +183,9 @@ async fn large_stdout_and_stderr_stay_apart() {
 
 #[tokio::test]
 async fn command_not_found_and_signals_are_exits_not_errors() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("command_not_found_and_signals_are_exits_not_errors") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, _) = Fleet::connect(
         sshd.config(control.path()),
@@ -218,7 +228,9 @@ async fn command_not_found_and_signals_are_exits_not_errors() {
 
 #[tokio::test]
 async fn many_targets_share_masters_and_respect_parallelism() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("many_targets_share_masters_and_respect_parallelism") else {
+        return;
+    };
     let control = control_dir();
     let mut config = sshd.config(control.path());
     config.parallelism = 4;
@@ -252,7 +264,9 @@ async fn many_targets_share_masters_and_respect_parallelism() {
 
 #[tokio::test]
 async fn each_host_gets_its_own_command_and_input() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("each_host_gets_its_own_command_and_input") else {
+        return;
+    };
     let control = control_dir();
     let recorder = Recorder::default();
     let (fleet, failures) = Fleet::connect(

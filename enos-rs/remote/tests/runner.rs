@@ -1,7 +1,7 @@
 //! Integration tests of enos-remote against a real OpenSSH server on the loopback addresses.
 //!
-//! They need root (to run sshd) and `/usr/sbin/sshd`; elsewhere each test prints
-//! `skipped: needs root and /usr/sbin/sshd` and passes.
+//! They need root (to run sshd) and `/usr/sbin/sshd`: under CI their absence fails each test,
+//! elsewhere each test is a recorded skip (see `enos_testkit`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

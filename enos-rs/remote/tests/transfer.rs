@@ -57,7 +57,9 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, (char, u32, Vec<u8>)> {
 
 #[tokio::test]
 async fn a_file_goes_up_and_comes_back_with_its_mode() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("a_file_goes_up_and_comes_back_with_its_mode") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, _) = Fleet::connect(
         sshd.config(control.path()),
@@ -129,7 +131,9 @@ async fn a_file_goes_up_and_comes_back_with_its_mode() {
 
 #[tokio::test]
 async fn a_directory_tree_goes_up_and_comes_back() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("a_directory_tree_goes_up_and_comes_back") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, _) = Fleet::connect(
         sshd.config(control.path()),
@@ -196,7 +200,9 @@ async fn a_directory_tree_goes_up_and_comes_back() {
 
 #[tokio::test]
 async fn transfer_errors_are_reported_per_host() {
-    let Some(sshd) = Sshd::start() else { return };
+    let Some(sshd) = Sshd::start("transfer_errors_are_reported_per_host") else {
+        return;
+    };
     let control = control_dir();
     let (fleet, _) = Fleet::connect(
         sshd.config(control.path()),

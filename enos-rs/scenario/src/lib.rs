@@ -146,6 +146,14 @@ struct RawConstraint {
 
 /// Reads and parses the scenario file at `path`; messages name the path as given.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let source = read_file(path)?;
+    parse(&source, &path.display().to_string())
+}
+
+/// Reads the text of a scenario (or constraints) file at `path`, as every command must: at most
+/// [`MAX_FILE_BYTES`] are read, and a file that is not UTF-8 is an error at the line and column
+/// of its first invalid byte. Messages name the path as given.
+pub fn read_file(path: &Path) -> Result<String, ScenarioError> {
     let file = path.display().to_string();
     let mut bytes = Vec::new();
     let read = std::fs::File::open(path)
@@ -159,23 +167,22 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(too_large(&file));
     }
-    match std::str::from_utf8(&bytes) {
-        Ok(text) => parse(text, &file),
-        Err(e) => {
-            let shown = String::from_utf8_lossy(&bytes);
-            let valid = String::from_utf8_lossy(bytes.get(..e.valid_up_to()).unwrap_or(&[]));
-            Err(ScenarioError::one(Diagnostic::new(
-                &file,
-                &shown,
-                Position::of_offset(&valid, valid.len()),
-                "",
-                format!(
-                    "the file is not UTF-8 text: byte 0x{:02x} here is not valid UTF-8",
-                    bytes.get(e.valid_up_to()).copied().unwrap_or(0)
-                ),
-            )))
-        }
-    }
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let shown = String::from_utf8_lossy(bytes);
+        let valid = String::from_utf8_lossy(bytes.get(..at).unwrap_or(&[]));
+        ScenarioError::one(Diagnostic::new(
+            &file,
+            &shown,
+            Position::of_offset(&valid, valid.len()),
+            "",
+            format!(
+                "the file is not UTF-8 text: byte 0x{:02x} here is not valid UTF-8",
+                bytes.get(at).copied().unwrap_or(0)
+            ),
+        ))
+    })
 }
 
 fn too_large(file: &str) -> ScenarioError {

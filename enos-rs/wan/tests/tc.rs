@@ -152,14 +152,12 @@ fn ingress_goes_through_an_ifb() {
 struct Netns(String);
 
 impl Netns {
-    fn new() -> Option<Self> {
-        let root = std::fs::read_to_string("/proc/self/status")
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-        if !root {
-            assert!(std::env::var_os("CI").is_none(), "CI runs tc tests as root");
-            println!("skipped: needs root");
+    /// The namespace of `test`, or `None` when it cannot run here (see `enos_testkit`).
+    fn new(test: &str) -> Option<Self> {
+        if !enos_testkit::require_root(test)
+            || !enos_testkit::require_program(test, "ip")
+            || !enos_testkit::require_program(test, "tc")
+        {
             return None;
         }
         let name = format!("etc{}", std::process::id());
@@ -198,7 +196,10 @@ fn sh(script: &str) -> String {
 
 #[test]
 fn scripts_apply_refuse_a_foreign_root_and_reset_to_the_default() {
-    let Some(ns) = Netns::new() else { return };
+    let Some(ns) = Netns::new("scripts_apply_refuse_a_foreign_root_and_reset_to_the_default")
+    else {
+        return;
+    };
     let m = WanMatrix {
         pairs: vec![
             pair("a", "b", "10.9.0.2", shape("0ms", "0ms", "50mbit", 0.0)),

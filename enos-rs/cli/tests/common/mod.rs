@@ -45,43 +45,11 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Whether this process can run the tests that need root and namespaces. When it cannot, prints a
-/// visible `skipped:` line; in CI (where everything must run) it fails instead.
+/// Whether this process can run the tests that need root, namespaces and sshd (see
+/// `enos_testkit`: under CI their absence fails the test, elsewhere it is a recorded skip).
 pub fn can_use_namespaces(test: &str) -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    let sshd = Path::new("/usr/sbin/sshd").exists();
-    if root && sshd {
-        return true;
-    }
-    let why = if root {
-        "/usr/sbin/sshd (apt-get install openssh-server)"
-    } else {
-        "root"
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: CI must run every test, but it lacks {why}"
-    );
-    println!("skipped: {test}: needs {why}");
-    false
-}
-
-/// Whether `program` is on the PATH; in CI its absence is a failure, elsewhere a visible skip.
-pub fn have_program(test: &str, program: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-        .unwrap_or(false);
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: CI must run every test, but {program} is missing"
-        );
-        println!("skipped: {test}: needs {program}");
-    }
-    found
+    enos_testkit::require_root(test)
+        && enos_testkit::require_file(test, Path::new("/usr/sbin/sshd"), "openssh-server")
 }
 
 /// A scratch directory holding a scenario and a results root, whose experiments are torn down

@@ -5,23 +5,6 @@ use std::process::{Command, Stdio};
 
 use enos_deploy::script::{Said, Script, status_of};
 
-/// Whether this process runs as root (scripts chown to root); when not, prints a visible
-/// `skipped:` line, and in CI (where everything must run) fails instead.
-pub fn is_root(test: &str) -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    if !root {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: CI must run every test, but it is not root"
-        );
-        println!("skipped: {test}: needs root");
-    }
-    root
-}
-
 /// What a script did when run here, as a host's login shell would run it.
 #[derive(Debug)]
 pub struct Ran {

@@ -61,20 +61,17 @@ pub struct Sshd {
     pub user: User,
 }
 
-/// Whether the tests can run here; prints why not otherwise.
-pub fn can_run() -> bool {
-    let root = rustix::process::geteuid().is_root();
-    let sshd = Path::new(SSHD).exists();
-    if !(root && sshd) {
-        eprintln!("skipped: needs root and /usr/sbin/sshd");
-    }
-    root && sshd
+/// Whether `test` can run here: it needs root (to run sshd) and sshd. Under CI their absence
+/// fails the test; elsewhere it is a recorded skip (see `enos_testkit`).
+pub fn can_run(test: &str) -> bool {
+    enos_testkit::require_root(test)
+        && enos_testkit::require_file(test, Path::new(SSHD), "openssh-server")
 }
 
 impl Sshd {
-    /// Starts sshd, or returns `None` (after printing `skipped: ...`) when the tests cannot run.
-    pub fn start() -> Option<Sshd> {
-        if !can_run() {
+    /// Starts sshd for `test`, or returns `None` when the test cannot run here ([`can_run`]).
+    pub fn start(test: &str) -> Option<Sshd> {
+        if !can_run(test) {
             return None;
         }
         let user = login_user();
