@@ -29,10 +29,18 @@ pub enum ProviderSpec {
     Local(LocalOptions),
 }
 
-/// Options of the local provider (none yet).
+/// Options of the local provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LocalOptions {}
+pub struct LocalOptions {
+    /// Hosts the egress proxy forwards to besides the package repositories this machine's apt
+    /// and pip name: `name` (ports 80 and 443), `*.domain` (every name under it), `name:port`,
+    /// or an IP literal, as written in the scenario (checked by [`check_egress_rule`]).
+    ///
+    /// [`check_egress_rule`]: crate::check_egress_rule
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress_allow: Vec<String>,
+}
 
 /// A site: the unit of geography (EnOS "groups").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
