@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod egress;
 mod host;
 pub mod plan;
+pub mod repositories;
 pub mod sys;
 pub mod teardown;
 pub mod wan;
@@ -465,8 +466,11 @@ impl Provider for LocalProvider {
             state.fabric_ready = true;
             save_local_state(experiment, &state)?;
         }
+        let packages =
+            repositories::PackageConfig::of_this_machine(|name| std::env::var(name).ok());
+        let allow = egress::allow_list(&experiment.state().scenario, &packages)?;
         let proxy_log = experiment.subdir("logs")?.join("egress-proxy.log");
-        egress::ensure(&self.daemons, &plan, &proxy_log).await?;
+        egress::ensure(&self.daemons, &plan, &allow, &proxy_log).await?;
 
         let namespaces = sys::namespaces();
         let mut checks = JoinSet::new();
