@@ -179,7 +179,11 @@ fn a_host_reaches_the_control_machine_only_through_the_proxy_port() {
         .args(["list", "tables"])
         .output()
         .unwrap();
-    assert!(!text(&in_root.stdout).contains("enos"), "{}", text(&in_root.stdout));
+    assert!(
+        !text(&in_root.stdout).contains("enos"),
+        "{}",
+        text(&in_root.stdout)
+    );
     destroy(&ws);
 }
 
@@ -228,6 +232,40 @@ fn the_scenario_allow_list_opens_more_repositories() {
         ),
     );
     assert_eq!(value(&out, "listed"), "200", "{out}");
+    assert_eq!(value(&out, "unlisted"), "403", "{out}");
+
+    // A second deploy of the same scenario keeps the proxy running as it is.
+    let proxy_line = || {
+        let info = text(&ws.enos(&["info"]).stdout);
+        info.lines()
+            .find(|l| l.starts_with("egress proxy"))
+            .unwrap_or_else(|| panic!("no egress proxy in:\n{info}"))
+            .to_owned()
+    };
+    let before = proxy_line();
+    assert!(before.contains("(pid "), "{before}");
+    assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "second enos deploy");
+    assert_eq!(proxy_line(), before);
+
+    // Another list is applied in place: the proxy is restarted with it.
+    std::fs::write(
+        ws.path().join("scenario.yaml"),
+        "name: egress-allow\nprovider: {local: {egress_allow: [ftp.debian.org]}}\n\
+         sites:\n  paris: {roles: {client: 1}}\n",
+    )
+    .unwrap();
+    assert_success(
+        &ws.enos(&["deploy", "scenario.yaml"]),
+        "deploy of another list",
+    );
+    assert_ne!(proxy_line(), before);
+    let out = exec(
+        &ws,
+        &format!(
+            "printf 'unlisted=%s\\n' \"$(curl -s -o /dev/null -m 10 -I -w '%{{http_code}}' -x {proxy} \
+             http://security.debian.org/debian-security/dists/bookworm-security/InRelease)\""
+        ),
+    );
     assert_eq!(value(&out, "unlisted"), "403", "{out}");
     destroy(&ws);
 }

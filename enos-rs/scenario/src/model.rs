@@ -203,10 +203,14 @@ impl Scenario {
     }
 
     /// Whether `other` asks for the same testbed (name, provider, sites and roles): it may
-    /// differ in its WAN and in what it deploys, which a later `enos deploy` applies to the
-    /// testbed in place.
+    /// differ in its WAN, in what it deploys and in the local provider's `egress_allow`, which a
+    /// later `enos deploy` applies to the testbed in place.
     pub fn same_testbed(&self, other: &Scenario) -> bool {
-        self.name == other.name && self.provider == other.provider && self.sites == other.sites
+        // No provider option shapes the testbed yet; one that does must be compared here.
+        let provider = |s: &Scenario| match &s.provider {
+            ProviderSpec::Local(LocalOptions { egress_allow: _ }) => "local",
+        };
+        self.name == other.name && provider(self) == provider(other) && self.sites == other.sites
     }
 
     /// The site called `name`.

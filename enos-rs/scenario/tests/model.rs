@@ -111,6 +111,15 @@ fn the_local_provider_takes_an_egress_allow_list() {
         json["provider"]["local"]["egress_allow"][1],
         "*.opendev.org"
     );
+    // Another list asks for the same testbed: a deploy applies it in place.
+    let other = parse(
+        "name: q\nprovider: {local: {egress_allow: [ftp.debian.org]}}\nsites: {a: {roles: {x: 1}}}\n",
+    );
+    assert!(s.same_testbed(&other) && other.same_testbed(&s));
+    let more = parse(
+        "name: q\nprovider: {local: {egress_allow: [ftp.debian.org]}}\nsites: {a: {roles: {x: 2}}}\n",
+    );
+    assert!(!other.same_testbed(&more));
     let empty =
         parse("name: q\nprovider: {local: {egress_allow: []}}\nsites: {a: {roles: {x: 1}}}\n");
     assert_eq!(empty.provider, ProviderSpec::Local(Default::default()));
