@@ -234,7 +234,13 @@ impl Proxy {
             Ok(Ok(res)) => res,
             Ok(Err(e)) => {
                 return match refusal_in(&e) {
-                    Some(refusal) => self.forbidden(peer, &authority, refusal),
+                    Some(refusal) => {
+                        let target = match refusal {
+                            Refusal::Address { target, .. } => target.as_str(),
+                            _ => authority.as_str(),
+                        };
+                        self.forbidden(peer, target, refusal)
+                    }
                     None => self.bad_gateway(&authority, &error_chain(&e)),
                 };
             }
