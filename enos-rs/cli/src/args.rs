@@ -152,6 +152,13 @@ pub enum Command {
         /// The address to listen on.
         #[arg(long)]
         listen: std::net::SocketAddr,
+        /// An address block whose clients are served (repeatable); any other client gets 403.
+        #[arg(long = "clients", value_name = "CIDR", required = true)]
+        clients: Vec<enos_egress::IpCidr>,
+        /// A host requests may go to (repeatable): `name` (ports 80 and 443), `*.domain`,
+        /// `name:port`, or an IP literal; anything else gets 403.
+        #[arg(long = "allow", value_name = "HOST")]
+        allow: Vec<enos_egress::AllowRule>,
         /// Where to cache downloaded packages.
         #[arg(long)]
         cache: Option<PathBuf>,

@@ -72,9 +72,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => crate::wan::emulator(&config, &socket, pid_file.as_deref()),
         Command::EgressProxy {
             listen,
+            clients,
+            allow,
             cache,
             pid_file,
-        } => egress_proxy(listen, cache, &pid_file).await,
+        } => {
+            let mut config = enos_egress::ProxyConfig::new(listen);
+            config.clients = clients;
+            config.allow = allow;
+            config.cache_dir = cache;
+            egress_proxy(config, &pid_file).await
+        }
         Command::Bench(_) => not_built("bench", "benchmarks"),
         Command::Backup(_) => not_built("backup", "backups of logs, configuration and metrics"),
         Command::Analyze(_) => not_built("analyze", "analysis of results"),
@@ -92,12 +100,23 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 /// The egress proxy daemon: serves until SIGTERM or SIGINT.
 async fn egress_proxy(
-    listen: std::net::SocketAddr,
-    cache: Option<std::path::PathBuf>,
+    config: enos_egress::ProxyConfig,
     pid_file: &Path,
 ) -> Result<ExitCode, Failure> {
-    let mut config = enos_egress::ProxyConfig::new(listen);
-    config.cache_dir = cache;
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "nothing".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    // One line for the daemon's log: what this proxy lets through.
+    eprintln!(
+        "egress proxy on {}: serves {}; forwards to {}",
+        config.listen,
+        list(config.clients.iter().map(ToString::to_string).collect()),
+        list(config.allow.iter().map(ToString::to_string).collect()),
+    );
     let listener = enos_egress::bind(&config)
         .await
         .map_err(|e| Failure::new(e.to_string()))?;

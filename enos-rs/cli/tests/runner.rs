@@ -9,6 +9,7 @@
 mod cli;
 mod common;
 mod deploy;
+mod egress;
 mod stacks;
 mod testbed;
 mod wan;

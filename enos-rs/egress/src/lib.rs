@@ -8,6 +8,25 @@
 //! and fetch HTTPS resources through `CONNECT` tunnels (`http_proxy` /
 //! `https_proxy` for curl, pip, ...).
 //!
+//! Access control (see [`access`]): a request is served only when
+//!
+//! * its client's address lies in one of [`ProxyConfig::clients`] (the
+//!   experiment's address block);
+//! * its target (`host:port` of the URL or of the `CONNECT`) is on the
+//!   allow-list, [`ProxyConfig::allow`]: host names (`deb.debian.org`, or
+//!   `*.example.org` for every name under a domain), never address ranges, on
+//!   ports 80 and 443 unless an entry names its own port; an IP literal only
+//!   when that literal is listed;
+//! * the address the proxy actually connects to — it resolves the name itself
+//!   and connects only to addresses it vetted — is not loopback, link-local,
+//!   unspecified, multicast or broadcast, not in the testbed's range
+//!   198.18.0.0/15 and not one of this machine's own addresses (listed when
+//!   the connection is made), whatever name leads there.
+//!
+//! Any other request is answered `403 Forbidden` with a one-line reason, logged
+//! (`warn`, naming client, target and reason) and counted ([`Stats::refused`]).
+//! With an empty client list or allow-list, nothing is served.
+//!
 //! * Requests in absolute form (`GET http://deb.debian.org/debian/... HTTP/1.1`)
 //!   are forwarded upstream and the response is streamed back; hop-by-hop
 //!   headers are stripped and keep-alive is used on both sides.
@@ -26,12 +45,14 @@
 //! `CONNECT`), cache only for `.deb`/`.udeb`, no cache eviction, range
 //! requests for cached files are answered with the whole file, stale temporary
 //! files of a crashed proxy (`_tmp.*` in the cache directory) are not cleaned
-//! up. There is no authentication and no access control: anything the root
-//! namespace can reach (including its loopback services) can be reached through
-//! the proxy, so it must only listen on a private testbed address.
+//! up. There is no authentication beyond the client's address: hosts reach the
+//! proxy's port and nothing else of the machine only because the local provider
+//! filters their traffic in the experiment's own fabric namespace.
 #![warn(missing_docs)]
 
+pub mod access;
 mod cache;
+mod connect;
 mod proxy;
 
 use std::io;
@@ -42,6 +63,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+pub use access::{AllowRule, IpCidr, Refusal};
 pub use proxy::Proxy;
 
 /// Settings of a proxy instance.
@@ -49,6 +71,16 @@ pub use proxy::Proxy;
 pub struct ProxyConfig {
     /// Address to listen on (used by [`bind`]).
     pub listen: SocketAddr,
+    /// The address blocks whose clients are served; any other client gets
+    /// `403`. Empty (the default): nobody is served.
+    pub clients: Vec<IpCidr>,
+    /// Where requests may go; anything else gets `403`. Empty (the default):
+    /// nowhere.
+    pub allow: Vec<AllowRule>,
+    /// Lets loopback upstreams pass the address check. Only for tests, whose
+    /// fake upstreams listen on 127.0.0.1; `enos egress-proxy` has no flag for
+    /// it and the local provider never sets it. Default `false`.
+    pub loopback_upstreams: bool,
     /// Directory of the `.deb`/`.udeb` cache, created if missing; `None`
     /// disables caching.
     pub cache_dir: Option<PathBuf>,
@@ -63,11 +95,15 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
-    /// Returns a configuration listening on `listen`, without cache and with
-    /// default timeouts.
+    /// Returns a configuration listening on `listen`, serving nobody (add
+    /// [`clients`](Self::clients) and [`allow`](Self::allow) rules), without
+    /// cache and with default timeouts.
     pub fn new(listen: SocketAddr) -> Self {
         Self {
             listen,
+            clients: Vec::new(),
+            allow: Vec::new(),
+            loopback_upstreams: false,
             cache_dir: None,
             connect_timeout: Duration::from_secs(10),
             response_timeout: Duration::from_secs(60),
@@ -102,6 +138,9 @@ pub enum EgressError {
 pub struct Stats {
     /// Requests received (forwarded, served from cache, tunnels and rejected).
     pub requests: u64,
+    /// Requests answered `403 Forbidden`: a client outside the served blocks, a
+    /// target not on the allow-list, or one leading to a forbidden address.
+    pub refused: u64,
     /// Requests answered from the cache.
     pub cache_hits: u64,
     /// Upstream responses that were stored as new cache entries.
@@ -123,6 +162,7 @@ pub struct Stats {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     requests: AtomicU64,
+    refused: AtomicU64,
     cache_hits: AtomicU64,
     cache_stored: AtomicU64,
     upstream_bytes: AtomicU64,
@@ -141,6 +181,7 @@ impl Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Stats {
             requests: get(&self.requests),
+            refused: get(&self.refused),
             cache_hits: get(&self.cache_hits),
             cache_stored: get(&self.cache_stored),
             upstream_bytes: get(&self.upstream_bytes),

@@ -14,7 +14,6 @@ use hyper::body::{Body, Frame, Incoming};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Version};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::fs::File;
 use tokio::io::AsyncReadExt;
@@ -24,7 +23,9 @@ use tokio::task::JoinSet;
 use tokio::time::timeout;
 use tracing::{debug, warn};
 
+use crate::access::{Refusal, allowed};
 use crate::cache::{Cache, Entry};
+use crate::connect::{ConnectFailure, Upstreams, refusal_in};
 use crate::{Counters, EgressError, ProxyConfig, Stats};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -43,7 +44,8 @@ pub struct Proxy {
 #[derive(Debug)]
 struct Inner {
     config: ProxyConfig,
-    client: Client<HttpConnector, Incoming>,
+    upstreams: Upstreams,
+    client: Client<Upstreams, Incoming>,
     cache: Option<Cache>,
     counters: Arc<Counters>,
 }
@@ -62,15 +64,17 @@ impl Proxy {
             }
             None => None,
         };
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
+        let upstreams = Upstreams {
+            connect_timeout: config.connect_timeout,
+            loopback_upstreams: config.loopback_upstreams,
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
-            .build(connector);
+            .build(upstreams.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
+                upstreams,
                 client,
                 cache,
                 counters: Arc::default(),
@@ -158,8 +162,13 @@ impl Proxy {
         let counters = &self.inner.counters;
         Counters::add(&counters.requests, 1);
         debug!(%peer, method = %req.method(), uri = %req.uri(), "request");
+        let client = peer.ip();
+        if !self.inner.config.clients.iter().any(|b| b.contains(client)) {
+            let target = req.uri().to_string();
+            return self.forbidden(peer, &target, &Refusal::Client(client));
+        }
         if req.method() == Method::CONNECT {
-            return self.tunnel(req, stop).await;
+            return self.tunnel(req, peer, stop).await;
         }
         match req.uri().scheme_str() {
             Some("http") if req.uri().authority().is_some() => {}
@@ -177,6 +186,15 @@ impl Proxy {
                 );
             }
         }
+        let host = req.uri().host().unwrap_or_default();
+        let port = req.uri().port_u16().unwrap_or(80);
+        if !allowed(&self.inner.config.allow, host, port) {
+            let target = format!("{host}:{port}");
+            let refusal = Refusal::NotAllowed {
+                target: target.clone(),
+            };
+            return self.forbidden(peer, &target, &refusal);
+        }
         let cached = match &self.inner.cache {
             Some(cache) if req.method() == Method::GET => Cache::key(req.uri()).map(|k| (cache, k)),
             _ => None,
@@ -188,7 +206,7 @@ impl Proxy {
             Counters::add(&counters.cache_hits, 1);
             return from_cache(file, len, counters.clone());
         }
-        self.forward(req, cached).await
+        self.forward(req, peer, cached).await
     }
 
     /// Sends `req` upstream and streams the answer back, storing it as cache
@@ -196,6 +214,7 @@ impl Proxy {
     async fn forward(
         &self,
         req: Request<Incoming>,
+        peer: SocketAddr,
         cache: Option<(&Cache, String)>,
     ) -> Response<ProxyBody> {
         let authority = req
@@ -213,7 +232,18 @@ impl Proxy {
         );
         let res = match sent.await {
             Ok(Ok(res)) => res,
-            Ok(Err(e)) => return self.bad_gateway(&authority, &error_chain(&e)),
+            Ok(Err(e)) => {
+                return match refusal_in(&e) {
+                    Some(refusal) => {
+                        let target = match refusal {
+                            Refusal::Address { target, .. } => target.as_str(),
+                            _ => authority.as_str(),
+                        };
+                        self.forbidden(peer, target, refusal)
+                    }
+                    None => self.bad_gateway(&authority, &error_chain(&e)),
+                };
+            }
             Err(_) => {
                 return self.bad_gateway(&authority, &format!("no response within {limit:?}"));
             }
@@ -255,11 +285,12 @@ impl Proxy {
         Response::from_parts(parts, body)
     }
 
-    /// Answers a `CONNECT`: connects to the target, then copies bytes both
-    /// ways once hyper hands over the client connection.
+    /// Answers a `CONNECT`: connects to the target if the policy allows it,
+    /// then copies bytes both ways once hyper hands over the client connection.
     async fn tunnel(
         &self,
         mut req: Request<Incoming>,
+        peer: SocketAddr,
         stop: watch::Receiver<bool>,
     ) -> Response<ProxyBody> {
         let Some(authority) = req.uri().authority().cloned() else {
@@ -268,21 +299,21 @@ impl Proxy {
                 "CONNECT needs a host:port target".into(),
             );
         };
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        let host = authority.host();
         let port = authority.port_u16().unwrap_or(443);
-        let limit = self.inner.config.connect_timeout;
-        let mut upstream = match timeout(limit, TcpStream::connect((host, port))).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return self.bad_gateway(authority.as_str(), &e.to_string()),
-            Err(_) => {
-                return self.bad_gateway(
-                    authority.as_str(),
-                    &format!("no connection within {limit:?}"),
-                );
+        let target = format!("{host}:{port}");
+        if !allowed(&self.inner.config.allow, host, port) {
+            let refusal = Refusal::NotAllowed {
+                target: target.clone(),
+            };
+            return self.forbidden(peer, &target, &refusal);
+        }
+        let mut upstream = match self.inner.upstreams.connect(host, port).await {
+            Ok(stream) => stream,
+            Err(ConnectFailure::Refused(refusal)) => {
+                return self.forbidden(peer, &target, &refusal);
             }
+            Err(ConnectFailure::Failed(e)) => return self.bad_gateway(authority.as_str(), &e),
         };
         let on_upgrade = hyper::upgrade::on(&mut req);
         let counters = self.inner.counters.clone();
@@ -307,6 +338,16 @@ impl Proxy {
             }
         });
         Response::new(Empty::new().map_err(BoxError::from).boxed_unsync())
+    }
+
+    /// Answers `403 Forbidden` and logs who asked for what and why it was refused.
+    fn forbidden(&self, peer: SocketAddr, target: &str, refusal: &Refusal) -> Response<ProxyBody> {
+        warn!(client = %peer.ip(), to = %target, "refused: {refusal}");
+        Counters::add(&self.inner.counters.refused, 1);
+        text(
+            StatusCode::FORBIDDEN,
+            format!("403 Forbidden: {refusal}").replace(['\r', '\n'], " "),
+        )
     }
 
     fn bad_gateway(&self, upstream: &str, error: &str) -> Response<ProxyBody> {

@@ -9,7 +9,7 @@ use crate::support::*;
 async fn deb_is_served_from_cache_the_second_time() {
     let dir = tempfile::tempdir().unwrap();
     let upstream = Upstream::start().await;
-    let proxy = TestProxy::start(Some(dir.path().to_owned())).await;
+    let proxy = TestProxy::start(Some(dir.path().to_owned()), &[upstream.addr]).await;
     let first = get(proxy.addr, &upstream.url(DEB)).await;
     assert_eq!(first.status, StatusCode::OK);
     assert!(first.body.unwrap() == deb_body());
@@ -38,7 +38,7 @@ async fn deb_is_served_from_cache_the_second_time() {
     assert_eq!(stats.cache_bytes, deb_body().len() as u64);
 
     // A new proxy on the same directory serves the entry too.
-    let again = TestProxy::start(Some(dir.path().to_owned())).await;
+    let again = TestProxy::start(Some(dir.path().to_owned()), &[upstream.addr]).await;
     assert!(get(again.addr, &upstream.url(DEB)).await.body.unwrap() == deb_body());
     assert_eq!(upstream.hits(DEB), 1);
     assert_eq!(again.stats().cache_hits, 1);
@@ -48,7 +48,7 @@ async fn deb_is_served_from_cache_the_second_time() {
 async fn inrelease_is_never_cached() {
     let dir = tempfile::tempdir().unwrap();
     let upstream = Upstream::start().await;
-    let proxy = TestProxy::start(Some(dir.path().to_owned())).await;
+    let proxy = TestProxy::start(Some(dir.path().to_owned()), &[upstream.addr]).await;
     for _ in 0..2 {
         let answer = get(proxy.addr, &upstream.url(INRELEASE)).await;
         assert_eq!(answer.status, StatusCode::OK);
@@ -63,7 +63,7 @@ async fn inrelease_is_never_cached() {
 async fn not_found_is_passed_through_and_not_cached() {
     let dir = tempfile::tempdir().unwrap();
     let upstream = Upstream::start().await;
-    let proxy = TestProxy::start(Some(dir.path().to_owned())).await;
+    let proxy = TestProxy::start(Some(dir.path().to_owned()), &[upstream.addr]).await;
     for _ in 0..2 {
         let answer = get(proxy.addr, &upstream.url(MISSING)).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND);
@@ -78,7 +78,7 @@ async fn not_found_is_passed_through_and_not_cached() {
 async fn truncated_download_leaves_no_cache_entry() {
     let dir = tempfile::tempdir().unwrap();
     let (upstream, hits) = truncating_upstream(8 << 20, 1 << 20).await;
-    let proxy = TestProxy::start(Some(dir.path().to_owned())).await;
+    let proxy = TestProxy::start(Some(dir.path().to_owned()), &[upstream]).await;
     let url = format!("http://{upstream}{DEB}");
     for round in 1..=2 {
         let answer = get(proxy.addr, &url).await;

@@ -8,7 +8,7 @@ use crate::support::*;
 #[tokio::test]
 async fn forward_get_streams_large_body_unchanged() {
     let upstream = Upstream::start().await;
-    let proxy = TestProxy::start(None).await;
+    let proxy = TestProxy::start(None, &[upstream.addr]).await;
     let answer = get(proxy.addr, &upstream.url(DEB)).await;
     assert_eq!(answer.status, StatusCode::OK);
     let body = answer.body.unwrap();
@@ -28,7 +28,7 @@ async fn forward_get_streams_large_body_unchanged() {
 #[tokio::test]
 async fn keep_alive_serves_two_requests_on_one_connection() {
     let upstream = Upstream::start().await;
-    let proxy = TestProxy::start(None).await;
+    let proxy = TestProxy::start(None, &[upstream.addr]).await;
     let mut client = connect(proxy.addr).await;
     let first = get_on(&mut client, &upstream.url(INRELEASE)).await;
     assert_eq!(first.status, StatusCode::OK);
@@ -42,7 +42,7 @@ async fn keep_alive_serves_two_requests_on_one_connection() {
 #[tokio::test]
 async fn hop_by_hop_headers_are_not_forwarded() {
     let upstream = Upstream::start().await;
-    let proxy = TestProxy::start(None).await;
+    let proxy = TestProxy::start(None, &[upstream.addr]).await;
     let request = Request::get(upstream.url(HEADERS))
         .header(HOST, upstream.addr.to_string())
         .header("proxy-connection", "keep-alive")
@@ -70,7 +70,7 @@ async fn hop_by_hop_headers_are_not_forwarded() {
 
 #[tokio::test]
 async fn origin_form_request_gets_400() {
-    let proxy = TestProxy::start(None).await;
+    let proxy = TestProxy::start(None, &[]).await;
     let request = Request::get("/debian/dists/sid/InRelease").header(HOST, "deb.debian.org");
     let answer = send(&mut connect(proxy.addr).await, request).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
@@ -80,7 +80,7 @@ async fn origin_form_request_gets_400() {
 #[tokio::test]
 async fn unreachable_upstream_gives_502_naming_it() {
     let dead = closed_port().await;
-    let proxy = TestProxy::start(None).await;
+    let proxy = TestProxy::start(None, &[dead]).await;
     let answer = get(proxy.addr, &format!("http://{dead}{INRELEASE}")).await;
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
     let text = answer.text();

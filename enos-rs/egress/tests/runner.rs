@@ -1,6 +1,7 @@
 //! Integration tests of the egress proxy.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod access;
 mod cache;
 mod forward;
 mod support;

@@ -19,7 +19,7 @@ async fn connect_request(
 #[tokio::test]
 async fn connect_tunnels_bytes_both_ways() {
     let echo = echo_server().await;
-    let proxy = TestProxy::start(None).await;
+    let proxy = TestProxy::start(None, &[echo]).await;
     let (stream, head) = connect_request(proxy.addr, echo).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 
@@ -40,7 +40,7 @@ async fn connect_tunnels_bytes_both_ways() {
 #[tokio::test]
 async fn connect_to_closed_port_gives_502() {
     let dead = closed_port().await;
-    let proxy = TestProxy::start(None).await;
+    let proxy = TestProxy::start(None, &[dead]).await;
     let (_stream, head) = connect_request(proxy.addr, dead).await;
     assert!(head.starts_with("HTTP/1.1 502"), "{head}");
     let stats = proxy.stats();

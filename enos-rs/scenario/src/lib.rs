@@ -49,6 +49,7 @@ pub const MAX_FILE_BYTES: usize = 1 << 20;
 const TOP_LEVEL_KEYS: &str = "name, provider, sites, network, vars, deploy";
 const NOT_BUILT_YET: [&str; 2] = ["bench", "metrics"];
 const KNOWN_PROVIDERS: [&str; 5] = ["local", "g5k", "vagrant", "openstack", "static"];
+const LOCAL_OPTIONS: &str = "egress_allow";
 
 /// Why a scenario was rejected: one or more located diagnostics.
 ///
@@ -427,6 +428,76 @@ fn check_name(text: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks an entry of the local provider's `egress_allow`: a host name (`deb.debian.org`), every
+/// name under a domain (`*.opendev.org`), either with `:port`, or an IP literal (`192.0.2.7`,
+/// `2001:db8::7`, `[2001:db8::7]:8443`). Says what is wrong with it.
+///
+/// The egress proxy reads the same syntax (`enos_egress::AllowRule`).
+pub fn check_egress_rule(text: &str) -> Result<(), String> {
+    let port = |digits: &str| match digits.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err("the port must be a number from 1 to 65535".to_owned()),
+    };
+    if let Some((_, rest)) = text.split_once("://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        return Err(format!("expected a host, not a URL: write `{host}`"));
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let (inside, after) = rest
+            .split_once(']')
+            .ok_or_else(|| "a `[` without its `]`".to_owned())?;
+        if inside.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("expected an IPv6 address between `[` and `]`".to_owned());
+        }
+        return match after {
+            "" => Ok(()),
+            _ => port(
+                after
+                    .strip_prefix(':')
+                    .ok_or_else(|| "expected `:port` after `]`".to_owned())?,
+            ),
+        };
+    }
+    if text.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(());
+    }
+    let host = match text.split_once(':') {
+        Some((host, digits)) => {
+            port(digits)?;
+            host
+        }
+        None => text,
+    };
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    if name.is_empty() {
+        return Err("expected a host name such as deb.debian.org".to_owned());
+    }
+    if name.contains('*') {
+        return Err("`*` may only start an entry, as in `*.example.org`".to_owned());
+    }
+    if name.len() > 253 {
+        return Err("a host name has at most 253 characters".to_owned());
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err("a host name has no empty labels (`..`, or a dot at an end)".to_owned());
+        }
+        if label.len() > 63 {
+            return Err("a label of a host name has at most 63 characters".to_owned());
+        }
+        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err("a host name holds only letters, digits, dashes and dots".to_owned());
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a label of a host name does not start or end with a dash".to_owned());
+        }
+    }
+    Ok(())
+}
+
 /// What a loosely typed value is, for messages.
 pub(crate) fn describe(value: &Value) -> String {
     match value {
@@ -543,7 +614,7 @@ impl Checker<'_> {
     }
 
     fn provider(&mut self, value: Option<&Value>) -> ProviderSpec {
-        let local = ProviderSpec::Local(LocalOptions {});
+        let local = ProviderSpec::Local(LocalOptions::default());
         let (name, options) = match value {
             None if self.map.has("provider") => {
                 self.value_error(
@@ -591,30 +662,21 @@ impl Checker<'_> {
             "provider".to_owned()
         };
         match name {
-            "local" => {
-                match options {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Object(o)) => {
-                        for key in o.keys() {
-                            self.key_error(
-                                &format!("provider.local.{key}"),
-                                format!(
-                                    "unknown key `{key}`: the local provider has no options yet"
-                                ),
-                            );
-                        }
-                    }
-                    Some(other) => self.value_error(
+            "local" => match options {
+                None | Some(Value::Null) => local,
+                Some(Value::Object(o)) => ProviderSpec::Local(self.local_options(o)),
+                Some(other) => {
+                    self.value_error(
                         "provider.local",
                         format!(
                             "expected the local provider's options (a mapping, e.g. `{{}}`), \
                              found {}",
                             describe(other)
                         ),
-                    ),
+                    );
+                    local
                 }
-                local
-            }
+            },
             known if KNOWN_PROVIDERS.contains(&known) => {
                 self.provider_error(
                     &at,
@@ -634,6 +696,58 @@ impl Checker<'_> {
                 local
             }
         }
+    }
+
+    /// The local provider's options.
+    fn local_options(&mut self, options: &serde_json::Map<String, Value>) -> LocalOptions {
+        let mut local = LocalOptions::default();
+        for (key, value) in options {
+            let path = format!("provider.local.{key}");
+            match key.as_str() {
+                "egress_allow" => local.egress_allow = self.egress_allow(&path, value),
+                _ => self.key_error(
+                    &path,
+                    format!("unknown key `{key}`, expected {LOCAL_OPTIONS}"),
+                ),
+            }
+        }
+        local
+    }
+
+    /// `provider.local.egress_allow`: a list of hosts the egress proxy may forward to.
+    fn egress_allow(&mut self, path: &str, value: &Value) -> Vec<String> {
+        let Value::Array(items) = value else {
+            self.value_error(
+                path,
+                format!(
+                    "expected a list of hosts the egress proxy may forward to (e.g. \
+                     `[github.com, \"*.opendev.org\"]`), found {}",
+                    describe(value)
+                ),
+            );
+            return Vec::new();
+        };
+        let mut rules = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{i}]");
+            match item {
+                Value::String(text) => match check_egress_rule(text) {
+                    Ok(()) => rules.push(text.clone()),
+                    Err(why) => self.value_error(
+                        &item_path,
+                        format!("bad egress host {}: {why}", quote(text)),
+                    ),
+                },
+                other => self.value_error(
+                    &item_path,
+                    format!(
+                        "expected a host name such as deb.debian.org, found {}",
+                        describe(other)
+                    ),
+                ),
+            }
+        }
+        rules
     }
 
     /// An error about the provider's name: at the value of `provider: g5k`, at the key of

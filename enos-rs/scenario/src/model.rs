@@ -29,10 +29,18 @@ pub enum ProviderSpec {
     Local(LocalOptions),
 }
 
-/// Options of the local provider (none yet).
+/// Options of the local provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LocalOptions {}
+pub struct LocalOptions {
+    /// Hosts the egress proxy forwards to besides the package repositories this machine's apt
+    /// and pip name: `name` (ports 80 and 443), `*.domain` (every name under it), `name:port`,
+    /// or an IP literal, as written in the scenario (checked by [`check_egress_rule`]).
+    ///
+    /// [`check_egress_rule`]: crate::check_egress_rule
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress_allow: Vec<String>,
+}
 
 /// A site: the unit of geography (EnOS "groups").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,10 +203,14 @@ impl Scenario {
     }
 
     /// Whether `other` asks for the same testbed (name, provider, sites and roles): it may
-    /// differ in its WAN and in what it deploys, which a later `enos deploy` applies to the
-    /// testbed in place.
+    /// differ in its WAN, in what it deploys and in the local provider's `egress_allow`, which a
+    /// later `enos deploy` applies to the testbed in place.
     pub fn same_testbed(&self, other: &Scenario) -> bool {
-        self.name == other.name && self.provider == other.provider && self.sites == other.sites
+        // No provider option shapes the testbed yet; one that does must be compared here.
+        let provider = |s: &Scenario| match &s.provider {
+            ProviderSpec::Local(LocalOptions { egress_allow: _ }) => "local",
+        };
+        self.name == other.name && provider(self) == provider(other) && self.sites == other.sites
     }
 
     /// The site called `name`.

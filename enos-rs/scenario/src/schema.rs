@@ -12,6 +12,14 @@ use serde_json::{Value, json};
 /// with a dash.
 const NAME: &str = "^[a-z](-?[a-z0-9])*$";
 const NUMBER: &str = "[0-9]+(\\.[0-9]+)?";
+/// An entry of `provider.local.egress_allow`: a name or `*.domain` with an optional port, a
+/// bracketed IPv6 address with an optional port, or a bare IPv6 address.
+const EGRESS_HOST: &str = concat!(
+    "^((\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*",
+    "(:[0-9]{1,5})?",
+    "|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?",
+    "|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)$"
+);
 
 /// The JSON Schema (draft 2020-12) of the scenario format.
 pub fn json_schema() -> Value {
@@ -74,7 +82,7 @@ pub fn json_schema() -> Value {
             },
             "provider": {
                 "description": "The testbed that provides the hosts: `local` (the default) or \
-                                `{local: {}}`.",
+                                `{local: {options}}`.",
                 "default": "local",
                 "oneOf": [
                     {"const": "local"},
@@ -86,7 +94,27 @@ pub fn json_schema() -> Value {
                             "local": {
                                 "type": ["object", "null"],
                                 "additionalProperties": false,
-                                "description": "Options of the local provider (none yet).",
+                                "description": "Options of the local provider.",
+                                "properties": {
+                                    "egress_allow": {
+                                        "type": "array",
+                                        "description": "Hosts the egress proxy forwards to \
+                                                        besides the package repositories this \
+                                                        machine's apt and pip name: a name \
+                                                        (ports 80 and 443), `*.domain` for \
+                                                        every name under it, `name:port`, or \
+                                                        an IP literal.",
+                                        "items": {
+                                            "type": "string",
+                                            "pattern": EGRESS_HOST,
+                                            "examples": [
+                                                "github.com",
+                                                "*.opendev.org",
+                                                "mirror.example.org:8080"
+                                            ],
+                                        },
+                                    }
+                                },
                             }
                         }
                     }

@@ -65,6 +65,7 @@ const KINDS: &[&str] = &[
     "provider-not-built",
     "several-providers",
     "local-provider-option",
+    "local-provider-bad-egress-allow",
     // Quantities.
     "malformed-delay",
     "delay-unknown-unit",

@@ -90,6 +90,42 @@ fn quantities_serialize_as_their_canonical_strings() {
 }
 
 #[test]
+fn the_local_provider_takes_an_egress_allow_list() {
+    let s = parse(
+        "name: q\nprovider:\n  local:\n    egress_allow: [github.com, \"*.opendev.org\", \
+         \"mirror.lan:8080\", 192.0.2.7, \"[2001:db8::7]:8443\"]\nsites: {a: {roles: {x: 1}}}\n",
+    );
+    let ProviderSpec::Local(options) = &s.provider;
+    assert_eq!(
+        options.egress_allow,
+        [
+            "github.com",
+            "*.opendev.org",
+            "mirror.lan:8080",
+            "192.0.2.7",
+            "[2001:db8::7]:8443"
+        ]
+    );
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(
+        json["provider"]["local"]["egress_allow"][1],
+        "*.opendev.org"
+    );
+    // Another list asks for the same testbed: a deploy applies it in place.
+    let other = parse(
+        "name: q\nprovider: {local: {egress_allow: [ftp.debian.org]}}\nsites: {a: {roles: {x: 1}}}\n",
+    );
+    assert!(s.same_testbed(&other) && other.same_testbed(&s));
+    let more = parse(
+        "name: q\nprovider: {local: {egress_allow: [ftp.debian.org]}}\nsites: {a: {roles: {x: 2}}}\n",
+    );
+    assert!(!other.same_testbed(&more));
+    let empty =
+        parse("name: q\nprovider: {local: {egress_allow: []}}\nsites: {a: {roles: {x: 1}}}\n");
+    assert_eq!(empty.provider, ProviderSpec::Local(Default::default()));
+}
+
+#[test]
 fn absent_keys_take_their_defaults() {
     let short = parse("name: q\nsites: {a: {roles: {x: 1}}}\n");
     assert_eq!(short.provider, ProviderSpec::Local(Default::default()));

@@ -7,16 +7,27 @@
 //! directory, so a package several hosts install is downloaded once; the cache goes with the
 //! testbed. Other tools can use the proxy too: `/etc/enos/proxy.env` sets `http_proxy`,
 //! `https_proxy` and a `no_proxy` that keeps the testbed's own traffic direct.
+//!
+//! The proxy serves only the experiment's address block and forwards only to the package
+//! repositories this machine's apt and pip name ([`crate::repositories`]) and to the scenario's
+//! `provider.local.egress_allow`; it never connects to loopback, link-local, the testbed's
+//! range or this machine's own addresses (see `enos_egress::access`). The fabric's firewall
+//! ([`crate::firewall`]) keeps hosts from reaching anything else of the root namespace.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use enos_core::ProviderError;
+use enos_egress::AllowRule;
+use enos_scenario::{ProviderSpec, Scenario};
 
 use crate::alloc::{data_dir, runtime_dir};
 use crate::daemon::{Daemons, log_tail, running_pid};
 use crate::plan::{TestbedPlan, block_cidr};
+use crate::repositories::{PackageConfig, repository_hosts};
+use crate::sys;
 
 /// The proxy's port, on the root namespace's end of the management link (apt-cacher's).
 pub const PORT: u16 = 3142;
@@ -69,14 +80,95 @@ pub fn proxy_env(plan: &TestbedPlan) -> String {
     )
 }
 
-/// Starts the proxy of `plan` unless it runs already, and waits until it listens.
+/// The proxy's allow-list for `scenario`: the repositories that `packages` (this machine's apt
+/// and pip configuration) names, then the scenario's `egress_allow`; each entry once, in its
+/// canonical form. An entry the proxy could not read is skipped (from the machine's files,
+/// with a warning) or refused (from the scenario, which was checked already).
+pub fn allow_list(
+    scenario: &Scenario,
+    packages: &PackageConfig,
+) -> Result<Vec<String>, ProviderError> {
+    let mut allow: Vec<String> = Vec::new();
+    for host in repository_hosts(packages) {
+        match host.parse::<AllowRule>() {
+            Ok(rule) => allow.push(rule.to_string()),
+            Err(e) => tracing::warn!("not forwarding to a repository of this machine's: {e}"),
+        }
+    }
+    let ProviderSpec::Local(options) = &scenario.provider;
+    for entry in &options.egress_allow {
+        let rule: AllowRule = entry
+            .parse()
+            .map_err(|e| ProviderError::new(format!("provider.local.egress_allow: {e}")))?;
+        allow.push(rule.to_string());
+    }
+    let mut seen = std::collections::HashSet::new();
+    allow.retain(|entry| seen.insert(entry.clone()));
+    Ok(allow)
+}
+
+/// The arguments of the proxy of `plan` (after the program): where it listens, the
+/// experiment's block as its only clients, `allow` as its allow-list, its cache and pid file.
+pub fn proxy_args(plan: &TestbedPlan, allow: &[String]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "egress-proxy".into(),
+        "--listen".into(),
+        listen_address(plan).to_string().into(),
+        "--clients".into(),
+        block_cidr(plan.block).into(),
+    ];
+    for entry in allow {
+        args.push("--allow".into());
+        args.push(entry.into());
+    }
+    args.extend([
+        "--cache".into(),
+        cache_dir(&plan.prefix).into(),
+        "--pid-file".into(),
+        pid_path(&plan.prefix).into(),
+    ]);
+    args
+}
+
+/// The arguments process `pid` was started with, after its program.
+fn running_args(pid: u32) -> Vec<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .skip(1)
+        .map(|a| std::ffi::OsStr::from_bytes(a).to_owned())
+        .collect()
+}
+
+/// Stops the proxy `pid` (SIGTERM, then SIGKILL after 5 s) and waits until it is gone.
+async fn stop(pid: u32) {
+    sys::kill(pid, rustix::process::Signal::TERM);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if Instant::now() > deadline {
+            sys::kill(pid, rustix::process::Signal::KILL);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Starts the proxy of `plan`, forwarding to `allow`, unless it runs already with these
+/// settings (one started with others, e.g. by an earlier version, is restarted), and waits
+/// until it listens.
 pub async fn ensure(
     daemons: &Daemons,
     plan: &TestbedPlan,
+    allow: &[String],
     log: &std::path::Path,
 ) -> Result<(), ProviderError> {
-    if proxy_pid(&plan.prefix).is_some() {
-        return Ok(());
+    let args = proxy_args(plan, allow);
+    if let Some(pid) = proxy_pid(&plan.prefix) {
+        if running_args(pid) == args {
+            return Ok(());
+        }
+        stop(pid).await;
     }
     let pid_file = pid_path(&plan.prefix);
     if let Some(dir) = pid_file.parent() {
@@ -85,15 +177,6 @@ pub async fn ensure(
     }
     let _ = std::fs::remove_file(&pid_file);
     let address = listen_address(plan);
-    let args: Vec<std::ffi::OsString> = vec![
-        "egress-proxy".into(),
-        "--listen".into(),
-        address.to_string().into(),
-        "--cache".into(),
-        cache_dir(&plan.prefix).into(),
-        "--pid-file".into(),
-        pid_file.into(),
-    ];
     daemons.spawn("egress proxy", &args, log).await?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
@@ -111,5 +194,95 @@ pub async fn ensure(
             )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scenario_and_the_proxy_read_allow_list_entries_alike() {
+        for text in [
+            "github.com",
+            "*.opendev.org",
+            "Mirror.LAN:8080",
+            "192.0.2.7",
+            "192.0.2.7:3128",
+            "2001:db8::7",
+            "[2001:db8::7]:8443",
+            "",
+            "*",
+            "*.",
+            "a.*.org",
+            "deb..org",
+            "deb.org.",
+            "-deb.org",
+            "deb_org",
+            "http://deb.org/debian",
+            "deb.org:0",
+            "deb.org:65536",
+            "deb.org:x",
+            "[2001:db8::7",
+            "[deb.org]",
+            "[2001:db8::7]8443",
+            "a:b:c",
+        ] {
+            assert_eq!(
+                enos_scenario::check_egress_rule(text).is_ok(),
+                text.parse::<AllowRule>().is_ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_allow_list_is_the_machine_s_repositories_then_the_scenario_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let apt = dir.path().join("apt");
+        std::fs::create_dir_all(apt.join("sources.list.d")).unwrap();
+        std::fs::write(
+            apt.join("sources.list"),
+            "deb http://deb.debian.org/debian bookworm main\n\
+             deb http://bad_name.example.org/debian bookworm main\n",
+        )
+        .unwrap();
+        let packages = PackageConfig {
+            apt_dir: apt,
+            ..PackageConfig::default()
+        };
+        let scenario = enos_scenario::parse(
+            "name: q\nprovider: {local: {egress_allow: [GitHub.com, \"*.opendev.org\", deb.debian.org]}}\n\
+             sites: {a: {roles: {x: 1}}}\n",
+            "q.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            allow_list(&scenario, &packages).unwrap(),
+            [
+                "deb.debian.org",
+                "files.pythonhosted.org",
+                "pypi.org",
+                "github.com",
+                "*.opendev.org"
+            ]
+        );
+        let plan = crate::plan::plan(&scenario, "eab12", 3).unwrap();
+        let args: Vec<String> = proxy_args(&plan, &["deb.debian.org".to_owned()])
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args[..7],
+            [
+                "egress-proxy",
+                "--listen",
+                "198.18.48.1:3142",
+                "--clients",
+                "198.18.48.0/20",
+                "--allow",
+                "deb.debian.org"
+            ]
+        );
     }
 }

@@ -13,8 +13,10 @@
 pub mod alloc;
 pub mod daemon;
 pub mod egress;
+pub mod firewall;
 mod host;
 pub mod plan;
+pub mod repositories;
 pub mod sys;
 pub mod teardown;
 pub mod wan;
@@ -402,6 +404,7 @@ impl Provider for LocalProvider {
             "sshd",
             "ssh",
             "ssh-keygen",
+            "nft",
         ] {
             if !find_program(program).await {
                 missing.push(program);
@@ -409,7 +412,7 @@ impl Provider for LocalProvider {
         }
         if !missing.is_empty() {
             return Err(ProviderError::new(format!("the local provider needs programs that are missing: {}", missing.join(", ")))
-                .with_hint("on Debian or Ubuntu: apt-get install openssh-server openssh-client iproute2 util-linux"));
+                .with_hint("on Debian or Ubuntu: apt-get install openssh-server openssh-client iproute2 util-linux nftables"));
         }
         let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
         if !filesystems
@@ -465,8 +468,13 @@ impl Provider for LocalProvider {
             state.fabric_ready = true;
             save_local_state(experiment, &state)?;
         }
+        // Before any host exists, and again on every deploy (an older fabric may lack it).
+        firewall::apply(&plan).await?;
+        let packages =
+            repositories::PackageConfig::of_this_machine(|name| std::env::var(name).ok());
+        let allow = egress::allow_list(&experiment.state().scenario, &packages)?;
         let proxy_log = experiment.subdir("logs")?.join("egress-proxy.log");
-        egress::ensure(&self.daemons, &plan, &proxy_log).await?;
+        egress::ensure(&self.daemons, &plan, &allow, &proxy_log).await?;
 
         let namespaces = sys::namespaces();
         let mut checks = JoinSet::new();

@@ -52,8 +52,14 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// An upstream on 127.0.0.1.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on("127.0.0.1".parse().unwrap()).await
+    }
+
+    /// An upstream on `ip` (`0.0.0.0` for every address of this machine).
+    pub async fn start_on(ip: std::net::IpAddr) -> Self {
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(Mutex::new(HashMap::new()));
         let counted = hits.clone();
@@ -166,12 +172,35 @@ pub struct TestProxy {
     task: JoinHandle<Stats>,
 }
 
+/// The configuration of a test proxy: it serves loopback clients and forwards to `upstreams`
+/// only. The fake upstreams listen on 127.0.0.1, so loopback upstreams pass the address check
+/// (the one setting only tests use); every other check stays on.
+pub fn test_config(cache_dir: Option<PathBuf>, upstreams: &[SocketAddr]) -> ProxyConfig {
+    ProxyConfig {
+        cache_dir,
+        clients: vec!["127.0.0.0/8".parse().unwrap()],
+        allow: upstreams
+            .iter()
+            .map(|a| a.to_string().parse().unwrap())
+            .collect(),
+        loopback_upstreams: true,
+        ..ProxyConfig::new("127.0.0.1:0".parse().unwrap())
+    }
+}
+
 impl TestProxy {
-    pub async fn start(cache_dir: Option<PathBuf>) -> Self {
+    /// A proxy as [`test_config`] sets it up.
+    pub async fn start(cache_dir: Option<PathBuf>, upstreams: &[SocketAddr]) -> Self {
+        Self::with_config(test_config(cache_dir, upstreams)).await
+    }
+
+    /// A proxy with `config` (its `listen` address is replaced by 127.0.0.1:0).
+    pub async fn with_config(config: ProxyConfig) -> Self {
         let config = ProxyConfig {
-            cache_dir: cache_dir.clone(),
-            ..ProxyConfig::new("127.0.0.1:0".parse().unwrap())
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..config
         };
+        let cache_dir = config.cache_dir.clone();
         let listener = enos_egress::bind(&config).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let proxy = Proxy::new(config).unwrap();
