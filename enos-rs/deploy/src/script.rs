@@ -224,34 +224,45 @@ fi
     )
 }
 
-/// `chown`/`chmod` arguments, and the `stat` output they lead to.
-fn ownership(owner: Option<&str>, group: Option<&str>) -> (String, String) {
+/// The `chown` argument (quoted) of an owner and a group.
+fn ownership(owner: Option<&str>, group: Option<&str>) -> String {
     let owner = owner.unwrap_or("root");
     let spec = match group {
         Some(group) => format!("{owner}:{group}"),
         None => format!("{owner}:"),
     };
-    (quote(&spec), owner.to_owned())
+    quote(&spec)
+}
+
+/// The `stat` format and the output it gives for a file of `mode` owned by `owner` (and
+/// `group`), quoted: names are compared as names, numeric ids as ids.
+fn stat_check(mode: &str, owner: Option<&str>, group: Option<&str>) -> (String, String) {
+    let numeric = |text: &str| text.bytes().all(|b| b.is_ascii_digit());
+    let owner = owner.unwrap_or("root");
+    let mut format = String::from(if numeric(owner) { "%a %u" } else { "%a %U" });
+    let mut expected = format!("{mode} {owner}");
+    if let Some(group) = group {
+        format.push_str(if numeric(group) { " %g" } else { " %G" });
+        expected.push(' ');
+        expected.push_str(group);
+    }
+    (quote(&format), quote(&expected))
 }
 
 /// Writes standard input to `dest` unless it holds that content with that mode and owner.
 fn put(dest: &str, content: &[u8], mode: &str, owner: Option<&str>, group: Option<&str>) -> String {
     use sha2::Digest as _;
     let digest = crate::plan::hex(&sha2::Sha256::digest(content));
-    let (chown, user) = ownership(owner, group);
+    let chown = ownership(owner, group);
     let mode = mode.trim_start_matches('0');
     let mode = if mode.is_empty() { "0" } else { mode };
-    let group_check = match group {
-        Some(g) => format!(" {}", quote(g)),
-        None => String::new(),
-    };
-    let stat_format = if group.is_some() { "%a %U %G" } else { "%a %U" };
+    let (stat_format, expected) = stat_check(mode, owner, group);
     format!(
         r#"set -u
 d={dest}
 if [ -f "$d" ] && [ "$(sha256sum < "$d" | cut -d' ' -f1)" = {digest} ]; then
   cat >/dev/null
-  if [ "$(stat -c '{stat_format}' "$d")" = "{mode} {user}{group_check}" ]; then {UNCHANGED}; exit 0; fi
+  if [ "$(stat -c {stat_format} "$d")" = {expected} ]; then {UNCHANGED}; exit 0; fi
   chown {chown} "$d" && chmod {mode} "$d" || exit $?
   {CHANGED}; exit 0
 fi
@@ -271,7 +282,7 @@ trap - EXIT
 /// Unpacks the tar archive on standard input into `dest` unless every file of the manifest is
 /// there already with that content.
 fn put_dir(dest: &str, manifest: &str, owner: Option<&str>, group: Option<&str>) -> String {
-    let (chown, _) = ownership(owner, group);
+    let chown = ownership(owner, group);
     let chown_line = if owner.is_some() || group.is_some() {
         format!("chown -R {chown} \"$d\" || exit $?\n")
     } else {
@@ -301,14 +312,15 @@ const NOW: &str = "now() {\n  if read -r up _ 2>/dev/null </proc/uptime; then ec
 /// ready, the deadline passes, or — when PID is not empty — that process is gone).
 fn ready_functions(check: &Check) -> String {
     let check_body = match check {
+        // The address and port are arguments of the check, never part of its code.
         Check::Tcp { address, port } => format!(
-            "if command -v bash >/dev/null 2>&1; then\n    timeout 2 bash -c {} 2>/dev/null\n  \
-             else\n    python3 -c {} {} {port} 2>/dev/null\n  fi",
-            quote(&format!(": </dev/tcp/{address}/{port}")),
+            "if command -v bash >/dev/null 2>&1; then\n    timeout 2 bash -c {} _ {address} {port} \
+             2>/dev/null\n  else\n    python3 -c {} {address} {port} 2>/dev/null\n  fi",
+            quote(r#": </dev/tcp/"$1"/"$2""#),
             quote(
                 "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)"
             ),
-            quote(address),
+            address = quote(address),
         ),
         Check::Http { url, status } => format!(
             "if command -v curl >/dev/null 2>&1; then\n    code=$(curl -s -o /dev/null -m 2 -w \

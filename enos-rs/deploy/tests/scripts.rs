@@ -339,3 +339,42 @@ fn installed_packages_are_left_alone() {
     assert_eq!((ran.code, ran.said), (0, Some(Said::Unchanged)), "{ran:?}");
     assert_eq!(ran.stdout, "");
 }
+
+#[test]
+fn hostile_owners_and_tcp_addresses_are_never_run_as_code() {
+    if !is_root("hostile_owners_and_tcp_addresses") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let m = marker.display().to_string();
+    // The file holds the content already, so that its owner is what the script compares.
+    let dest = dir.path().join("app.conf");
+    std::fs::write(&dest, "x\n").unwrap();
+    for owner in [
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        format!("root\"; touch {m}; echo \""),
+        format!("root; touch {m}"),
+    ] {
+        for (owner, group) in [(Some(owner.clone()), None), (None, Some(owner.clone()))] {
+            let action = HostAction::Put {
+                dest: dest.display().to_string(),
+                content: b"x\n".to_vec(),
+                mode: "0644".into(),
+                owner,
+                group,
+            };
+            let ran = run(&script(&action, false, 10));
+            assert_ne!(ran.code, 0, "{ran:?}");
+            assert!(!marker.exists(), "{action:?} ran code: {ran:?}");
+        }
+    }
+    let wait = HostAction::Wait(Check::Tcp {
+        address: format!("$(touch {m})"),
+        port: 80,
+    });
+    let ran = run(&script(&wait, false, 1));
+    assert_eq!(ran.code, 1, "{ran:?}");
+    assert!(!marker.exists(), "the tcp check ran code: {ran:?}");
+}
