@@ -1,9 +1,16 @@
 //! The shell scripts that carry out a host's part of a step: one script per host and step, run
-//! over SSH by `sh`, with file contents on standard input. Each script checks first whether
-//! what it would do already holds, and says which it was on its last line of output.
+//! over SSH by `sh`. Each script checks first whether what it would do already holds, and says
+//! which it was on its last line of output.
 //!
 //! A script that succeeds ends with the line `::enos:: changed` or `::enos:: unchanged`; one
 //! that fails exits non-zero with what went wrong on its outputs. Nothing here does I/O.
+//!
+//! No value of a step is ever on a command line, where every user of the host (and of the
+//! machine, for hosts that share its kernel) reads it in `/proc/*/cmdline`: the command line
+//! sent over SSH is a fixed bootstrap that names only the script's length; the script travels
+//! on standard input, ahead of the step's own input (file contents), and is run from a file
+//! only root can read. Commands of the step (`run`, `unless`, readiness checks, services) reach
+//! their `sh` in its environment, which only their user can read, never as arguments.
 
 use std::fmt::Write as _;
 
@@ -32,19 +39,55 @@ pub fn quote(text: &str) -> String {
 /// A host's part of a step: the command line to run and its standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
-    /// The command line, for the remote user's shell (it runs `sh -c`).
+    /// The command line, for the remote user's shell: a bootstrap that reads the script from
+    /// standard input into a file only its owner can read, and runs it with `sh`. It names
+    /// nothing but the script's length.
     pub command: String,
-    /// What to give it on standard input.
+    /// What to give it on standard input: the script, then the step's own input.
     pub input: Vec<u8>,
 }
 
 impl Script {
-    fn new(body: &str, input: Vec<u8>) -> Script {
+    fn new(body: &str, data: Vec<u8>) -> Script {
+        let length = body.len();
+        // `dd bs=1` reads the script byte by byte, so that not one byte of the step's own input
+        // is taken with it (a pipe gives no other way to stop at an exact length).
+        let bootstrap = format!(
+            "umask 077; f=$(mktemp) || exit 70; trap 'rm -f \"$f\"' EXIT; \
+             dd bs=1 count={length} of=\"$f\" 2>/dev/null; \
+             if [ \"$(wc -c < \"$f\")\" -ne {length} ]; then \
+             echo 'enos: the step script did not arrive whole' >&2; exit 70; fi; sh \"$f\""
+        );
+        let mut input = Vec::with_capacity(length + data.len());
+        input.extend_from_slice(body.as_bytes());
+        input.extend_from_slice(&data);
         Script {
-            command: format!("sh -c {}", quote(body)),
+            command: format!("sh -c {}", quote(&bootstrap)),
             input,
         }
     }
+}
+
+/// The name of the environment variable that carries a command to [`FRESH_SHELL`].
+const COMMAND_VARIABLE: &str = "ENOS_COMMAND";
+
+/// A `sh` that runs the command in `$ENOS_COMMAND` (and removes it from the environment
+/// first, so that the command's own processes do not inherit it).
+const FRESH_SHELL: &str = r#"sh -c 'c=$ENOS_COMMAND; unset ENOS_COMMAND; eval "$c"'"#;
+
+/// Runs `command` in a fresh `sh`, with `env` set, in `chdir`: the command and the variables
+/// go in the environment of that `sh` (only its user reads it), never in an argument list.
+fn fresh_shell(
+    command: &str,
+    chdir: Option<&str>,
+    env: &indexmap::IndexMap<String, String>,
+) -> String {
+    format!(
+        "{}{}{COMMAND_VARIABLE}={} {FRESH_SHELL}",
+        chdir_prefix(chdir),
+        assignments(env),
+        quote(command)
+    )
 }
 
 /// What a script said on its last line.
@@ -115,16 +158,14 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             if let Some(unless) = unless {
                 let _ = writeln!(
                     body,
-                    "if sh -c {} >/dev/null 2>&1 </dev/null; then {UNCHANGED}; exit 0; fi",
-                    quote(unless)
+                    "if {} >/dev/null 2>&1 </dev/null; then {UNCHANGED}; exit 0; fi",
+                    fresh_shell(unless, None, &indexmap::IndexMap::new())
                 );
             }
             let _ = writeln!(
                 body,
-                "{}{}sh -c {} </dev/null || exit $?\n{CHANGED}",
-                chdir_prefix(chdir.as_deref()),
-                env_prefix(env),
-                quote(command)
+                "({}) </dev/null || exit $?\n{CHANGED}",
+                fresh_shell(command, chdir.as_deref(), env)
             );
             Script::new(&body, Vec::new())
         }
@@ -180,11 +221,10 @@ fn chdir_prefix(chdir: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn env_prefix(env: &indexmap::IndexMap<String, String>) -> String {
-    if env.is_empty() {
-        return String::new();
-    }
-    let mut text = String::from("env ");
+/// `NAME=value ` assignments, for the environment of the command they precede (names are
+/// checked when the scenario is read: letters, digits and `_`).
+fn assignments(env: &indexmap::IndexMap<String, String>) -> String {
+    let mut text = String::new();
     for (k, v) in env {
         let _ = write!(text, "{k}={} ", quote(v));
     }
@@ -335,7 +375,10 @@ fn ready_functions(check: &Check) -> String {
             ),
         ),
         Check::Command(command) => {
-            format!("sh -c {} >/dev/null 2>&1 </dev/null", quote(command))
+            format!(
+                "{} >/dev/null 2>&1 </dev/null",
+                fresh_shell(command, None, &indexmap::IndexMap::new())
+            )
         }
     };
     format!(
@@ -396,7 +439,7 @@ if [ $running = 0 ] || [ "$(cat "$deff" 2>/dev/null)" != {definition} ] || [ {re
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   echo "== $(date -u +%FT%TZ) starting $name" >> "$log"
-  ({chdir}exec {env}setsid {as_user}sh -c {command}) </dev/null >>"$log" 2>&1 &
+  ({chdir}export {env}{COMMAND_VARIABLE}={command} && exec setsid {as_user}{FRESH_SHELL}) </dev/null >>"$log" 2>&1 &
   pid=$!
   echo $pid > "$pidf"
   echo {definition} > "$deff"
@@ -414,7 +457,7 @@ esac
         definition = quote(definition),
         restart = u8::from(restart),
         chdir = chdir_prefix(chdir),
-        env = env_prefix(env),
+        env = assignments(env),
         command = quote(command),
     )
 }

@@ -378,3 +378,90 @@ fn hostile_owners_and_tcp_addresses_are_never_run_as_code() {
     assert_eq!(ran.code, 1, "{ran:?}");
     assert!(!marker.exists(), "the tcp check ran code: {ran:?}");
 }
+
+/// The command lines of this machine's processes that hold `needle`, read every few
+/// milliseconds until `stop` is set.
+fn command_lines_holding(
+    needle: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
+                let line = String::from_utf8_lossy(&bytes).replace('\0', " ");
+                if line.contains(needle) {
+                    found.insert(line);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    found
+}
+
+#[test]
+fn no_value_of_a_step_shows_on_a_command_line() {
+    let secret = format!("enos-secret-{}", std::process::id());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut env = IndexMap::new();
+    env.insert("TOKEN".to_owned(), format!("{secret}-env"));
+    let steps = [
+        HostAction::Run {
+            command: format!(
+                "sleep 0.5; echo \"$TOKEN {secret}-run\" > {}",
+                out.display()
+            ),
+            creates: None,
+            unless: Some(format!("sleep 0.3; test {secret}-unless = x")),
+            chdir: Some(dir.path().display().to_string()),
+            env,
+        },
+        HostAction::Wait(Check::Command(format!("sleep 0.3; test -n {secret}-ready"))),
+        put(
+            &dir.path().join("key").display().to_string(),
+            &format!("{secret}-content"),
+            "0600",
+        ),
+    ];
+    let mut steps = steps.to_vec();
+    // Services need root (their files are in /run/enos): one whose command and environment
+    // hold the secret, alive for as long as the command line is watched.
+    let as_root = is_root("no_value_of_a_step_shows_on_a_command_line (its service)");
+    let name = format!("enos-test-quiet-{}", std::process::id());
+    let _guard = Services(vec![name.clone()]);
+    if as_root {
+        let mut env = IndexMap::new();
+        env.insert("TOKEN".to_owned(), format!("{secret}-service-env"));
+        steps.push(HostAction::Service {
+            name: name.clone(),
+            command: format!("sleep 0.5; : {secret}-service; exec sleep 30"),
+            chdir: None,
+            env,
+            user: None,
+            ready: None,
+            definition: "d".into(),
+        });
+    }
+    let (codes, shown) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| command_lines_holding(&secret, &stop));
+        let codes: Vec<i32> = steps
+            .iter()
+            .map(|step| run(&script(step, false, 10)).code)
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (codes, watcher.join().unwrap())
+    });
+    // Every step ran (and so had its values at hand), yet no command line showed one.
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        format!("{secret}-env {secret}-run\n")
+    );
+    assert_eq!(codes[..2], [0, 0]);
+    if as_root {
+        assert_eq!(codes[2..], [0, 0]);
+    }
+    assert_eq!(shown, std::collections::BTreeSet::new());
+}
