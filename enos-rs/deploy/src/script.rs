@@ -202,7 +202,8 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
         }
         HostAction::Fetch { src, .. } => Script::new(
             &format!(
-                "if [ ! -f {0} ]; then echo {0}: no such file >&2; exit 3; fi\nexec cat {0}",
+                "if [ ! -f {0} ]; then echo {0}: no such file >&2; exit 3; fi\n\
+                 stat -L -c %a {0} || exit $?\nexec cat {0}",
                 quote(src)
             ),
             Vec::new(),
@@ -229,6 +230,15 @@ fn assignments(env: &indexmap::IndexMap<String, String>) -> String {
         let _ = write!(text, "{k}={} ", quote(v));
     }
     text
+}
+
+/// Splits what a fetch's script printed into the file's permission bits on the host (its
+/// first line, in octal) and its content.
+pub fn fetched(stdout: &[u8]) -> Option<(u32, &[u8])> {
+    let end = stdout.iter().position(|&b| b == b'\n')?;
+    let mode = std::str::from_utf8(&stdout[..end]).ok()?;
+    let mode = u32::from_str_radix(mode.trim(), 8).ok()?;
+    Some((mode & 0o7777, &stdout[end + 1..]))
 }
 
 /// Installs the packages that are not installed yet (with apt); `name=version` asks for a

@@ -465,3 +465,21 @@ fn no_value_of_a_step_shows_on_a_command_line() {
     }
     assert_eq!(shown, std::collections::BTreeSet::new());
 }
+
+#[test]
+fn a_fetch_says_the_mode_of_the_file_before_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("admin-openrc");
+    std::fs::write(&file, "export OS_PASSWORD=x\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let fetch = HostAction::Fetch {
+        src: file.display().to_string(),
+        dest: "openrc".into(),
+    };
+    let ran = run(&script(&fetch, false, 10));
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert_eq!(
+        enos_deploy::script::fetched(ran.stdout.as_bytes()),
+        Some((0o640, &b"export OS_PASSWORD=x\n"[..]))
+    );
+}
