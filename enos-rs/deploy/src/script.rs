@@ -51,9 +51,10 @@ impl Script {
     fn new(body: &str, data: Vec<u8>) -> Script {
         let length = body.len();
         // `dd bs=1` reads the script byte by byte, so that not one byte of the step's own input
-        // is taken with it (a pipe gives no other way to stop at an exact length).
+        // is taken with it (a pipe gives no other way to stop at an exact length). The umask is
+        // the file's only: the script runs with the login's own.
         let bootstrap = format!(
-            "umask 077; f=$(mktemp) || exit 70; trap 'rm -f \"$f\"' EXIT; \
+            "f=$(umask 077 && mktemp) || exit 70; trap 'rm -f \"$f\"' EXIT; \
              dd bs=1 count={length} of=\"$f\" 2>/dev/null; \
              if [ \"$(wc -c < \"$f\")\" -ne {length} ]; then \
              echo 'enos: the step script did not arrive whole' >&2; exit 70; fi; sh \"$f\""

@@ -58,6 +58,40 @@ fn a_file_is_written_once_and_rewritten_when_its_content_or_mode_changes() {
 }
 
 #[test]
+fn steps_run_with_the_login_s_umask_and_new_directories_get_the_usual_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let umask = |command: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", command])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let outside = umask("umask");
+    let inside = run(&script(&command("umask", None, None), false, 10));
+    assert_eq!(inside.stdout.trim(), outside, "{inside:?}");
+    if !is_root("steps_run_with_the_login_s_umask (a file in a new directory)") {
+        return;
+    }
+    // A file's new parent directories are as `mkdir -p` makes them for the login (0755 under
+    // umask 022): a web server reading /var/www/<new>/index.html must be able to.
+    let dest = dir.path().join("www/site/index.html");
+    let ran = run(&script(
+        &put(&dest.display().to_string(), "hi", "0644"),
+        false,
+        10,
+    ));
+    assert_eq!(ran.said, Some(Said::Changed), "{ran:?}");
+    let made = umask("mkdir -p d && stat -c %a d && rmdir d");
+    let mode = std::fs::metadata(dest.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(format!("{mode:o}"), made);
+}
+
+#[test]
 fn a_file_to_an_unknown_owner_fails_and_leaves_nothing() {
     if !is_root("a_file_to_an_unknown_owner_fails") {
         return;
