@@ -1,6 +1,13 @@
 //! The example scenarios that deploy real services on the local provider: etcd across three
 //! sites, Keystone on three sites.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use crate::common::{Workspace, assert_success, can_use_namespaces, repo_root, text, traces_of};
 
 /// A workspace holding the example scenario `name` (from `scenarios/`).
@@ -97,16 +104,115 @@ r = urllib.request.urlopen(urllib.request.Request(os.environ["OS_AUTH_URL"] + "/
 print("token of rennes valid at paris", r.status)' "$token"
 "#;
 
+/// Every command line of every process of the machine (host namespaces included: their
+/// processes are in this machine's `/proc`), read every 50 ms until it is dropped; each
+/// distinct one is kept.
+struct CommandLines {
+    stop: Arc<AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<BTreeSet<String>>>,
+}
+
+impl CommandLines {
+    fn watch() -> CommandLines {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let watcher = std::thread::spawn(move || {
+            let mut seen = BTreeSet::new();
+            while !stopping.load(Ordering::Relaxed) {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    let name = entry.file_name();
+                    if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+                        continue;
+                    }
+                    if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
+                        seen.insert(String::from_utf8_lossy(&bytes).replace('\0', " "));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            seen
+        });
+        CommandLines {
+            stop,
+            watcher: Some(watcher),
+        }
+    }
+
+    /// Stops watching; every command line seen.
+    fn seen(mut self) -> BTreeSet<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.watcher.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for CommandLines {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The values of the experiment's `secrets.json`.
+fn secrets_of(ws: &Workspace) -> Vec<String> {
+    let text = std::fs::read_to_string(ws.env_dir().join("secrets.json")).unwrap();
+    let secrets: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
+    assert!(!secrets.is_empty());
+    secrets.into_values().collect()
+}
+
+/// The files under `dir` (symbolic links not followed) that a user other than their owner can
+/// read and that hold one of `secrets`.
+fn readable_files_holding(dir: &Path, secrets: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = entry.path().symlink_metadata().unwrap();
+        if meta.is_dir() {
+            found.extend(readable_files_holding(&entry.path(), secrets));
+        } else if meta.is_file() && meta.permissions().mode() & 0o044 != 0 {
+            let content =
+                String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
+            if secrets.iter().any(|s| content.contains(s.as_str())) {
+                found.push(format!(
+                    "{} ({:o})",
+                    entry.path().display(),
+                    meta.permissions().mode()
+                ));
+            }
+        }
+    }
+    found
+}
+
 /// Deploys Keystone with `database` on the three sites of the example, checks tokens, a second
-/// deploy and the teardown.
+/// deploy and the teardown. During the first deploy, no command line of the machine shows a
+/// secret; afterwards, no file of the results that others can read holds one.
 fn keystone_three_sites(database: &str) {
     let source = std::fs::read_to_string(repo_root().join("scenarios/keystone-3sites.yaml"))
         .unwrap()
         .replace("database: shared", &format!("database: {database}"));
     assert!(source.contains(&format!("database: {database}")));
     let ws = Workspace::new(&source);
+    let command_lines = CommandLines::watch();
     let first = deploy(&ws);
+    let seen = command_lines.seen();
     assert!(totals(&first).contains(" 0 failed"), "{first}");
+    let secrets = secrets_of(&ws);
+    let showing: Vec<&String> = seen
+        .iter()
+        .filter(|line| secrets.iter().any(|s| line.contains(s.as_str())))
+        .collect();
+    assert!(
+        showing.is_empty(),
+        "command lines showing a secret: {showing:#?}"
+    );
+    let results = ws.path().join("enos-results");
+    assert_eq!(
+        readable_files_holding(&results, &secrets),
+        Vec::<String>::new()
+    );
+    for dir in [ws.env_dir(), ws.env_dir().parent().unwrap().to_owned()] {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
 
     let tokens = ws.enos(&["exec", "--roles", "client", "--", TOKENS]);
     assert_success(&tokens, "openstack token issue against every site");
@@ -118,6 +224,8 @@ fn keystone_three_sites(database: &str) {
     // Every site has its own region and endpoints, and its admin-openrc in the results.
     for site in ["paris", "nantes", "rennes"] {
         let openrc = ws.env_dir().join(format!("keystone/{site}/admin-openrc"));
+        let mode = std::fs::metadata(&openrc).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", openrc.display());
         let openrc = std::fs::read_to_string(&openrc).unwrap();
         assert!(openrc.contains(&format!("site=${{1:-{site}}}")), "{openrc}");
     }

@@ -13,6 +13,9 @@
 //!       .lock             held by the command working on the experiment
 //!       ssh/ inventory/ logs/ …
 //! ```
+//!
+//! The root, the name's directory and the experiment's directory are created with mode 0700:
+//! they hold keys, secrets and what the hosts printed.
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, Write};
@@ -131,7 +134,7 @@ impl Experiment {
         provider: &str,
     ) -> Result<(Experiment, Opened), StateError> {
         let name_dir = root.join(&scenario.name);
-        fs::create_dir_all(&name_dir).map_err(io_err("create", &name_dir))?;
+        private_dir(&name_dir).map_err(io_err("create", &name_dir))?;
         let root = fs::canonicalize(root).map_err(io_err("resolve", root))?;
         let name_dir = root.join(&scenario.name);
         // Serialise creation of experiments of one name.
@@ -173,7 +176,7 @@ impl Experiment {
             n += 1;
             dir = name_dir.join(format!("{stamp}-{n}"));
         }
-        fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+        private_dir(&dir).map_err(io_err("create", &dir))?;
         let lock = lock_file(&dir)?;
         let path = dir.join("scenario.yaml");
         write_atomic(&path, scenario_source.as_bytes()).map_err(io_err("write", &path))?;
@@ -264,6 +267,17 @@ impl Experiment {
         }
         Ok(path)
     }
+}
+
+/// Creates `dir` and its missing parents readable by their owner only (mode 0700): an
+/// experiment's results hold its keys, its secrets and what its hosts printed. Directories that
+/// exist already keep their mode.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// Finds the experiment directory that `env` designates (see [`Experiment::open`]).
@@ -391,6 +405,19 @@ mod tests {
             std::fs::read_to_string(fresh.dir().join("scenario.yaml")).unwrap(),
             "src"
         );
+    }
+
+    #[test]
+    fn results_directories_are_created_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path().join("enos-results");
+        let (experiment, _) =
+            Experiment::open_for_deploy(&root, &scenario("q", 1), "src", "local").unwrap();
+        for dir in [&root, &root.join("q"), &experiment.dir().to_owned()] {
+            let mode = fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", dir.display());
+        }
     }
 
     #[test]

@@ -12,7 +12,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     write_atomic_with_mode(path, contents, None)
 }
 
-/// Like [`write_atomic`], and gives the file the Unix permission bits `mode` (e.g. `0o600`).
+/// Like [`write_atomic`], and gives the file the Unix permission bits `mode` (e.g. `0o600`;
+/// default `0o644`), less those of the process's umask. The file has them from its creation:
+/// its content is never readable with wider permissions, not even for an instant.
 pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path
@@ -27,8 +29,14 @@ pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -
         file_name.to_string_lossy(),
         std::process::id()
     ));
+    // A temporary file left by an earlier process of the same id keeps its own mode if opened
+    // again: it goes, and the new one is created with `mode`.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     options.mode(mode.unwrap_or(0o644));
     let result = (|| {
         let mut file = options.open(&tmp)?;
@@ -81,6 +89,23 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+    }
+
+    #[test]
+    fn a_mode_is_the_file_s_from_its_creation_even_over_a_stale_temporary() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let stale = dir
+            .path()
+            .join(format!(".secret.tmp-{}", std::process::id()));
+        fs::write(&stale, b"old").unwrap();
+        fs::set_permissions(&stale, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic_with_mode(&path, b"key", Some(0o600)).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(fs::read(&path).unwrap(), b"key");
+        assert!(!stale.exists());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What templates see: the host being rendered, every host with its facts, groups, sites, the
 //! experiment and the variables in scope, plus the functions `secret(name)` and
-//! `free_address(site)`.
+//! `free_address(site)` and the filter `shell_quote`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -99,8 +99,9 @@ impl TestbedView {
 }
 
 /// The template environment of the deploy engine: strict about undefined values, with
-/// `secret(name)` and `free_address(site)`, and without auto-escaping (the output is
-/// configuration files and shell commands, not HTML).
+/// `secret(name)`, `free_address(site)` and the filter `shell_quote` (a value as one shell
+/// word, quoted when it needs to be), and without auto-escaping (the output is configuration
+/// files and shell commands, not HTML).
 pub(crate) fn environment(
     testbed: &TestbedView,
     secrets: Arc<SecretStore>,
@@ -117,6 +118,12 @@ pub(crate) fn environment(
             })
         },
     );
+    env.add_filter("shell_quote", |value: Value| -> String {
+        match value.as_str() {
+            Some(text) => crate::script::quote(text),
+            None => crate::script::quote(&value.to_string()),
+        }
+    });
     let free = free_addresses(testbed);
     env.add_function(
         "free_address",
@@ -180,6 +187,39 @@ mod tests {
             interface: "eth0".into(),
             facts: Facts::default(),
         }
+    }
+
+    #[test]
+    fn shell_quote_makes_one_shell_word_of_any_value() {
+        let env = environment(
+            &TestbedView {
+                experiment: "e".into(),
+                results_dir: "/r".into(),
+                ssh_identity: "/r/ssh/id".into(),
+                known_hosts: "/r/ssh/known_hosts".into(),
+                example: true,
+                hosts: Vec::new(),
+                sites: Vec::new(),
+            },
+            Arc::new(SecretStore::placeholders()),
+        );
+        let render = |template: &str, value: Value| {
+            env.render_str(template, minijinja::context! { v => value })
+                .unwrap()
+        };
+        assert_eq!(
+            render("{{ v | shell_quote }}", Value::from("/etc/a.conf")),
+            "/etc/a.conf"
+        );
+        assert_eq!(render("{{ v | shell_quote }}", Value::from(8080)), "8080");
+        assert_eq!(
+            render(
+                "echo {{ v | shell_quote }}",
+                Value::from("it's $(rm -rf /); `x`")
+            ),
+            r"echo 'it'\''s $(rm -rf /); `x`'"
+        );
+        assert_eq!(render("{{ v | shell_quote }}", Value::from("")), "''");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use enos_scenario::deploy::{
     Action, DeploySpec, FailurePolicy, FileRoot, FileSpec, Readiness, StepGroup, TemplateSource,
-    check_results_path, template_error,
+    check_account, check_owner, check_results_path, tcp_target, template_error,
 };
 use enos_scenario::resources::{self, Found};
 use indexmap::IndexMap;
@@ -379,15 +379,12 @@ impl Renderer<'_> {
         Ok(match ready {
             Readiness::Tcp(text) => {
                 let text = self.text("ready.tcp", text)?;
-                let (address, port) = match text.rsplit_once(':') {
-                    Some((address, port)) => (address.to_owned(), port),
-                    None => (self.host.address.to_string(), text.as_str()),
-                };
-                let port = port
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("ready.tcp: '{text}' is not a port or address:port"))?;
-                Check::Tcp { address, port }
+                let (address, port) =
+                    tcp_target(text.trim()).map_err(|e| format!("ready.tcp: {e}"))?;
+                Check::Tcp {
+                    address: address.unwrap_or_else(|| self.host.address.to_string()),
+                    port,
+                }
             }
             Readiness::Http { url, status } => Check::Http {
                 url: self.text("ready.http", url)?,
@@ -397,16 +394,24 @@ impl Renderer<'_> {
         })
     }
 
+    /// A file's destination, owner and group (`owner: user:group` gives both), checked.
     fn file(&self, file: &FileSpec) -> Result<(String, Option<String>, Option<String>), String> {
         let dest = self.text("dest", &file.dest)?;
         if !dest.starts_with('/') {
             return Err(format!("dest: '{dest}' is not an absolute path"));
         }
-        Ok((
-            dest,
-            self.option("owner", file.owner.as_ref())?,
-            self.option("group", file.group.as_ref())?,
-        ))
+        let owner = self.option("owner", file.owner.as_ref())?;
+        let group = self.option("group", file.group.as_ref())?;
+        if let Some(owner) = &owner {
+            check_owner(owner, group.is_some()).map_err(|e| format!("owner: {e}"))?;
+        }
+        if let Some(group) = &group {
+            check_account(group, "group").map_err(|e| format!("group: {e}"))?;
+        }
+        Ok(match owner.as_deref().and_then(|o| o.split_once(':')) {
+            Some((user, group)) => (dest, Some(user.to_owned()), Some(group.to_owned())),
+            None => (dest, owner, group),
+        })
     }
 
     fn action(&self, action: &Action) -> Result<HostAction, String> {
@@ -475,6 +480,9 @@ impl Renderer<'_> {
                 let chdir = self.option("chdir", service.chdir.as_ref())?;
                 let env = self.env_vars(&service.env)?;
                 let user = self.option("user", service.user.as_ref())?;
+                if let Some(user) = &user {
+                    check_account(user, "user").map_err(|e| format!("user: {e}"))?;
+                }
                 let ready = service.ready.as_ref().map(|r| self.check(r)).transpose()?;
                 let definition = hex(&Sha256::digest(
                     serde_json::json!([command, chdir, env, user]).to_string(),

@@ -3,17 +3,18 @@
 //! saved after every step.
 
 use std::collections::{BTreeMap, HashSet};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use enos_core::Reporter;
-use enos_core::fsutil::write_atomic;
+use enos_core::fsutil::{write_atomic, write_atomic_with_mode};
 use enos_remote::{CommandOutput, Fleet, HostCommand, HostResult};
 use enos_scenario::deploy::FailurePolicy;
 
 use crate::plan::{DeployPlan, HostAction, PlannedStep, Work};
 use crate::report::{DeployReport, HostReport, Outcome, Status, StepReport};
-use crate::script::{Said, script, status_of};
+use crate::script::{Said, fetched, script, status_of};
 
 /// Extra time a host gets beyond a step's timeout, for the SSH round trip, before enos gives up
 /// on it (services and waits end themselves at the timeout).
@@ -310,15 +311,29 @@ fn host_outcome(
     let (status, detail, shown_stdout) = match action {
         HostAction::Fetch { dest, .. } if output.success() => {
             let path = dirs.results.join(dest);
-            let same = std::fs::read(&path).is_ok_and(|old| old == output.stdout);
+            let Some((host_mode, content)) = fetched(&output.stdout) else {
+                let detail = "the host did not say the file's mode".to_owned();
+                return HostReport {
+                    host,
+                    status: Status::Failed,
+                    detail: Some(detail),
+                    duration_ms,
+                    log: None,
+                };
+            };
+            // The copy grants nobody more than the host's file does.
+            let mode = host_mode & 0o777;
+            let same = std::fs::read(&path).is_ok_and(|old| old == content)
+                && std::fs::metadata(&path)
+                    .is_ok_and(|m| m.permissions().mode() & 0o777 & !mode == 0);
             let written = if same {
                 Ok(())
             } else {
                 path.parent()
                     .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|()| write_atomic(&path, &output.stdout))
+                    .and_then(|()| write_atomic_with_mode(&path, content, Some(mode)))
             };
-            let note = format!("{} bytes into {}\n", output.stdout.len(), dest.display());
+            let note = format!("{} bytes into {}\n", content.len(), dest.display());
             match (written, same) {
                 (Err(e), _) => (
                     Status::Failed,
@@ -374,10 +389,11 @@ fn host_outcome(
         stderr.trim_end()
     );
     let full = dirs.results.join(&log);
+    // A host's output may show anything its commands print: readable by the owner only.
     let logged = full
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| write_atomic(&full, text.as_bytes()))
+        .and_then(|()| write_atomic_with_mode(&full, text.as_bytes(), Some(0o600)))
         .is_ok();
     HostReport {
         host,

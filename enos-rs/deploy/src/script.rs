@@ -1,9 +1,16 @@
 //! The shell scripts that carry out a host's part of a step: one script per host and step, run
-//! over SSH by `sh`, with file contents on standard input. Each script checks first whether
-//! what it would do already holds, and says which it was on its last line of output.
+//! over SSH by `sh`. Each script checks first whether what it would do already holds, and says
+//! which it was on its last line of output.
 //!
 //! A script that succeeds ends with the line `::enos:: changed` or `::enos:: unchanged`; one
 //! that fails exits non-zero with what went wrong on its outputs. Nothing here does I/O.
+//!
+//! No value of a step is ever on a command line, where every user of the host (and of the
+//! machine, for hosts that share its kernel) reads it in `/proc/*/cmdline`: the command line
+//! sent over SSH is a fixed bootstrap that names only the script's length; the script travels
+//! on standard input, ahead of the step's own input (file contents), and is run from a file
+//! only root can read. Commands of the step (`run`, `unless`, readiness checks, services) reach
+//! their `sh` in its environment, which only their user can read, never as arguments.
 
 use std::fmt::Write as _;
 
@@ -32,19 +39,56 @@ pub fn quote(text: &str) -> String {
 /// A host's part of a step: the command line to run and its standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
-    /// The command line, for the remote user's shell (it runs `sh -c`).
+    /// The command line, for the remote user's shell: a bootstrap that reads the script from
+    /// standard input into a file only its owner can read, and runs it with `sh`. It names
+    /// nothing but the script's length.
     pub command: String,
-    /// What to give it on standard input.
+    /// What to give it on standard input: the script, then the step's own input.
     pub input: Vec<u8>,
 }
 
 impl Script {
-    fn new(body: &str, input: Vec<u8>) -> Script {
+    fn new(body: &str, data: Vec<u8>) -> Script {
+        let length = body.len();
+        // `dd bs=1` reads the script byte by byte, so that not one byte of the step's own input
+        // is taken with it (a pipe gives no other way to stop at an exact length). The umask is
+        // the file's only: the script runs with the login's own.
+        let bootstrap = format!(
+            "f=$(umask 077 && mktemp) || exit 70; trap 'rm -f \"$f\"' EXIT; \
+             dd bs=1 count={length} of=\"$f\" 2>/dev/null; \
+             if [ \"$(wc -c < \"$f\")\" -ne {length} ]; then \
+             echo 'enos: the step script did not arrive whole' >&2; exit 70; fi; sh \"$f\""
+        );
+        let mut input = Vec::with_capacity(length + data.len());
+        input.extend_from_slice(body.as_bytes());
+        input.extend_from_slice(&data);
         Script {
-            command: format!("sh -c {}", quote(body)),
+            command: format!("sh -c {}", quote(&bootstrap)),
             input,
         }
     }
+}
+
+/// The name of the environment variable that carries a command to [`FRESH_SHELL`].
+const COMMAND_VARIABLE: &str = "ENOS_COMMAND";
+
+/// A `sh` that runs the command in `$ENOS_COMMAND` (and removes it from the environment
+/// first, so that the command's own processes do not inherit it).
+const FRESH_SHELL: &str = r#"sh -c 'c=$ENOS_COMMAND; unset ENOS_COMMAND; eval "$c"'"#;
+
+/// Runs `command` in a fresh `sh`, with `env` set, in `chdir`: the command and the variables
+/// go in the environment of that `sh` (only its user reads it), never in an argument list.
+fn fresh_shell(
+    command: &str,
+    chdir: Option<&str>,
+    env: &indexmap::IndexMap<String, String>,
+) -> String {
+    format!(
+        "{}{}{COMMAND_VARIABLE}={} {FRESH_SHELL}",
+        chdir_prefix(chdir),
+        assignments(env),
+        quote(command)
+    )
 }
 
 /// What a script said on its last line.
@@ -115,16 +159,14 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             if let Some(unless) = unless {
                 let _ = writeln!(
                     body,
-                    "if sh -c {} >/dev/null 2>&1 </dev/null; then {UNCHANGED}; exit 0; fi",
-                    quote(unless)
+                    "if {} >/dev/null 2>&1 </dev/null; then {UNCHANGED}; exit 0; fi",
+                    fresh_shell(unless, None, &indexmap::IndexMap::new())
                 );
             }
             let _ = writeln!(
                 body,
-                "{}{}sh -c {} </dev/null || exit $?\n{CHANGED}",
-                chdir_prefix(chdir.as_deref()),
-                env_prefix(env),
-                quote(command)
+                "({}) </dev/null || exit $?\n{CHANGED}",
+                fresh_shell(command, chdir.as_deref(), env)
             );
             Script::new(&body, Vec::new())
         }
@@ -161,7 +203,8 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
         }
         HostAction::Fetch { src, .. } => Script::new(
             &format!(
-                "if [ ! -f {0} ]; then echo {0}: no such file >&2; exit 3; fi\nexec cat {0}",
+                "if [ ! -f {0} ]; then echo {0}: no such file >&2; exit 3; fi\n\
+                 stat -L -c %a {0} || exit $?\nexec cat {0}",
                 quote(src)
             ),
             Vec::new(),
@@ -180,15 +223,23 @@ fn chdir_prefix(chdir: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn env_prefix(env: &indexmap::IndexMap<String, String>) -> String {
-    if env.is_empty() {
-        return String::new();
-    }
-    let mut text = String::from("env ");
+/// `NAME=value ` assignments, for the environment of the command they precede (names are
+/// checked when the scenario is read: letters, digits and `_`).
+fn assignments(env: &indexmap::IndexMap<String, String>) -> String {
+    let mut text = String::new();
     for (k, v) in env {
         let _ = write!(text, "{k}={} ", quote(v));
     }
     text
+}
+
+/// Splits what a fetch's script printed into the file's permission bits on the host (its
+/// first line, in octal) and its content.
+pub fn fetched(stdout: &[u8]) -> Option<(u32, &[u8])> {
+    let end = stdout.iter().position(|&b| b == b'\n')?;
+    let mode = std::str::from_utf8(&stdout[..end]).ok()?;
+    let mode = u32::from_str_radix(mode.trim(), 8).ok()?;
+    Some((mode & 0o7777, &stdout[end + 1..]))
 }
 
 /// Installs the packages that are not installed yet (with apt); `name=version` asks for a
@@ -224,34 +275,45 @@ fi
     )
 }
 
-/// `chown`/`chmod` arguments, and the `stat` output they lead to.
-fn ownership(owner: Option<&str>, group: Option<&str>) -> (String, String) {
+/// The `chown` argument (quoted) of an owner and a group.
+fn ownership(owner: Option<&str>, group: Option<&str>) -> String {
     let owner = owner.unwrap_or("root");
     let spec = match group {
         Some(group) => format!("{owner}:{group}"),
         None => format!("{owner}:"),
     };
-    (quote(&spec), owner.to_owned())
+    quote(&spec)
+}
+
+/// The `stat` format and the output it gives for a file of `mode` owned by `owner` (and
+/// `group`), quoted: names are compared as names, numeric ids as ids.
+fn stat_check(mode: &str, owner: Option<&str>, group: Option<&str>) -> (String, String) {
+    let numeric = |text: &str| text.bytes().all(|b| b.is_ascii_digit());
+    let owner = owner.unwrap_or("root");
+    let mut format = String::from(if numeric(owner) { "%a %u" } else { "%a %U" });
+    let mut expected = format!("{mode} {owner}");
+    if let Some(group) = group {
+        format.push_str(if numeric(group) { " %g" } else { " %G" });
+        expected.push(' ');
+        expected.push_str(group);
+    }
+    (quote(&format), quote(&expected))
 }
 
 /// Writes standard input to `dest` unless it holds that content with that mode and owner.
 fn put(dest: &str, content: &[u8], mode: &str, owner: Option<&str>, group: Option<&str>) -> String {
     use sha2::Digest as _;
     let digest = crate::plan::hex(&sha2::Sha256::digest(content));
-    let (chown, user) = ownership(owner, group);
+    let chown = ownership(owner, group);
     let mode = mode.trim_start_matches('0');
     let mode = if mode.is_empty() { "0" } else { mode };
-    let group_check = match group {
-        Some(g) => format!(" {}", quote(g)),
-        None => String::new(),
-    };
-    let stat_format = if group.is_some() { "%a %U %G" } else { "%a %U" };
+    let (stat_format, expected) = stat_check(mode, owner, group);
     format!(
         r#"set -u
 d={dest}
 if [ -f "$d" ] && [ "$(sha256sum < "$d" | cut -d' ' -f1)" = {digest} ]; then
   cat >/dev/null
-  if [ "$(stat -c '{stat_format}' "$d")" = "{mode} {user}{group_check}" ]; then {UNCHANGED}; exit 0; fi
+  if [ "$(stat -c {stat_format} "$d")" = {expected} ]; then {UNCHANGED}; exit 0; fi
   chown {chown} "$d" && chmod {mode} "$d" || exit $?
   {CHANGED}; exit 0
 fi
@@ -271,7 +333,7 @@ trap - EXIT
 /// Unpacks the tar archive on standard input into `dest` unless every file of the manifest is
 /// there already with that content.
 fn put_dir(dest: &str, manifest: &str, owner: Option<&str>, group: Option<&str>) -> String {
-    let (chown, _) = ownership(owner, group);
+    let chown = ownership(owner, group);
     let chown_line = if owner.is_some() || group.is_some() {
         format!("chown -R {chown} \"$d\" || exit $?\n")
     } else {
@@ -301,14 +363,15 @@ const NOW: &str = "now() {\n  if read -r up _ 2>/dev/null </proc/uptime; then ec
 /// ready, the deadline passes, or — when PID is not empty — that process is gone).
 fn ready_functions(check: &Check) -> String {
     let check_body = match check {
+        // The address and port are arguments of the check, never part of its code.
         Check::Tcp { address, port } => format!(
-            "if command -v bash >/dev/null 2>&1; then\n    timeout 2 bash -c {} 2>/dev/null\n  \
-             else\n    python3 -c {} {} {port} 2>/dev/null\n  fi",
-            quote(&format!(": </dev/tcp/{address}/{port}")),
+            "if command -v bash >/dev/null 2>&1; then\n    timeout 2 bash -c {} _ {address} {port} \
+             2>/dev/null\n  else\n    python3 -c {} {address} {port} 2>/dev/null\n  fi",
+            quote(r#": </dev/tcp/"$1"/"$2""#),
             quote(
                 "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)"
             ),
-            quote(address),
+            address = quote(address),
         ),
         Check::Http { url, status } => format!(
             "if command -v curl >/dev/null 2>&1; then\n    code=$(curl -s -o /dev/null -m 2 -w \
@@ -323,7 +386,10 @@ fn ready_functions(check: &Check) -> String {
             ),
         ),
         Check::Command(command) => {
-            format!("sh -c {} >/dev/null 2>&1 </dev/null", quote(command))
+            format!(
+                "{} >/dev/null 2>&1 </dev/null",
+                fresh_shell(command, None, &indexmap::IndexMap::new())
+            )
         }
     };
     format!(
@@ -384,7 +450,7 @@ if [ $running = 0 ] || [ "$(cat "$deff" 2>/dev/null)" != {definition} ] || [ {re
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   echo "== $(date -u +%FT%TZ) starting $name" >> "$log"
-  ({chdir}exec {env}setsid {as_user}sh -c {command}) </dev/null >>"$log" 2>&1 &
+  ({chdir}export {env}{COMMAND_VARIABLE}={command} && exec setsid {as_user}{FRESH_SHELL}) </dev/null >>"$log" 2>&1 &
   pid=$!
   echo $pid > "$pidf"
   echo {definition} > "$deff"
@@ -402,7 +468,7 @@ esac
         definition = quote(definition),
         restart = u8::from(restart),
         chdir = chdir_prefix(chdir),
-        env = env_prefix(env),
+        env = assignments(env),
         command = quote(command),
     )
 }

@@ -105,6 +105,70 @@ fn an_undefined_value_stops_the_plan_naming_step_host_and_line() {
 }
 
 #[test]
+fn owners_users_and_tcp_addresses_that_render_to_shell_code_stop_the_plan() {
+    // Literal values are refused when the scenario is read; these come from templates, so they
+    // are checked once rendered, before anything runs.
+    let hostile = [
+        (
+            "template: {content: x, dest: /x, owner: \"{{ 'root; touch /tmp/pwned' }}\"}",
+            "owner: 'root; touch /tmp/pwned' is not a user name",
+        ),
+        (
+            "template: {content: x, dest: /x, group: \"{{ '$(touch /tmp/pwned)' }}\"}",
+            "group: '$(touch /tmp/pwned)' is not a group name",
+        ),
+        (
+            "service: {name: s, command: 'true', user: \"{{ 'a b' }}\"}",
+            "user: 'a b' is not a user name",
+        ),
+        (
+            "wait: {tcp: \"{{ '$(touch /tmp/pwned)' }}:80\"}",
+            "ready.tcp: '$(touch /tmp/pwned):80' is not a port (1 to 65535) or `address:port`",
+        ),
+        (
+            "wait: {tcp: \"{{ host.address }}:0\"}",
+            "ready.tcp: '10.1.0.4:0' is not a port",
+        ),
+    ];
+    for (step, expected) in hostile {
+        let error =
+            plan_of(&format!("  - name: hostile\n    {step}\n    roles: [db]\n")).expect_err(step);
+        assert_eq!(error.step, "hostile");
+        assert_eq!(error.host.as_deref(), Some("paris-db-1"));
+        assert!(error.origin.starts_with("p.yaml:7:5: deploy[0]"), "{error}");
+        assert!(error.message.starts_with(expected), "{step}: {error}");
+    }
+    // `owner: user:group` gives both; host names and IP literals are valid addresses.
+    let plan = plan_of(
+        "  - template: {content: x, dest: /x, owner: \"{{ 'www-data:adm' }}\"}\n    roles: [db]\n\
+         \x20 - wait: {tcp: \"{{ host.name }}:{{ vars.port }}\"}\n    roles: [db]\n\
+         \x20 - wait: {tcp: \"[::1]:22\"}\n    roles: [db]\n",
+    )
+    .unwrap();
+    let [(_, HostAction::Put { owner, group, .. })] = doing(&plan, 0)[..] else {
+        panic!("one file")
+    };
+    assert_eq!(
+        (owner.as_deref(), group.as_deref()),
+        (Some("www-data"), Some("adm"))
+    );
+    assert_eq!(
+        doing(&plan, 1)[0].1,
+        &HostAction::Wait(enos_deploy::plan::Check::Tcp {
+            address: "paris-db-1".into(),
+            port: 8080
+        })
+    );
+    assert_eq!(
+        doing(&plan, 2)[0].1,
+        &HostAction::Wait(enos_deploy::plan::Check::Tcp {
+            address: "::1".into(),
+            port: 22
+        })
+    );
+}
+
+#[test]
 fn services_watch_the_earlier_steps_of_their_group_and_fetches_land_in_results() {
     let plan = plan_of(
         "  - {name: conf, template: {content: x, dest: /etc/x}}\n\

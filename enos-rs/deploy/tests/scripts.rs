@@ -59,6 +59,40 @@ fn a_file_is_written_once_and_rewritten_when_its_content_or_mode_changes() {
 }
 
 #[test]
+fn steps_run_with_the_login_s_umask_and_new_directories_get_the_usual_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let umask = |command: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", command])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let outside = umask("umask");
+    let inside = run(&script(&command("umask", None, None), false, 10));
+    assert_eq!(inside.stdout.trim(), outside, "{inside:?}");
+    if !is_root("steps_run_with_the_login_s_umask (a file in a new directory)") {
+        return;
+    }
+    // A file's new parent directories are as `mkdir -p` makes them for the login (0755 under
+    // umask 022): a web server reading /var/www/<new>/index.html must be able to.
+    let dest = dir.path().join("www/site/index.html");
+    let ran = run(&script(
+        &put(&dest.display().to_string(), "hi", "0644"),
+        false,
+        10,
+    ));
+    assert_eq!(ran.said, Some(Said::Changed), "{ran:?}");
+    let made = umask("mkdir -p d && stat -c %a d && rmdir d");
+    let mode = std::fs::metadata(dest.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(format!("{mode:o}"), made);
+}
+
+#[test]
 fn a_file_to_an_unknown_owner_fails_and_leaves_nothing() {
     if !require_root("a_file_to_an_unknown_owner_fails_and_leaves_nothing") {
         return;
@@ -340,4 +374,148 @@ fn installed_packages_are_left_alone() {
     ));
     assert_eq!((ran.code, ran.said), (0, Some(Said::Unchanged)), "{ran:?}");
     assert_eq!(ran.stdout, "");
+}
+
+#[test]
+fn hostile_owners_and_tcp_addresses_are_never_run_as_code() {
+    if !is_root("hostile_owners_and_tcp_addresses") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let m = marker.display().to_string();
+    // The file holds the content already, so that its owner is what the script compares.
+    let dest = dir.path().join("app.conf");
+    std::fs::write(&dest, "x\n").unwrap();
+    for owner in [
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        format!("root\"; touch {m}; echo \""),
+        format!("root; touch {m}"),
+    ] {
+        for (owner, group) in [(Some(owner.clone()), None), (None, Some(owner.clone()))] {
+            let action = HostAction::Put {
+                dest: dest.display().to_string(),
+                content: b"x\n".to_vec(),
+                mode: "0644".into(),
+                owner,
+                group,
+            };
+            let ran = run(&script(&action, false, 10));
+            assert_ne!(ran.code, 0, "{ran:?}");
+            assert!(!marker.exists(), "{action:?} ran code: {ran:?}");
+        }
+    }
+    let wait = HostAction::Wait(Check::Tcp {
+        address: format!("$(touch {m})"),
+        port: 80,
+    });
+    let ran = run(&script(&wait, false, 1));
+    assert_eq!(ran.code, 1, "{ran:?}");
+    assert!(!marker.exists(), "the tcp check ran code: {ran:?}");
+}
+
+/// The command lines of this machine's processes that hold `needle`, read every few
+/// milliseconds until `stop` is set.
+fn command_lines_holding(
+    needle: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
+                let line = String::from_utf8_lossy(&bytes).replace('\0', " ");
+                if line.contains(needle) {
+                    found.insert(line);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    found
+}
+
+#[test]
+fn no_value_of_a_step_shows_on_a_command_line() {
+    let secret = format!("enos-secret-{}", std::process::id());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut env = IndexMap::new();
+    env.insert("TOKEN".to_owned(), format!("{secret}-env"));
+    let steps = [
+        HostAction::Run {
+            command: format!(
+                "sleep 0.5; echo \"$TOKEN {secret}-run\" > {}",
+                out.display()
+            ),
+            creates: None,
+            unless: Some(format!("sleep 0.3; test {secret}-unless = x")),
+            chdir: Some(dir.path().display().to_string()),
+            env,
+        },
+        HostAction::Wait(Check::Command(format!("sleep 0.3; test -n {secret}-ready"))),
+        put(
+            &dir.path().join("key").display().to_string(),
+            &format!("{secret}-content"),
+            "0600",
+        ),
+    ];
+    let mut steps = steps.to_vec();
+    // Services need root (their files are in /run/enos): one whose command and environment
+    // hold the secret, alive for as long as the command line is watched.
+    let as_root = is_root("no_value_of_a_step_shows_on_a_command_line (its service)");
+    let name = format!("enos-test-quiet-{}", std::process::id());
+    let _guard = Services(vec![name.clone()]);
+    if as_root {
+        let mut env = IndexMap::new();
+        env.insert("TOKEN".to_owned(), format!("{secret}-service-env"));
+        steps.push(HostAction::Service {
+            name: name.clone(),
+            command: format!("sleep 0.5; : {secret}-service; exec sleep 30"),
+            chdir: None,
+            env,
+            user: None,
+            ready: None,
+            definition: "d".into(),
+        });
+    }
+    let (codes, shown) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| command_lines_holding(&secret, &stop));
+        let codes: Vec<i32> = steps
+            .iter()
+            .map(|step| run(&script(step, false, 10)).code)
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (codes, watcher.join().unwrap())
+    });
+    // Every step ran (and so had its values at hand), yet no command line showed one.
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        format!("{secret}-env {secret}-run\n")
+    );
+    assert_eq!(codes[..2], [0, 0]);
+    if as_root {
+        assert_eq!(codes[2..], [0, 0]);
+    }
+    assert_eq!(shown, std::collections::BTreeSet::new());
+}
+
+#[test]
+fn a_fetch_says_the_mode_of_the_file_before_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("admin-openrc");
+    std::fs::write(&file, "export OS_PASSWORD=x\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let fetch = HostAction::Fetch {
+        src: file.display().to_string(),
+        dest: "openrc".into(),
+    };
+    let ran = run(&script(&fetch, false, 10));
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert_eq!(
+        enos_deploy::script::fetched(ran.stdout.as_bytes()),
+        Some((0o640, &b"export OS_PASSWORD=x\n"[..]))
+    );
 }

@@ -107,6 +107,9 @@ const KINDS: &[&str] = &[
     "step-timeout-without-unit",
     "step-when-with-braces",
     "step-bad-service-name",
+    "step-hostile-owner",
+    "step-hostile-ready-address",
+    "step-ready-port-out-of-range",
     // Stacks and their variables.
     "stack-unknown",
     "stack-unknown-variable",

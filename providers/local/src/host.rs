@@ -67,13 +67,26 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
 [ -z \"$PS1\" ] && return\n\
 PS1='\\u@\\h:\\w\\$ '\n";
 
+/// Writes `contents` to `path` with `mode`: a new file has it from its creation, an existing
+/// one gets it before its content is replaced (a private key is never readable by others).
 fn write(path: &Path, contents: &[u8], mode: u32) -> Result<(), ProviderError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)
             .map_err(|e| ProviderError::new(format!("cannot create {}: {e}", parent.display())))?;
     }
-    fs::write(path, contents)
-        .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(mode)))
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)
+        .and_then(|mut file| {
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
+            file.set_len(0)?;
+            file.write_all(contents)
+        })
         .map_err(|e| ProviderError::new(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -87,6 +100,9 @@ fn mkdir(path: &Path, mode: u32) -> Result<(), ProviderError> {
 /// `/etc/hosts` and root's SSH key, an overlay work directory, and the mount point.
 pub fn prepare(dir: &Path, files: &HostFiles<'_>) -> Result<(), ProviderError> {
     let upper = dir.join("upper");
+    // The host's files (its keys, the configuration files of its services) are the host's:
+    // users of the machine do not reach them through its layers.
+    mkdir(dir, 0o700)?;
     mkdir(&dir.join("work"), 0o700)?;
     mkdir(&dir.join("root"), 0o755)?;
     mkdir(&upper.join("etc/enos"), 0o755)?;
@@ -239,4 +255,29 @@ pub async fn answers(address: std::net::Ipv4Addr, timeout: std::time::Duration) 
         Some(banner.starts_with(b"SSH-2.0"))
     };
     matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_written_over_a_readable_file_is_private_with_its_new_content() {
+        let dir = std::env::temp_dir().join(format!("enos-host-write-{}", std::process::id()));
+        let key = dir.join("etc/enos/ssh_host_ed25519_key");
+        fs::create_dir_all(key.parent().unwrap()).unwrap();
+        fs::write(&key, b"an older and longer content").unwrap();
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+        write(&key, b"key", 0o600).unwrap();
+        let fresh = dir.join("etc/enos/other_key");
+        write(&fresh, b"other", 0o600).unwrap();
+        let modes: Vec<u32> = [&key, &fresh]
+            .iter()
+            .map(|p| fs::metadata(p).unwrap().permissions().mode() & 0o777)
+            .collect();
+        let key_content = fs::read(&key).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(modes, [0o600, 0o600]);
+        assert_eq!(key_content, b"key");
+    }
 }

@@ -9,4 +9,6 @@ mod steps;
 
 pub use model::*;
 pub(crate) use steps::RawStep;
-pub use steps::{check_results_path, is_template, template_error};
+pub use steps::{
+    check_account, check_owner, check_results_path, is_template, tcp_target, template_error,
+};

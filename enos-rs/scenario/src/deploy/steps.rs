@@ -505,6 +505,22 @@ impl Checker<'_> {
         let mode = self.mode(&format!("{path}.mode"), mode);
         let owner = owner.map(|o| self.template_text(&format!("{path}.owner"), &o));
         let group = group.map(|g| self.template_text(&format!("{path}.group"), &g));
+        let mut names_ok = true;
+        if let Some(owner) = owner.as_deref().filter(|o| !is_template(o))
+            && let Err(why) = check_owner(owner, group.is_some())
+        {
+            self.value_error(&format!("{path}.owner"), why);
+            names_ok = false;
+        }
+        if let Some(group) = group.as_deref().filter(|g| !is_template(g))
+            && let Err(why) = check_account(group, "group")
+        {
+            self.value_error(&format!("{path}.group"), why);
+            names_ok = false;
+        }
+        if !names_ok {
+            return None;
+        }
         Some(FileSpec {
             dest: dest?,
             mode,
@@ -629,7 +645,16 @@ impl Checker<'_> {
                 Value::Number(n) if n.as_u64().is_some_and(|p| (1..=65535).contains(&p)) => {
                     Some(Readiness::Tcp(n.to_string()))
                 }
-                Value::String(text) => Some(Readiness::Tcp(self.template_text(&tcp_path, &text))),
+                Value::String(text) => {
+                    let text = self.template_text(&tcp_path, &text);
+                    if !is_template(&text)
+                        && let Err(why) = tcp_target(&text)
+                    {
+                        self.value_error(&tcp_path, why);
+                        return None;
+                    }
+                    Some(Readiness::Tcp(text))
+                }
                 other => {
                     self.value_error(
                         &tcp_path,
@@ -842,9 +867,16 @@ impl Checker<'_> {
                         .chdir
                         .map(|d| self.template_text(&format!("{here}.chdir"), &d)),
                     env: self.env_vars(&format!("{here}.env"), s.env),
-                    user: s
-                        .user
-                        .map(|u| self.template_text(&format!("{here}.user"), &u)),
+                    user: s.user.map(|u| {
+                        let user_path = format!("{here}.user");
+                        let u = self.template_text(&user_path, &u);
+                        if !is_template(&u)
+                            && let Err(why) = check_account(&u, "user")
+                        {
+                            self.value_error(&user_path, why);
+                        }
+                        u
+                    }),
                     watch,
                 }))
             }
@@ -968,6 +1000,96 @@ pub fn check_results_path(text: &str) -> Result<(), String> {
             quote(text)
         ))
     }
+}
+
+/// The longest user or group name taken: what `useradd` and most systems allow.
+const ACCOUNT_NAME_MAX: usize = 32;
+
+/// A user or group name (`what` says which) as portable systems take it: `[a-z_][a-z0-9_-]*`,
+/// optionally ending with `$`, at most 32 characters; or a numeric id.
+pub fn check_account(text: &str, what: &str) -> Result<(), String> {
+    let numeric = !text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit());
+    let body = text.strip_suffix('$').unwrap_or(text);
+    let named = !body.is_empty()
+        && text.len() <= ACCOUNT_NAME_MAX
+        && body.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if numeric || named {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not a {what} name: lowercase letters, digits, `_` and `-`, starting with a \
+             letter or `_`, at most {ACCOUNT_NAME_MAX} characters (or a numeric id)",
+            quote(text)
+        ))
+    }
+}
+
+/// A file's owner: `user` or `user:group` (`group_given`: the step also has a `group`, so the
+/// owner names none).
+pub fn check_owner(text: &str, group_given: bool) -> Result<(), String> {
+    match text.split_once(':') {
+        Some((_, _)) if group_given => Err(format!(
+            "{} names a group, and `group` names one too: give it once",
+            quote(text)
+        )),
+        Some((user, group)) => {
+            check_account(user, "user")?;
+            check_account(group, "group")
+        }
+        None => check_account(text, "user"),
+    }
+}
+
+/// The target of a `tcp` readiness check: `PORT` (the host's own address) or `ADDRESS:PORT`,
+/// where the address is a host name or an IP literal (IPv6 in brackets: `[::1]:80`) and the
+/// port is from 1 to 65535.
+pub fn tcp_target(text: &str) -> Result<(Option<String>, u16), String> {
+    let expected = || {
+        format!(
+            "{} is not a port (1 to 65535) or `address:port` (a host name or an IP address)",
+            quote(text)
+        )
+    };
+    let (address, port) = match text.rsplit_once(':') {
+        None => (None, text),
+        Some((address, port)) => {
+            let address = match address.strip_prefix('[').and_then(|a| a.strip_suffix(']')) {
+                Some(v6) => v6
+                    .parse::<std::net::Ipv6Addr>()
+                    .map(|_| v6)
+                    .map_err(|_| expected())?,
+                None if address.parse::<std::net::Ipv4Addr>().is_ok() || is_host_name(address) => {
+                    address
+                }
+                None => return Err(expected()),
+            };
+            (Some(address.to_owned()), port)
+        }
+    };
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(expected());
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port >= 1 => Ok((address, port)),
+        _ => Err(expected()),
+    }
+}
+
+/// A host name: dot-separated labels of letters, digits and `-` (not at either end of a
+/// label), at most 253 characters.
+fn is_host_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 /// A step's name when none is given: what it does, in a few words.
