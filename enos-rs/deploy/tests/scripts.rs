@@ -71,7 +71,7 @@ fn steps_run_with_the_login_s_umask_and_new_directories_get_the_usual_modes() {
     let outside = umask("umask");
     let inside = run(&script(&command("umask", None, None), false, 10));
     assert_eq!(inside.stdout.trim(), outside, "{inside:?}");
-    if !is_root("steps_run_with_the_login_s_umask (a file in a new directory)") {
+    if !require_root("steps_run_with_the_login_s_umask (a file in a new directory)") {
         return;
     }
     // A file's new parent directories are as `mkdir -p` makes them for the login (0755 under
@@ -378,7 +378,7 @@ fn installed_packages_are_left_alone() {
 
 #[test]
 fn hostile_owners_and_tcp_addresses_are_never_run_as_code() {
-    if !is_root("hostile_owners_and_tcp_addresses") {
+    if !require_root("hostile_owners_and_tcp_addresses") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -465,7 +465,7 @@ fn no_value_of_a_step_shows_on_a_command_line() {
     let mut steps = steps.to_vec();
     // Services need root (their files are in /run/enos): one whose command and environment
     // hold the secret, alive for as long as the command line is watched.
-    let as_root = is_root("no_value_of_a_step_shows_on_a_command_line (its service)");
+    let as_root = require_root("no_value_of_a_step_shows_on_a_command_line (its service)");
     let name = format!("enos-test-quiet-{}", std::process::id());
     let _guard = Services(vec![name.clone()]);
     if as_root {
