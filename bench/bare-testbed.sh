@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The peer of `enos deploy` in docs/performance.md: a bare shell script that creates the same
-# namespaces, bridges and one sshd per host (no per-host file system), sequentially.
+# namespaces, bridges and one sshd per host (no per-host file system), sequentially. Neighbours
+# are written in advance on both sides (permanent entries), as enos does: past about 500 hosts,
+# resolved ones overflow the kernel's neighbour table, which all namespaces share.
 # Usage: bare-testbed.sh up SITES HOSTS_PER_SITE DIR | down DIR
 set -euo pipefail
 P=bare
@@ -19,16 +21,19 @@ up)
     ip route add 198.19.128.0/20 via 198.19.128.2 dev ${P}m
     : > "$dir/known_hosts"; : > "$dir/hosts"
     for s in $(seq 1 "$sites"); do
-        ip -n $P-fabric link add ${P}b$s type bridge
+        ip -n $P-fabric link add ${P}b$s address 02:bb:00:00:$(printf %02x "$s"):01 type bridge
         ip -n $P-fabric addr add 198.19.$((128 + s)).1/24 dev ${P}b$s
         ip -n $P-fabric link set ${P}b$s up
         for h in $(seq 1 "$per"); do
             ns=$P-s$s-h$h; a=198.19.$((128 + s)).$((h + 1))
             ip netns add $ns
-            ip -n $P-fabric link add ${P}p$s-$h type veth peer name eth0 netns $ns
+            mac=02:bb:00:00:$(printf %02x:%02x "$s" "$((h + 1))")
+            ip -n $P-fabric link add ${P}p$s-$h type veth peer name eth0 address $mac netns $ns
             ip -n $P-fabric link set ${P}p$s-$h master ${P}b$s up
+            ip -n $P-fabric neigh replace $a lladdr $mac dev ${P}b$s nud permanent
             ip -n $ns addr add $a/24 dev eth0; ip -n $ns link set eth0 up; ip -n $ns link set lo up
             ip -n $ns route add default via 198.19.$((128 + s)).1
+            ip -n $ns neigh replace 198.19.$((128 + s)).1 lladdr 02:bb:00:00:$(printf %02x "$s"):01 dev eth0 nud permanent
             ip netns exec $ns /usr/sbin/sshd -o ListenAddress=$a -o HostKey="$dir/hostkey" \
                 -o PidFile=none -o UsePAM=no -o AuthorizedKeysFile="$dir/id.pub" -o StrictModes=no \
                 -o MaxStartups=512 -o MaxSessions=256

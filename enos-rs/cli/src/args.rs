@@ -132,6 +132,23 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// One host of the local testbed, started by the local provider: it enters the host's
+    /// namespaces, mounts its file system and becomes its `sshd`.
+    #[command(hide = true)]
+    LocalHost {
+        /// The host's network namespace (a path under /run/netns).
+        #[arg(long)]
+        netns: PathBuf,
+        /// The host's directory (its layers).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The machine's data root, hidden inside the host.
+        #[arg(long)]
+        data_root: PathBuf,
+        /// The host's name.
+        #[arg(long)]
+        name: String,
+    },
     /// The userspace WAN emulator daemon, started by the local provider.
     #[command(hide = true)]
     WanEmulator {

@@ -1,7 +1,7 @@
 //! The commands: each loads what it needs, calls the libraries, and prints the outcome.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -65,6 +65,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             crate::wan::validate(&env, &validation, &reporter).await
         }
         Command::Tc(TcCommand::Reset { env }) => crate::wan::reset(&env, &reporter).await,
+        // Dispatched by `main` before the runtime starts; never reached.
+        Command::LocalHost { .. } => Err(Failure::new(
+            "`local-host` runs before the async runtime starts",
+        )),
         Command::WanEmulator {
             config,
             socket,
@@ -208,6 +212,10 @@ async fn deploy(
     provider.check().await?;
     let (mut experiment, _) =
         Experiment::open_for_deploy(results, &scenario, &source, provider.name())?;
+    let _phases = PhaseLog {
+        path: experiment.subdir("logs")?.join(PHASES_FILE),
+        reporter,
+    };
     experiment.state_mut().begin_step("deploy");
     let before = experiment.state().testbed.clone();
     if experiment.state().phase != Phase::Deployed {
@@ -285,6 +293,34 @@ async fn deploy(
             Ok(code)
         }
         Err(failure) => Err(mark_failed(&mut experiment, failure)),
+    }
+}
+
+/// Where `enos deploy` records how long each of its phases took, under the experiment's `logs/`.
+pub const PHASES_FILE: &str = "deploy-phases.json";
+
+/// Writes the reporter's phases (what each task did and how long it took) to `path` when
+/// dropped: whether the command succeeds, fails or returns early.
+struct PhaseLog<'a> {
+    path: PathBuf,
+    reporter: &'a TerminalReporter,
+}
+
+impl Drop for PhaseLog<'_> {
+    fn drop(&mut self) {
+        let record = serde_json::json!({
+            "version": 1,
+            "phases": self.reporter.phases(),
+        });
+        let written = serde_json::to_vec_pretty(&record)
+            .map_err(std::io::Error::other)
+            .and_then(|mut text| {
+                text.push(b'\n');
+                enos_core::fsutil::write_atomic(&self.path, &text)
+            });
+        if let Err(e) = written {
+            tracing::warn!("cannot write {}: {e}", self.path.display());
+        }
     }
 }
 

@@ -92,6 +92,28 @@ fn init_tracing(cli: &Cli) {
 /// Runs `enos` with the process's arguments; returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A host of the local testbed starts before any thread does: entering namespaces needs it.
+    if let args::Command::LocalHost {
+        netns,
+        dir,
+        data_root,
+        name,
+    } = &cli.command
+    {
+        let init = enos_provider_local::host::HostInit {
+            netns: netns.clone(),
+            dir: dir.clone(),
+            data_root: data_root.clone(),
+            name: name.clone(),
+        };
+        return match enos_provider_local::host::init_main(&init) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: host {name}: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     init_tracing(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

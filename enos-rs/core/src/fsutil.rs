@@ -16,6 +16,24 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// default `0o644`), less those of the process's umask. The file has them from its creation:
 /// its content is never readable with wider permissions, not even for an instant.
 pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> io::Result<()> {
+    write_replacing(path, contents, mode, true)
+}
+
+/// Like [`write_atomic_with_mode`], without flushing to disk: for writing many files at once,
+/// followed by one [`sync_file_system`]. A reader still never sees a half-written file; after a
+/// crash of the machine (not of the process) the file may be missing.
+pub fn write_atomic_unsynced(path: &Path, contents: &[u8], mode: Option<u32>) -> io::Result<()> {
+    write_replacing(path, contents, mode, false)
+}
+
+/// Flushes to disk everything written on the file system holding `path` (`syncfs`): one call
+/// after many [`write_atomic_unsynced`].
+pub fn sync_file_system(path: &Path) -> io::Result<()> {
+    let dir = fs::File::open(path)?;
+    rustix::fs::syncfs(&dir).map_err(io::Error::from)
+}
+
+fn write_replacing(path: &Path, contents: &[u8], mode: Option<u32>, sync: bool) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path
         .parent()
@@ -41,10 +59,15 @@ pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -
     let result = (|| {
         let mut file = options.open(&tmp)?;
         file.write_all(contents)?;
-        file.sync_all()?;
+        if sync {
+            file.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        fs::File::open(dir)?.sync_all()
+        if sync {
+            // Make the rename itself durable.
+            fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

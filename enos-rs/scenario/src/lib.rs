@@ -43,6 +43,12 @@ pub const MAX_HOSTS: u64 = 4096;
 pub const MAX_NAME_LEN: usize = 32;
 /// The longest site or role name.
 pub const MAX_PART_LEN: usize = 16;
+/// The most sites of an experiment on the local provider: one /24 each in the experiment's /20
+/// address block, less the management /24.
+pub const LOCAL_MAX_SITES: usize = 15;
+/// The most hosts of one site on the local provider: its /24 less the network, gateway and
+/// broadcast addresses.
+pub const LOCAL_MAX_HOSTS_PER_SITE: usize = 253;
 /// The largest scenario file, in bytes.
 pub const MAX_FILE_BYTES: usize = 1 << 20;
 
@@ -574,6 +580,9 @@ impl Checker<'_> {
         let name = self.name(raw.name);
         let provider = self.provider(raw.provider.as_ref());
         let sites = self.sites(raw.sites);
+        if matches!(provider, ProviderSpec::Local(_)) {
+            self.local_limits(&sites);
+        }
         let network = self.network(raw.network, &sites, "network.");
         let vars = self.vars_section(raw.vars);
         let deploy = self.deploy(raw.deploy, &vars, &sites);
@@ -712,6 +721,34 @@ impl Checker<'_> {
             }
         }
         local
+    }
+
+    /// The local provider's layout limits ([`LOCAL_MAX_SITES`], [`LOCAL_MAX_HOSTS_PER_SITE`]),
+    /// checked here so that no scenario that validates fails at deploy for its size.
+    fn local_limits(&mut self, sites: &[Site]) {
+        if let Some(site) = sites.get(LOCAL_MAX_SITES) {
+            self.key_error(
+                &format!("sites.{}", site.name),
+                format!(
+                    "the local provider holds at most {LOCAL_MAX_SITES} sites (one /24 each in \
+                     the experiment's /20), the scenario has {}",
+                    sites.len()
+                ),
+            );
+        }
+        for site in sites {
+            let hosts: u64 = site.roles.iter().map(|r| u64::from(r.count)).sum();
+            if hosts > LOCAL_MAX_HOSTS_PER_SITE as u64 {
+                self.key_error(
+                    &format!("sites.{}", site.name),
+                    format!(
+                        "the local provider holds at most {LOCAL_MAX_HOSTS_PER_SITE} hosts per \
+                         site (a /24 each), site `{}` has {hosts}; split it into several sites",
+                        site.name
+                    ),
+                );
+            }
+        }
     }
 
     /// `provider.local.egress_allow`: a list of hosts the egress proxy may forward to.

@@ -66,6 +66,8 @@ const KINDS: &[&str] = &[
     "several-providers",
     "local-provider-option",
     "local-provider-bad-egress-allow",
+    "local-provider-too-many-sites",
+    "local-provider-site-too-large",
     // Quantities.
     "malformed-delay",
     "delay-unknown-unit",

@@ -29,6 +29,8 @@ pub struct HostFiles<'a> {
     pub apt_config: &'a str,
     /// `/etc/enos/proxy.env`: the proxy for other tools.
     pub proxy_env: &'a str,
+    /// The `ip -batch` lines that configure its network ([`network_batch`]).
+    pub network: &'a str,
 }
 
 /// The directory holding host `name`'s layers, under the experiment's data directory.
@@ -105,6 +107,7 @@ pub fn prepare(dir: &Path, files: &HostFiles<'_>) -> Result<(), ProviderError> {
     mkdir(dir, 0o700)?;
     mkdir(&dir.join("work"), 0o700)?;
     mkdir(&dir.join("root"), 0o755)?;
+    write(&dir.join(NETWORK_BATCH), files.network.as_bytes(), 0o600)?;
     mkdir(&upper.join("etc/enos"), 0o755)?;
     mkdir(&upper.join("root/.ssh"), 0o700)?;
     fs::set_permissions(upper.join("root"), fs::Permissions::from_mode(0o700))
@@ -174,35 +177,235 @@ pub fn etc_hosts(plan: &TestbedPlan) -> String {
     text
 }
 
-/// The script the host's PID 1 runs: mount the host's own file system, then become `sshd`.
-fn init_script(dir: &Path, data_root: &Path, name: &str) -> String {
-    let d = dir.display();
-    let r = format!("{d}/root");
+/// The file of a host's directory holding the `ip -batch` lines that configure its network.
+const NETWORK_BATCH: &str = "network.batch";
+
+/// The `ip -batch` lines that configure host `slot`'s network, run inside its namespace: its
+/// address as a /32 and everything through the site's gateway, whose link-layer address is
+/// written in (a permanent neighbour: never resolved, never collected, not counted against the
+/// kernel's neighbour table limits). No IPv6 address is made on `eth0`.
+pub fn network_batch(slot: &HostSlot, gateway: std::net::Ipv4Addr) -> String {
+    let gateway_mac = crate::plan::mac_of(gateway);
     format!(
-        "set -e\n\
-         mount -t overlay overlay -o lowerdir=/,upperdir={d}/upper,workdir={d}/work {r}\n\
-         mount -t proc proc {r}/proc\n\
-         mount -t sysfs sysfs {r}/sys\n\
-         mount --rbind /dev {r}/dev\n\
-         mount -t tmpfs -o mode=1777 tmpfs {r}/tmp\n\
-         mount -t tmpfs -o mode=755 tmpfs {r}/run\n\
-         mount -t tmpfs -o mode=755 tmpfs {r}{hidden}\n\
-         mkdir -p {r}/run/sshd\n\
-         hostname {name}\n\
-         exec chroot {r} /usr/sbin/sshd -D -e -f /etc/enos/sshd_config\n",
-        hidden = data_root.display(),
+        "link set lo up\n\
+         link set eth0 addrgenmode none\n\
+         addr add {address}/32 dev eth0\n\
+         link set eth0 up\n\
+         neigh replace {gateway} lladdr {gateway_mac} dev eth0 nud permanent\n\
+         route add {gateway}/32 dev eth0 scope link\n\
+         route add default via {gateway} dev eth0\n",
+        address = slot.address,
     )
 }
 
-/// Starts the host in the background; its output goes to `log`. Returns once it is started, not
-/// once it answers.
+/// What `enos local-host` needs to start one host (see [`init_main`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostInit {
+    /// The host's network namespace, e.g. `/run/netns/enos-e1234-paris-server-1`.
+    pub netns: PathBuf,
+    /// The host's directory (its layers; see [`host_dir`]).
+    pub dir: PathBuf,
+    /// The machine's data root, hidden inside hosts.
+    pub data_root: PathBuf,
+    /// The host's name (its hostname).
+    pub name: String,
+}
+
+impl HostInit {
+    /// The arguments of `enos local-host` for this host.
+    pub fn args(&self) -> Vec<std::ffi::OsString> {
+        vec![
+            "local-host".into(),
+            "--netns".into(),
+            self.netns.clone().into(),
+            "--dir".into(),
+            self.dir.clone().into(),
+            "--data-root".into(),
+            self.data_root.clone().into(),
+            "--name".into(),
+            self.name.clone().into(),
+        ]
+    }
+}
+
+/// The command line of every host's PID 1: teardown finds hosts by it.
+pub const SSHD_ARGV: [&str; 5] = ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/enos/sshd_config"];
+
+fn errno(what: &str) -> impl Fn(nix::Error) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+/// Starts one host; the body of `enos local-host`, which the provider runs once per host.
+///
+/// In this process, while it has a single thread: a session of its own, the host's network
+/// namespace (configured from the host's `network.batch`), then new mount, UTS and PID
+/// namespaces; the host's file system is mounted (an overlay over `/`, its own `/sys`, `/dev`,
+/// `/tmp`, `/run`, and the machine's data root hidden), and the hostname set. Then one child,
+/// PID 1 of the new PID namespace, mounts its `/proc`, enters the host's root and becomes
+/// `sshd`. This process returns once that child has started `sshd` (or failed to, with why),
+/// and exits: the host lives on by itself.
+///
+/// Doing this here rather than with `setsid`, `ip netns exec`, `unshare`, `sh`, `mount` (seven
+/// times), `hostname` and `chroot` spares each host a dozen program starts; and the host's mount
+/// namespace drops its copy of `/run/netns`, so it does not grow with the number of hosts.
+#[allow(unsafe_code)]
+pub fn init_main(init: &HostInit) -> Result<(), String> {
+    use nix::mount::{MntFlags, MsFlags, mount, umount2};
+    use nix::sched::{CloneFlags, setns, unshare};
+    use nix::unistd::{ForkResult, chroot, execv, fork, pipe2, sethostname, setsid};
+    use std::ffi::CString;
+    use std::io::{Read as _, Write as _};
+
+    // Already a session leader only when started so; either way, detached from the caller's.
+    let _ = setsid();
+    let threads = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim().to_owned()))
+        })
+        .unwrap_or_default();
+    if threads != "1" {
+        return Err(format!(
+            "a host is started by a process with one thread, this one has {threads}"
+        ));
+    }
+    let netns = fs::File::open(&init.netns)
+        .map_err(|e| format!("cannot open {}: {e}", init.netns.display()))?;
+    setns(&netns, CloneFlags::CLONE_NEWNET).map_err(errno("cannot enter the network namespace"))?;
+    drop(netns);
+    let batch = init.dir.join(NETWORK_BATCH);
+    let output = std::process::Command::new("ip")
+        .arg("-batch")
+        .arg(&batch)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run ip: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cannot configure the network ({}): {}",
+            batch.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWPID)
+        .map_err(errno("cannot make the host's namespaces"))?;
+    let none: Option<&str> = None;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .map_err(errno("cannot make the host's mounts private"))?;
+    // The other hosts' namespaces are not this host's business, and a copy of their thousand
+    // mount points per host would make memory grow with the square of the hosts.
+    let _ = umount2("/run/netns", MntFlags::MNT_DETACH);
+    let root = init.dir.join("root");
+    let at = |sub: &str| root.join(sub.trim_start_matches('/'));
+    let overlay = format!(
+        "lowerdir=/,upperdir={d}/upper,workdir={d}/work",
+        d = init.dir.display()
+    );
+    mount(
+        Some("overlay"),
+        &root,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(overlay.as_str()),
+    )
+    .map_err(errno("cannot mount the host's overlay"))?;
+    mount(
+        Some("sysfs"),
+        &at("sys"),
+        Some("sysfs"),
+        MsFlags::empty(),
+        none,
+    )
+    .map_err(errno("cannot mount /sys"))?;
+    mount(
+        Some("/dev"),
+        &at("dev"),
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        none,
+    )
+    .map_err(errno("cannot bind /dev"))?;
+    for (point, mode) in [
+        ("tmp", "mode=1777"),
+        ("run", "mode=755"),
+        (
+            init.data_root.to_str().unwrap_or("/var/lib/enos"),
+            "mode=755",
+        ),
+    ] {
+        mount(
+            Some("tmpfs"),
+            &at(point),
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some(mode),
+        )
+        .map_err(|e| format!("cannot mount a tmpfs on {point}: {e}"))?;
+    }
+    sethostname(&init.name).map_err(errno("cannot set the hostname"))?;
+
+    let argv: Vec<CString> = SSHD_ARGV
+        .iter()
+        .map(|a| CString::new(*a).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let (read_end, write_end) =
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(errno("cannot make a pipe"))?;
+    // SAFETY: this process has one thread (checked above), so the child may run any code.
+    match unsafe { fork() }.map_err(errno("cannot fork the host's PID 1"))? {
+        ForkResult::Child => {
+            drop(read_end);
+            let started = (|| -> Result<std::convert::Infallible, String> {
+                mount(
+                    Some("proc"),
+                    &at("proc"),
+                    Some("proc"),
+                    MsFlags::empty(),
+                    none,
+                )
+                .map_err(errno("cannot mount /proc"))?;
+                fs::create_dir_all(at("run/sshd"))
+                    .map_err(|e| format!("cannot create /run/sshd: {e}"))?;
+                chroot(&root).map_err(errno("cannot enter the host's root"))?;
+                std::env::set_current_dir("/").map_err(|e| format!("cannot enter /: {e}"))?;
+                execv(&argv[0], &argv).map_err(errno("cannot start sshd"))
+            })();
+            let message = match started {
+                Err(message) => message,
+                Ok(never) => match never {},
+            };
+            let mut pipe = fs::File::from(write_end);
+            let _ = pipe.write_all(message.as_bytes());
+            std::process::exit(1);
+        }
+        ForkResult::Parent { .. } => {
+            drop(write_end);
+            let mut message = String::new();
+            let _ = fs::File::from(read_end).read_to_string(&mut message);
+            if message.is_empty() {
+                Ok(())
+            } else {
+                Err(message)
+            }
+        }
+    }
+}
+
+/// Starts host `slot` with `program local-host …` (see [`init_main`]); its output (and later
+/// `sshd`'s) goes to `log`. Returns once `sshd` is started, not once it answers.
 pub async fn start(
+    program: &Path,
     slot: &HostSlot,
     dir: &Path,
     data_root: &Path,
     log: &Path,
 ) -> Result<(), ProviderError> {
-    let script = init_script(dir, data_root, &slot.name);
+    let init = HostInit {
+        netns: Path::new("/run/netns").join(&slot.namespace),
+        dir: dir.to_owned(),
+        data_root: data_root.to_owned(),
+        name: slot.name.clone(),
+    };
     let log_file = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -211,21 +414,8 @@ pub async fn start(
     let log_err = log_file
         .try_clone()
         .map_err(|e| ProviderError::new(format!("cannot open {}: {e}", log.display())))?;
-    // `setsid --fork` detaches the host from this process: it returns at once, and the host lives
-    // on after enos exits. `--kill-child` ends the host's PID 1 if its parent is killed.
-    let status = Command::new("setsid")
-        .args(["--fork", "ip", "netns", "exec", &slot.namespace])
-        .args([
-            "unshare",
-            "--mount",
-            "--uts",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--propagation",
-            "private",
-        ])
-        .args(["sh", "-c", &script])
+    let status = Command::new(program)
+        .args(init.args())
         .env_clear()
         .env("PATH", SYSTEM_PATH)
         .env("LANG", "C.UTF-8")
@@ -239,8 +429,10 @@ pub async fn start(
         Ok(())
     } else {
         Err(ProviderError::new(format!(
-            "cannot start host {}: setsid exited with {status}",
-            slot.name
+            "cannot start host {}: {status}; its log {} says:\n{}",
+            slot.name,
+            log.display(),
+            crate::daemon::log_tail(log, 3)
         )))
     }
 }

@@ -14,7 +14,8 @@ pub mod alloc;
 pub mod daemon;
 pub mod egress;
 pub mod firewall;
-mod host;
+pub mod host;
+pub mod keys;
 pub mod plan;
 pub mod repositories;
 pub mod sys;
@@ -91,6 +92,7 @@ impl LocalProvider {
         &self,
         experiment: &Experiment,
         plan: &TestbedPlan,
+        reporter: &dyn Reporter,
     ) -> Result<(), ProviderError> {
         experiment.subdir("ssh/hostkeys")?;
         let ssh_dir = experiment.dir().join("ssh");
@@ -101,38 +103,35 @@ impl LocalProvider {
         for host in &plan.hosts {
             jobs.push((ssh_dir.join("hostkeys").join(&host.name), host.name.clone()));
         }
-        let mut set = JoinSet::new();
-        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-        for (path, comment) in jobs.into_iter().filter(|(p, _)| !p.exists()) {
-            let semaphore = semaphore.clone();
-            set.spawn(async move {
-                let _permit = semaphore.acquire().await;
-                let path_text = path.display().to_string();
-                sys::run(
-                    "ssh-keygen",
-                    &[
-                        "-q", "-t", "ed25519", "-N", "", "-C", &comment, "-f", &path_text,
-                    ],
-                    None,
-                )
-                .await
-            });
+        jobs.retain(|(path, _)| !path.exists());
+        if jobs.is_empty() {
+            return Ok(());
         }
-        while let Some(result) = set.join_next().await {
-            result.map_err(|e| ProviderError::new(e.to_string()))??;
+        let task = reporter.start("making SSH keys", jobs.len() as u64);
+        // In this process: a thousand keys take a fraction of a second, and no program start.
+        let made = tokio::task::spawn_blocking(move || {
+            jobs.iter()
+                .try_for_each(|(path, comment)| keys::generate(path, comment))?;
+            enos_core::fsutil::sync_file_system(&ssh_dir).map_err(|e| {
+                ProviderError::new(format!("cannot flush {}: {e}", ssh_dir.display()))
+            })?;
+            Ok::<_, ProviderError>(jobs.len())
+        })
+        .await
+        .map_err(|e| ProviderError::new(e.to_string()))??;
+        for _ in 0..made {
+            reporter.advance(task, "key", true);
         }
+        reporter.finish(task);
         Ok(())
     }
 
     async fn build_fabric(&self, plan: &TestbedPlan) -> Result<(), ProviderError> {
         sys::run("ip", &["netns", "add", &plan.fabric], None).await?;
-        let mut fabric = vec!["link set lo up".to_owned()];
-        for site in &plan.sites {
-            fabric.push(format!("link add {} type bridge", site.bridge));
-            fabric.push(format!("addr add {}/24 dev {}", site.gateway, site.bridge));
-            fabric.push(format!("link set {} up", site.bridge));
-        }
-        sys::ip_batch(Some(&plan.fabric), &fabric).await?;
+        // Before any link exists, so that every link inherits the defaults: routing, no ICMP
+        // redirects (hosts of one site reach each other through their gateway, out of the
+        // bridge they came in by), no reverse-path filter (the WAN emulator gives packets back
+        // on its own device), no IPv6.
         sys::run(
             "ip",
             &[
@@ -142,10 +141,27 @@ impl LocalProvider {
                 "sysctl",
                 "-qw",
                 "net.ipv4.ip_forward=1",
+                "net.ipv4.conf.all.send_redirects=0",
+                "net.ipv4.conf.default.send_redirects=0",
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.default.rp_filter=0",
+                "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1",
             ],
             None,
         )
         .await?;
+        let mut fabric = vec!["link set lo up".to_owned()];
+        for site in &plan.sites {
+            fabric.push(format!(
+                "link add name {} address {} type bridge",
+                site.bridge,
+                plan::mac_of(site.gateway)
+            ));
+            fabric.push(format!("addr add {}/24 dev {}", site.gateway, site.bridge));
+            fabric.push(format!("link set {} up", site.bridge));
+        }
+        sys::ip_batch(Some(&plan.fabric), &fabric).await?;
         let link = &plan.management_link;
         sys::ip_batch(
             None,
@@ -192,27 +208,43 @@ impl LocalProvider {
         reporter: &dyn Reporter,
     ) -> Result<(), ProviderError> {
         let prefix = &plan.prefix;
+        let existing = sys::namespaces();
         for &i in down {
-            teardown::remove_host(prefix, &plan.hosts[i].namespace).await?;
+            if existing.contains(&plan.hosts[i].namespace) {
+                teardown::remove_host(prefix, &plan.hosts[i].namespace).await?;
+            }
         }
+        let task = reporter.start("namespaces and links", down.len() as u64);
         let add: Vec<String> = down
             .iter()
             .map(|&i| format!("netns add {}", plan.hosts[i].namespace))
             .collect();
         sys::ip_batch(None, &add).await?;
+        // Each host's veth, its end named `eth0` in the host with an address derived from the
+        // host's; and the host as a permanent neighbour of its site's bridge, so the fabric
+        // never resolves (nor the kernel collects) a thousand neighbour entries.
         let mut links = Vec::new();
         for &i in down {
             let h = &plan.hosts[i];
+            let bridge = &plan.sites[h.site_index].bridge;
             links.push(format!(
-                "link add {} type veth peer name eth0 netns {}",
-                h.port, h.namespace
+                "link add {} type veth peer name eth0 address {} netns {}",
+                h.port,
+                plan::mac_of(h.address),
+                h.namespace
             ));
+            links.push(format!("link set {} master {bridge} up", h.port));
             links.push(format!(
-                "link set {} master {} up",
-                h.port, plan.sites[h.site_index].bridge
+                "neigh replace {} lladdr {} dev {bridge} nud permanent",
+                h.address,
+                plan::mac_of(h.address)
             ));
         }
         sys::ip_batch(Some(&plan.fabric), &links).await?;
+        for &i in down {
+            reporter.advance(task, &plan.hosts[i].name, true);
+        }
+        reporter.finish(task);
 
         let ssh_dir = experiment.dir().join("ssh");
         let authorized_key = read_text(&ssh_dir.join("id_ed25519.pub"))?;
@@ -221,11 +253,10 @@ impl LocalProvider {
         let proxy_env = egress::proxy_env(plan);
         let data = alloc::data_dir(prefix);
         let logs = experiment.subdir("logs/hosts")?;
-        let task = reporter.start("starting hosts", down.len() as u64);
-        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-        let mut set = JoinSet::new();
+        let task = reporter.start("host file systems", down.len() as u64);
+        let mut dirs = Vec::with_capacity(down.len());
         for &i in down {
-            let slot = plan.hosts[i].clone();
+            let slot = &plan.hosts[i];
             let gateway = plan.sites[slot.site_index].gateway;
             let key_path = ssh_dir.join("hostkeys").join(&slot.name);
             let host_key = std::fs::read(&key_path).map_err(|e| {
@@ -236,39 +267,45 @@ impl LocalProvider {
             host::prepare(
                 &dir,
                 &host::HostFiles {
-                    slot: &slot,
+                    slot,
                     host_key: &host_key,
                     host_key_pub: &host_key_pub,
                     authorized_key: &authorized_key,
                     etc_hosts: &etc_hosts,
                     apt_config: &apt_config,
                     proxy_env: &proxy_env,
+                    network: &host::network_batch(slot, gateway),
                 },
             )?;
+            dirs.push(dir);
+            reporter.advance(task, &slot.name, true);
+        }
+        reporter.finish(task);
+
+        let task = reporter.start("starting hosts", down.len() as u64);
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let mut set = JoinSet::new();
+        for (&i, dir) in down.iter().zip(dirs) {
+            let slot = plan.hosts[i].clone();
             let log = logs.join(format!("{}.log", slot.name));
             let semaphore = semaphore.clone();
+            let program = self.daemons.program.clone();
             set.spawn(async move {
                 let _permit = semaphore.acquire().await;
-                sys::ip_batch(
-                    Some(&slot.namespace),
-                    &[
-                        "link set lo up".to_owned(),
-                        format!("addr add {}/24 dev eth0", slot.address),
-                        "link set eth0 up".to_owned(),
-                        format!("route add default via {gateway}"),
-                    ],
-                )
-                .await?;
-                host::start(&slot, &dir, Path::new(alloc::DATA_ROOT), &log).await?;
+                host::start(&program, &slot, &dir, Path::new(alloc::DATA_ROOT), &log).await?;
                 Ok::<_, ProviderError>(slot)
             });
         }
         let mut started = Vec::new();
         while let Some(result) = set.join_next().await {
-            started.push(result.map_err(|e| ProviderError::new(e.to_string()))??);
+            let slot = result.map_err(|e| ProviderError::new(e.to_string()))??;
+            reporter.advance(task, &slot.name, true);
+            started.push(slot);
         }
+        reporter.finish(task);
 
         // Wait until every started host answers with an SSH banner.
+        let task = reporter.start("waiting for sshd", started.len() as u64);
         let deadline = Instant::now() + START_TIMEOUT;
         let mut waiting = started;
         while !waiting.is_empty() {
@@ -455,7 +492,7 @@ impl Provider for LocalProvider {
             state.plan = Some(plan.clone());
             save_local_state(experiment, &state)?;
         }
-        self.ensure_keys(experiment, &plan).await?;
+        self.ensure_keys(experiment, &plan, reporter).await?;
 
         let namespaces = sys::namespaces();
         let fabric_intact =

@@ -13,11 +13,21 @@ use serde::{Deserialize, Serialize};
 
 /// How many /20 blocks the local provider can hand out (one per experiment on this machine).
 pub const BLOCKS: u32 = 32;
-/// The most sites one local experiment can have (one /24 each in a /20, minus the management /24).
-pub const MAX_SITES: usize = 15;
-/// The most hosts one site can have on the local provider (a /24 minus network, gateway, broadcast).
-pub const MAX_HOSTS_PER_SITE: usize = 253;
+/// The most sites one local experiment can have (one /24 each in a /20, minus the management
+/// /24); `enos validate` checks it.
+pub const MAX_SITES: usize = enos_scenario::LOCAL_MAX_SITES;
+/// The most hosts one site can have on the local provider (a /24 minus network, gateway,
+/// broadcast); `enos validate` checks it.
+pub const MAX_HOSTS_PER_SITE: usize = enos_scenario::LOCAL_MAX_HOSTS_PER_SITE;
 const BASE: u32 = u32::from_be_bytes([198, 18, 0, 0]);
+
+/// The link-layer address of the interface holding `address` (a host's `eth0`, a site's
+/// bridge): locally administered, unicast, and derived from the address, so that neighbours
+/// are written in advance on both sides and never resolved.
+pub fn mac_of(address: Ipv4Addr) -> String {
+    let [a, b, c, d] = address.octets();
+    format!("02:e5:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
+}
 
 /// The namespace name of the fabric (bridges, inter-site routing) of experiment `prefix`.
 pub fn fabric_namespace(prefix: &str) -> String {
@@ -223,12 +233,20 @@ mod tests {
     }
 
     #[test]
-    fn limits_are_clear_errors() {
-        let s = scenario("name: q\nsites:\n  a: {roles: {r: 254}}\n");
-        assert_eq!(
-            plan(&s, "e0000", 0),
-            Err(PlanError::TooManyHosts("a".into(), 254))
-        );
+    fn limits_are_checked_when_the_scenario_is_read() {
+        let error = enos_scenario::parse("name: q\nsites:\n  a: {roles: {r: 254}}\n", "q.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("q.yaml:3:3"), "{error}");
+        assert!(error.contains("at most 253 hosts per site"), "{error}");
+        let sites: String = (0..16)
+            .map(|i| format!("  s{i}: {{roles: {{r: 1}}}}\n"))
+            .collect();
+        let error = enos_scenario::parse(&format!("name: q\nsites:\n{sites}"), "q.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("q.yaml:18:3"), "{error}");
+        assert!(error.contains("at most 15 sites"), "{error}");
         let s = scenario("name: q\nsites:\n  a: {roles: {r: 253}}\n");
         assert_eq!(
             plan(&s, "e0000", 0).unwrap().hosts.last().unwrap().address,

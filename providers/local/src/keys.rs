@@ -1,0 +1,62 @@
+//! The experiment's SSH keys, generated in this process: one client key and one host key per
+//! host, ed25519, in OpenSSH's formats (what `ssh-keygen -t ed25519 -N ''` writes).
+//!
+//! Generating them here rather than with one `ssh-keygen` process per host keeps a 1000-host
+//! bring-up from spending seconds starting processes.
+
+use std::path::Path;
+
+use enos_core::ProviderError;
+use ssh_key::{Algorithm, LineEnding, PrivateKey, rand_core::OsRng};
+
+/// Writes a new ed25519 key pair at `path` (private, 0600) and `path.pub` (public, 0644), with
+/// `comment`. Existing files are replaced atomically, but not flushed to disk: callers making
+/// many keys flush once ([`enos_core::fsutil::sync_file_system`]).
+pub fn generate(path: &Path, comment: &str) -> Result<(), ProviderError> {
+    let fail = |e: &dyn std::fmt::Display| {
+        ProviderError::new(format!("cannot make the key {}: {e}", path.display()))
+    };
+    let mut key = PrivateKey::random(&mut OsRng, Algorithm::Ed25519).map_err(|e| fail(&e))?;
+    key.set_comment(comment);
+    let private = key.to_openssh(LineEnding::LF).map_err(|e| fail(&e))?;
+    let public = key.public_key().to_openssh().map_err(|e| fail(&e))?;
+    enos_core::fsutil::write_atomic_unsynced(path, private.as_bytes(), Some(0o600))
+        .map_err(|e| fail(&e))?;
+    let mut public_path = path.as_os_str().to_owned();
+    public_path.push(".pub");
+    enos_core::fsutil::write_atomic_unsynced(
+        Path::new(&public_path),
+        format!("{public}\n").as_bytes(),
+        Some(0o644),
+    )
+    .map_err(|e| fail(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_what_openssh_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("id_ed25519");
+        generate(&path, "enos-test").unwrap();
+        let private = std::fs::read_to_string(&path).unwrap();
+        let public = std::fs::read_to_string(dir.path().join("id_ed25519.pub")).unwrap();
+        assert!(private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
+        assert!(public.starts_with("ssh-ed25519 AAAA") && public.ends_with(" enos-test\n"));
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // OpenSSH itself derives the same public key from the private one.
+        let out = std::process::Command::new("ssh-keygen")
+            .args(["-y", "-f"])
+            .arg(&path)
+            .output()
+            .expect("ssh-keygen (OpenSSH's client, which the local provider needs) runs");
+        let derived = String::from_utf8_lossy(&out.stdout);
+        let ours: Vec<&str> = public.split_whitespace().take(2).collect();
+        let theirs: Vec<&str> = derived.split_whitespace().take(2).collect();
+        assert_eq!(ours, theirs);
+    }
+}
