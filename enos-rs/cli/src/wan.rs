@@ -1,6 +1,7 @@
 //! `enos tc apply|validate|reset`, the WAN step of `enos deploy`, and the emulator daemon.
 //!
-//! The matrix in force is kept in `<results>/wan/applied.json`; each validation writes
+//! The matrix in force is kept in `<results>/wan/applied.json` (version 2: the class form of
+//! [`WanMatrix`]; version 1, one shape per pair, is still read); each validation writes
 //! `validation.csv` and `validation.json` (the latest) beside a timestamped copy.
 
 use std::collections::HashMap;
@@ -10,8 +11,8 @@ use std::time::Duration;
 
 use enos_core::{Experiment, Provider, Reporter, Testbed, WanMethod};
 use enos_remote::Fleet;
-use enos_wan::WanMatrix;
 use enos_wan::validate::{PairProbes, PairRate, Tolerance, ValidationReport};
+use enos_wan::{PairShape, WanHost, WanMatrix};
 use serde::{Deserialize, Serialize};
 
 use crate::Failure;
@@ -23,6 +24,8 @@ use crate::progress::TerminalReporter;
 const TC_TIMEOUT: Duration = Duration::from_secs(60);
 /// The iperf3 port used by validation.
 const IPERF_PORT: u16 = 5201;
+/// The version of `applied.json` written.
+const APPLIED_VERSION: u32 = 2;
 
 /// What `applied.json` holds: the matrix in force and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,14 +40,58 @@ pub struct AppliedWan {
     pub matrix: WanMatrix,
 }
 
+/// `applied.json` as version 1 wrote it: one shape per ordered pair.
+#[derive(Deserialize)]
+struct AppliedWanV1 {
+    method: WanMethod,
+    source: Vec<String>,
+    matrix: MatrixV1,
+}
+
+#[derive(Deserialize)]
+struct MatrixV1 {
+    pairs: Vec<PairShape>,
+}
+
+#[derive(Deserialize)]
+struct Version {
+    version: u32,
+}
+
 fn applied_path(experiment: &Experiment) -> PathBuf {
     experiment.dir().join("wan").join("applied.json")
 }
 
-/// The matrix in force, if one was applied.
-pub fn applied(experiment: &Experiment) -> Option<AppliedWan> {
+/// The matrix in force over `hosts`, if one was applied.
+pub fn applied(experiment: &Experiment, hosts: &[WanHost]) -> Option<AppliedWan> {
     let text = std::fs::read(applied_path(experiment)).ok()?;
-    serde_json::from_slice(&text).ok()
+    read_applied(&text, hosts)
+}
+
+/// Reads `applied.json`; a version 1 file (one shape per pair) is turned into the class form
+/// over `hosts`, one class per host, leaving out pairs naming a host `hosts` lacks.
+fn read_applied(text: &[u8], hosts: &[WanHost]) -> Option<AppliedWan> {
+    let version: Version = serde_json::from_slice(text).ok()?;
+    if version.version != 1 {
+        return serde_json::from_slice(text).ok();
+    }
+    let old: AppliedWanV1 = serde_json::from_slice(text).ok()?;
+    let known: std::collections::HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    let matrix = WanMatrix::from_pairs(
+        hosts,
+        old.matrix
+            .pairs
+            .iter()
+            .filter(|p| known.contains(p.src.as_str()) && known.contains(p.dst.as_str()))
+            .map(|p| (p.src.as_str(), p.dst.as_str(), p.shape)),
+    )
+    .ok()?;
+    Some(AppliedWan {
+        version: APPLIED_VERSION,
+        method: old.method,
+        source: old.source,
+        matrix,
+    })
 }
 
 fn write_json(path: &Path, value: &impl Serialize) -> Result<(), Failure> {
@@ -101,7 +148,7 @@ pub async fn apply_matrix(
         WanMethod::Emulator { .. } => provider.shape_wan(experiment, matrix, reporter).await?,
     }
     let record = AppliedWan {
-        version: 1,
+        version: APPLIED_VERSION,
         method: method.clone(),
         source,
         matrix: matrix.clone(),
@@ -162,7 +209,7 @@ pub async fn apply(args: &ApplyArgs, reporter: &TerminalReporter) -> Result<Exit
     let provider = provider_for(&experiment.state().scenario.provider);
     let scenario = experiment.state().scenario.clone();
     let hosts = testbed.wan_hosts();
-    let (mut matrix, mut source) = match (&args.constraints, applied(&experiment)) {
+    let (mut matrix, mut source) = match (&args.constraints, applied(&experiment, &hosts)) {
         (Some(file), _) => {
             let text = enos_scenario::read_file(file)?;
             let spec =
@@ -195,10 +242,10 @@ pub async fn apply(args: &ApplyArgs, reporter: &TerminalReporter) -> Result<Exit
         reporter,
     )
     .await?;
+    let shaped = matrix.pair_count();
     println!(
-        "applied: {} shaped direction{} with {}",
-        matrix.pairs.len(),
-        plural(matrix.pairs.len()),
+        "applied: {shaped} shaped direction{} with {}",
+        plural(shaped),
         describe_method(&method)
     );
     if args.no_validate {
@@ -222,7 +269,9 @@ pub async fn validate(
     reporter: &TerminalReporter,
 ) -> Result<ExitCode, Failure> {
     let (experiment, testbed) = open_with_testbed(args)?;
-    let matrix = applied(&experiment).map(|a| a.matrix).unwrap_or_default();
+    let matrix = applied(&experiment, &testbed.wan_hosts())
+        .map(|a| a.matrix)
+        .unwrap_or_default();
     let report = measure(&experiment, &testbed, &matrix, validation, reporter).await?;
     finish_validation(&experiment, &report)
 }
@@ -459,9 +508,10 @@ pub async fn deploy_step(
     reporter: &TerminalReporter,
 ) -> Result<Option<ValidationReport>, Failure> {
     let network = experiment.state().scenario.network.clone();
-    let matrix = enos_wan::resolve(&network, &testbed.wan_hosts());
-    let in_force = applied(experiment);
-    if matrix.pairs.is_empty() && in_force.is_none() {
+    let hosts = testbed.wan_hosts();
+    let matrix = enos_wan::resolve(&network, &hosts);
+    let in_force = applied(experiment, &hosts);
+    if matrix.pair_count() == 0 && in_force.is_none() {
         return Ok(None);
     }
     apply_matrix(
@@ -473,16 +523,66 @@ pub async fn deploy_step(
         reporter,
     )
     .await?;
-    reporter.note(&format!(
-        "WAN: {} shaped direction{}",
-        matrix.pairs.len(),
-        plural(matrix.pairs.len())
-    ));
-    if !validate || matrix.pairs.is_empty() {
+    let shaped = matrix.pair_count();
+    reporter.note(&format!("WAN: {shaped} shaped direction{}", plural(shaped)));
+    if !validate || shaped == 0 {
         return Ok(None);
     }
     let args = ValidateArgs::default();
     measure(experiment, testbed, &matrix, &args, reporter)
         .await
         .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+
+    fn hosts(names: &[&str]) -> Vec<WanHost> {
+        names
+            .iter()
+            .zip(1u8..)
+            .map(|(name, i)| WanHost {
+                name: (*name).to_owned(),
+                site: name.split('-').next().unwrap().to_owned(),
+                role: "node".to_owned(),
+                address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn applied_version_1_is_read_into_the_class_form() {
+        let hosts = hosts(&["a-1", "a-2", "b-1"]);
+        let shape = r#"{"delay": "10ms", "jitter": "0ms", "rate": "1gbit", "loss": "0%"}"#;
+        let pair = |src: &str, dst: &str, address: &str| {
+            format!(
+                r#"{{"src": "{src}", "dst": "{dst}", "dst_address": "{address}", "shape": {shape}}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"version": 1, "method": {{"tc": {{"device": "eth0"}}}}, "source": ["scenario"],
+                "matrix": {{"pairs": [{}, {}, {}]}}}}"#,
+            pair("a-1", "b-1", "10.0.0.3"),
+            pair("b-1", "a-2", "10.0.0.2"),
+            pair("gone-1", "a-1", "10.0.0.1"),
+        );
+        let applied = read_applied(text.as_bytes(), &hosts).unwrap();
+        assert_eq!(applied.version, 2);
+        assert_eq!(applied.source, ["scenario"]);
+        let m = &applied.matrix;
+        assert_eq!(m.host_count(), 3);
+        assert_eq!(m.pair_count(), 2);
+        assert_eq!(m.shape("a-1", "b-1").unwrap().delay.to_string(), "10ms");
+        assert_eq!(m.shape("b-1", "a-2").unwrap().rate.to_string(), "1gbit");
+        assert_eq!(m.shape("a-2", "b-1"), None);
+        // Version 2 reads back as written.
+        let again = serde_json::to_vec(&applied).unwrap();
+        assert_eq!(read_applied(&again, &hosts), Some(applied));
+        assert_eq!(read_applied(b"{}", &hosts), None);
+    }
 }

@@ -9,7 +9,7 @@ use enos_wan::validate::{
     Verdict, asked, pair_probes, parse_fping, parse_iperf3, rtt_stats, site_table, to_csv,
     validate,
 };
-use enos_wan::{LinkShape, PairShape, WanHost, WanMatrix};
+use enos_wan::{LinkShape, WanHost, WanMatrix};
 
 /// Hosts `(name, site)` with addresses 10.0.0.1, 10.0.0.2, … in order.
 fn hosts(list: &[(&str, &str)]) -> Vec<WanHost> {
@@ -38,21 +38,7 @@ fn shape(delay: &str, loss: f64, rate: Option<&str>) -> LinkShape {
 
 /// A matrix of the directions `(src, dst, shape)`, `hosts` giving the addresses.
 fn matrix(hosts: &[WanHost], directions: &[(&str, &str, LinkShape)]) -> WanMatrix {
-    WanMatrix {
-        pairs: directions
-            .iter()
-            .map(|(src, dst, shape)| PairShape {
-                src: (*src).to_owned(),
-                dst: (*dst).to_owned(),
-                dst_address: hosts
-                    .iter()
-                    .find(|h| h.name == *dst)
-                    .unwrap_or_else(|| panic!("no host {dst}"))
-                    .address,
-                shape: *shape,
-            })
-            .collect(),
-    }
+    WanMatrix::from_pairs(hosts, directions.iter().copied()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn probes(src: &str, dst: &str, rtts: &[Option<f64>]) -> PairProbes {
