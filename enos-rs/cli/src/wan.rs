@@ -2,16 +2,18 @@
 //!
 //! The matrix in force is kept in `<results>/wan/applied.json` (version 2: the class form of
 //! [`WanMatrix`]; version 1, one shape per pair, is still read); each validation writes
-//! `validation.csv` and `validation.json` (the latest) beside a timestamped copy.
+//! `validation.csv` and `validation.json` (the latest) beside a timestamped copy. Validation
+//! measures what [`enos_wan::validate::probe_plan`] plans: every ordered pair, or a sample per
+//! site pair beyond [`enos_wan::validate::SAMPLE_THRESHOLD`] pairs.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use enos_core::{Experiment, Provider, Reporter, Testbed, WanMethod};
+use enos_core::{Experiment, Host, Provider, Reporter, Testbed, WanMethod};
 use enos_remote::Fleet;
-use enos_wan::validate::{PairProbes, PairRate, Tolerance, ValidationReport};
+use enos_wan::validate::{PairProbes, PairRate, ProbePlan, Tolerance, ValidationReport};
 use enos_wan::{PairShape, WanHost, WanMatrix};
 use serde::{Deserialize, Serialize};
 
@@ -325,7 +327,9 @@ pub fn finish_validation(
     }
 }
 
-/// Measures every ordered pair (fping from every host) and the rates asked for (iperf3).
+/// Measures the ordered pairs of the probe plan (fping from each host towards its targets:
+/// every other host, or a sample per site pair on a large testbed) and the rates asked for
+/// (iperf3); a pair whose rate is measured is also probed.
 pub async fn measure(
     experiment: &Experiment,
     testbed: &Testbed,
@@ -334,22 +338,26 @@ pub async fn measure(
     reporter: &TerminalReporter,
 ) -> Result<ValidationReport, Failure> {
     let _ = experiment;
-    let fleet = connect(testbed, reporter).await?;
-    let addresses: Vec<String> = testbed
-        .hosts
+    let hosts = testbed.wan_hosts();
+    let mut plan =
+        enos_wan::validate::probe_plan(&hosts, matrix, enos_wan::validate::SAMPLE_THRESHOLD);
+    let rate_pairs = args
+        .rate
         .iter()
-        .map(|h| h.address.to_string())
-        .collect();
+        .map(|pair| rate_pair(testbed, pair))
+        .collect::<Result<Vec<_>, _>>()?;
+    let position = |name: &str| hosts.iter().position(|h| h.name == name);
+    for (src, dst) in &rate_pairs {
+        if let (Some(a), Some(b)) = (position(&src.name), position(&dst.name)) {
+            plan.add_pair(a, b);
+        }
+    }
+    let fleet = connect(testbed, reporter).await?;
     let probes = args.probes.max(1);
     let interval = args.interval_ms.max(1);
-    let command = format!(
-        "command -v fping >/dev/null || {{ echo 'fping is not installed' >&2; exit 127; }}; \
-         fping -C {probes} -q -p {interval} -i 1 -t {timeout} {} 2>&1; true",
-        addresses.join(" "),
-        timeout = 1000.max(interval * 2),
-    );
+    let commands = fping_commands(&hosts, &plan, probes, interval);
     let budget = Duration::from_millis(probes * interval + 30_000);
-    let results = fleet.run(&command, budget, reporter).await;
+    let results = fleet.run_each(&commands, budget, reporter).await;
     let by_address: HashMap<String, &str> = testbed
         .hosts
         .iter()
@@ -393,8 +401,8 @@ pub async fn measure(
         }
     }
     let mut rates = Vec::new();
-    for pair in &args.rate {
-        rates.push(measure_rate(&fleet, testbed, pair, args.rate_seconds, reporter).await?);
+    for (src, dst) in rate_pairs {
+        rates.push(measure_rate(&fleet, src, dst, args.rate_seconds, reporter).await?);
     }
     let tolerance = Tolerance {
         rtt_abs_ms: args.rtt_abs_ms,
@@ -402,23 +410,41 @@ pub async fn measure(
         loss_points: args.loss_points,
         rate_rel: args.rate_rel_percent / 100.0,
     };
-    Ok(enos_wan::validate::validate(
-        &testbed.wan_hosts(),
-        matrix,
-        &pairs,
-        &rates,
-        &tolerance,
+    Ok(enos_wan::validate::validate_plan(
+        &hosts, matrix, &plan, &pairs, &rates, &tolerance,
     ))
 }
 
-/// Measures the throughput from one host to another with iperf3 (`SRC->DST`).
-async fn measure_rate(
-    fleet: &Fleet,
-    testbed: &Testbed,
-    pair: &str,
-    seconds: u64,
-    reporter: &TerminalReporter,
-) -> Result<PairRate, Failure> {
+/// The fping command of each host that has targets in `plan` (made for `hosts`).
+fn fping_commands(
+    hosts: &[WanHost],
+    plan: &ProbePlan,
+    probes: u64,
+    interval: u64,
+) -> Vec<(String, String)> {
+    hosts
+        .iter()
+        .zip(&plan.targets)
+        .filter(|(_, targets)| !targets.is_empty())
+        .map(|(host, targets)| {
+            let addresses: Vec<String> = targets
+                .iter()
+                .filter_map(|&t| hosts.get(t))
+                .map(|h| h.address.to_string())
+                .collect();
+            let command = format!(
+                "command -v fping >/dev/null || {{ echo 'fping is not installed' >&2; exit 127; }}; \
+                 fping -C {probes} -q -p {interval} -i 1 -t {timeout} {} 2>&1; true",
+                addresses.join(" "),
+                timeout = 1000.max(interval * 2),
+            );
+            (host.name.clone(), command)
+        })
+        .collect()
+}
+
+/// The two hosts of a `--rate SRC->DST` pair.
+fn rate_pair<'t>(testbed: &'t Testbed, pair: &str) -> Result<(&'t Host, &'t Host), Failure> {
     let (src, dst) = pair
         .split_once("->")
         .ok_or_else(|| Failure::new(format!("--rate '{pair}': expected SRC->DST host names")))?;
@@ -427,7 +453,17 @@ async fn measure_rate(
             .host(name)
             .ok_or_else(|| Failure::new(format!("--rate '{pair}': no host '{name}'")))
     };
-    let (src_host, dst_host) = (host(src)?, host(dst)?);
+    Ok((host(src)?, host(dst)?))
+}
+
+/// Measures the throughput from one host to another with iperf3.
+async fn measure_rate(
+    fleet: &Fleet,
+    src_host: &Host,
+    dst_host: &Host,
+    seconds: u64,
+    reporter: &TerminalReporter,
+) -> Result<PairRate, Failure> {
     let server = format!(
         "iperf3 -s -1 -D -p {IPERF_PORT} --pidfile /run/enos-iperf3.pid >/dev/null && sleep 0.2"
     );
@@ -437,8 +473,12 @@ async fn measure_rate(
         dst_host.address
     );
     let output = run_on(fleet, &src_host.name, &client, reporter).await?;
-    let bits_per_second = enos_wan::validate::parse_iperf3(&output)
-        .map_err(|e| Failure::new(format!("--rate '{pair}': {e}")))?;
+    let bits_per_second = enos_wan::validate::parse_iperf3(&output).map_err(|e| {
+        Failure::new(format!(
+            "--rate '{}->{}': {e}",
+            src_host.name, dst_host.name
+        ))
+    })?;
     Ok(PairRate {
         src: src_host.name.clone(),
         dst: dst_host.name.clone(),
@@ -584,5 +624,28 @@ mod tests {
         let again = serde_json::to_vec(&applied).unwrap();
         assert_eq!(read_applied(&again, &hosts), Some(applied));
         assert_eq!(read_applied(b"{}", &hosts), None);
+    }
+
+    #[test]
+    fn fping_runs_on_each_host_towards_its_planned_targets_only() {
+        let hosts = hosts(&["a-1", "a-2", "b-1"]);
+        let mut plan = enos_wan::validate::ProbePlan {
+            targets: vec![vec![2], vec![], vec![0]],
+            sampled: true,
+            total_pairs: 6,
+            measured_pairs: 2,
+        };
+        plan.add_pair(0, 1);
+        let commands = fping_commands(&hosts, &plan, 20, 20);
+        let hosts_with_commands: Vec<&str> = commands.iter().map(|(h, _)| h.as_str()).collect();
+        assert_eq!(hosts_with_commands, ["a-1", "b-1"]);
+        assert!(
+            commands[0]
+                .1
+                .contains("fping -C 20 -q -p 20 -i 1 -t 1000 10.0.0.2 10.0.0.3 2>&1"),
+            "{}",
+            commands[0].1
+        );
+        assert!(commands[1].1.contains("-t 1000 10.0.0.1 2>&1"));
     }
 }
