@@ -194,7 +194,8 @@ pub enum TcCommand {
     /// another file (a network section alone). `--set` alone changes the matrix in force,
     /// keeping what it does not name, without restarting anything.
     Apply(ApplyArgs),
-    /// Measure every ordered host pair and compare with what was asked.
+    /// Measure every ordered host pair (a sample per site pair beyond 2,500 pairs) and compare
+    /// with what was asked.
     Validate {
         /// Which experiment.
         #[command(flatten)]

@@ -1,17 +1,20 @@
 //! `enos tc apply|validate|reset`, the WAN step of `enos deploy`, and the emulator daemon.
 //!
-//! The matrix in force is kept in `<results>/wan/applied.json`; each validation writes
-//! `validation.csv` and `validation.json` (the latest) beside a timestamped copy.
+//! The matrix in force is kept in `<results>/wan/applied.json` (version 2: the class form of
+//! [`WanMatrix`]; version 1, one shape per pair, is still read); each validation writes
+//! `validation.csv` and `validation.json` (the latest) beside a timestamped copy. Validation
+//! measures what [`enos_wan::validate::probe_plan`] plans: every ordered pair, or a sample per
+//! site pair beyond [`enos_wan::validate::SAMPLE_THRESHOLD`] pairs.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use enos_core::{Experiment, Provider, Reporter, Testbed, WanMethod};
+use enos_core::{Experiment, Host, Provider, Reporter, Testbed, WanMethod};
 use enos_remote::Fleet;
-use enos_wan::WanMatrix;
-use enos_wan::validate::{PairProbes, PairRate, Tolerance, ValidationReport};
+use enos_wan::validate::{PairProbes, PairRate, ProbePlan, Tolerance, ValidationReport};
+use enos_wan::{PairShape, WanHost, WanMatrix};
 use serde::{Deserialize, Serialize};
 
 use crate::Failure;
@@ -23,6 +26,8 @@ use crate::progress::TerminalReporter;
 const TC_TIMEOUT: Duration = Duration::from_secs(60);
 /// The iperf3 port used by validation.
 const IPERF_PORT: u16 = 5201;
+/// The version of `applied.json` written.
+const APPLIED_VERSION: u32 = 2;
 
 /// What `applied.json` holds: the matrix in force and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,14 +42,58 @@ pub struct AppliedWan {
     pub matrix: WanMatrix,
 }
 
+/// `applied.json` as version 1 wrote it: one shape per ordered pair.
+#[derive(Deserialize)]
+struct AppliedWanV1 {
+    method: WanMethod,
+    source: Vec<String>,
+    matrix: MatrixV1,
+}
+
+#[derive(Deserialize)]
+struct MatrixV1 {
+    pairs: Vec<PairShape>,
+}
+
+#[derive(Deserialize)]
+struct Version {
+    version: u32,
+}
+
 fn applied_path(experiment: &Experiment) -> PathBuf {
     experiment.dir().join("wan").join("applied.json")
 }
 
-/// The matrix in force, if one was applied.
-pub fn applied(experiment: &Experiment) -> Option<AppliedWan> {
+/// The matrix in force over `hosts`, if one was applied.
+pub fn applied(experiment: &Experiment, hosts: &[WanHost]) -> Option<AppliedWan> {
     let text = std::fs::read(applied_path(experiment)).ok()?;
-    serde_json::from_slice(&text).ok()
+    read_applied(&text, hosts)
+}
+
+/// Reads `applied.json`; a version 1 file (one shape per pair) is turned into the class form
+/// over `hosts`, one class per host, leaving out pairs naming a host `hosts` lacks.
+fn read_applied(text: &[u8], hosts: &[WanHost]) -> Option<AppliedWan> {
+    let version: Version = serde_json::from_slice(text).ok()?;
+    if version.version != 1 {
+        return serde_json::from_slice(text).ok();
+    }
+    let old: AppliedWanV1 = serde_json::from_slice(text).ok()?;
+    let known: std::collections::HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    let matrix = WanMatrix::from_pairs(
+        hosts,
+        old.matrix
+            .pairs
+            .iter()
+            .filter(|p| known.contains(p.src.as_str()) && known.contains(p.dst.as_str()))
+            .map(|p| (p.src.as_str(), p.dst.as_str(), p.shape)),
+    )
+    .ok()?;
+    Some(AppliedWan {
+        version: APPLIED_VERSION,
+        method: old.method,
+        source: old.source,
+        matrix,
+    })
 }
 
 fn write_json(path: &Path, value: &impl Serialize) -> Result<(), Failure> {
@@ -101,7 +150,7 @@ pub async fn apply_matrix(
         WanMethod::Emulator { .. } => provider.shape_wan(experiment, matrix, reporter).await?,
     }
     let record = AppliedWan {
-        version: 1,
+        version: APPLIED_VERSION,
         method: method.clone(),
         source,
         matrix: matrix.clone(),
@@ -162,7 +211,7 @@ pub async fn apply(args: &ApplyArgs, reporter: &TerminalReporter) -> Result<Exit
     let provider = provider_for(&experiment.state().scenario.provider);
     let scenario = experiment.state().scenario.clone();
     let hosts = testbed.wan_hosts();
-    let (mut matrix, mut source) = match (&args.constraints, applied(&experiment)) {
+    let (mut matrix, mut source) = match (&args.constraints, applied(&experiment, &hosts)) {
         (Some(file), _) => {
             let text = enos_scenario::read_file(file)?;
             let spec =
@@ -195,10 +244,10 @@ pub async fn apply(args: &ApplyArgs, reporter: &TerminalReporter) -> Result<Exit
         reporter,
     )
     .await?;
+    let shaped = matrix.pair_count();
     println!(
-        "applied: {} shaped direction{} with {}",
-        matrix.pairs.len(),
-        plural(matrix.pairs.len()),
+        "applied: {shaped} shaped direction{} with {}",
+        plural(shaped),
         describe_method(&method)
     );
     if args.no_validate {
@@ -222,7 +271,9 @@ pub async fn validate(
     reporter: &TerminalReporter,
 ) -> Result<ExitCode, Failure> {
     let (experiment, testbed) = open_with_testbed(args)?;
-    let matrix = applied(&experiment).map(|a| a.matrix).unwrap_or_default();
+    let matrix = applied(&experiment, &testbed.wan_hosts())
+        .map(|a| a.matrix)
+        .unwrap_or_default();
     let report = measure(&experiment, &testbed, &matrix, validation, reporter).await?;
     finish_validation(&experiment, &report)
 }
@@ -276,7 +327,9 @@ pub fn finish_validation(
     }
 }
 
-/// Measures every ordered pair (fping from every host) and the rates asked for (iperf3).
+/// Measures the ordered pairs of the probe plan (fping from each host towards its targets:
+/// every other host, or a sample per site pair on a large testbed) and the rates asked for
+/// (iperf3); a pair whose rate is measured is also probed.
 pub async fn measure(
     experiment: &Experiment,
     testbed: &Testbed,
@@ -285,22 +338,26 @@ pub async fn measure(
     reporter: &TerminalReporter,
 ) -> Result<ValidationReport, Failure> {
     let _ = experiment;
-    let fleet = connect(testbed, reporter).await?;
-    let addresses: Vec<String> = testbed
-        .hosts
+    let hosts = testbed.wan_hosts();
+    let mut plan =
+        enos_wan::validate::probe_plan(&hosts, matrix, enos_wan::validate::SAMPLE_THRESHOLD);
+    let rate_pairs = args
+        .rate
         .iter()
-        .map(|h| h.address.to_string())
-        .collect();
+        .map(|pair| rate_pair(testbed, pair))
+        .collect::<Result<Vec<_>, _>>()?;
+    let position = |name: &str| hosts.iter().position(|h| h.name == name);
+    for (src, dst) in &rate_pairs {
+        if let (Some(a), Some(b)) = (position(&src.name), position(&dst.name)) {
+            plan.add_pair(a, b);
+        }
+    }
+    let fleet = connect(testbed, reporter).await?;
     let probes = args.probes.max(1);
     let interval = args.interval_ms.max(1);
-    let command = format!(
-        "command -v fping >/dev/null || {{ echo 'fping is not installed' >&2; exit 127; }}; \
-         fping -C {probes} -q -p {interval} -i 1 -t {timeout} {} 2>&1; true",
-        addresses.join(" "),
-        timeout = 1000.max(interval * 2),
-    );
+    let commands = fping_commands(&hosts, &plan, probes, interval);
     let budget = Duration::from_millis(probes * interval + 30_000);
-    let results = fleet.run(&command, budget, reporter).await;
+    let results = fleet.run_each(&commands, budget, reporter).await;
     let by_address: HashMap<String, &str> = testbed
         .hosts
         .iter()
@@ -344,8 +401,8 @@ pub async fn measure(
         }
     }
     let mut rates = Vec::new();
-    for pair in &args.rate {
-        rates.push(measure_rate(&fleet, testbed, pair, args.rate_seconds, reporter).await?);
+    for (src, dst) in rate_pairs {
+        rates.push(measure_rate(&fleet, src, dst, args.rate_seconds, reporter).await?);
     }
     let tolerance = Tolerance {
         rtt_abs_ms: args.rtt_abs_ms,
@@ -353,23 +410,41 @@ pub async fn measure(
         loss_points: args.loss_points,
         rate_rel: args.rate_rel_percent / 100.0,
     };
-    Ok(enos_wan::validate::validate(
-        &testbed.wan_hosts(),
-        matrix,
-        &pairs,
-        &rates,
-        &tolerance,
+    Ok(enos_wan::validate::validate_plan(
+        &hosts, matrix, &plan, &pairs, &rates, &tolerance,
     ))
 }
 
-/// Measures the throughput from one host to another with iperf3 (`SRC->DST`).
-async fn measure_rate(
-    fleet: &Fleet,
-    testbed: &Testbed,
-    pair: &str,
-    seconds: u64,
-    reporter: &TerminalReporter,
-) -> Result<PairRate, Failure> {
+/// The fping command of each host that has targets in `plan` (made for `hosts`).
+fn fping_commands(
+    hosts: &[WanHost],
+    plan: &ProbePlan,
+    probes: u64,
+    interval: u64,
+) -> Vec<(String, String)> {
+    hosts
+        .iter()
+        .zip(&plan.targets)
+        .filter(|(_, targets)| !targets.is_empty())
+        .map(|(host, targets)| {
+            let addresses: Vec<String> = targets
+                .iter()
+                .filter_map(|&t| hosts.get(t))
+                .map(|h| h.address.to_string())
+                .collect();
+            let command = format!(
+                "command -v fping >/dev/null || {{ echo 'fping is not installed' >&2; exit 127; }}; \
+                 fping -C {probes} -q -p {interval} -i 1 -t {timeout} {} 2>&1; true",
+                addresses.join(" "),
+                timeout = 1000.max(interval * 2),
+            );
+            (host.name.clone(), command)
+        })
+        .collect()
+}
+
+/// The two hosts of a `--rate SRC->DST` pair.
+fn rate_pair<'t>(testbed: &'t Testbed, pair: &str) -> Result<(&'t Host, &'t Host), Failure> {
     let (src, dst) = pair
         .split_once("->")
         .ok_or_else(|| Failure::new(format!("--rate '{pair}': expected SRC->DST host names")))?;
@@ -378,7 +453,17 @@ async fn measure_rate(
             .host(name)
             .ok_or_else(|| Failure::new(format!("--rate '{pair}': no host '{name}'")))
     };
-    let (src_host, dst_host) = (host(src)?, host(dst)?);
+    Ok((host(src)?, host(dst)?))
+}
+
+/// Measures the throughput from one host to another with iperf3.
+async fn measure_rate(
+    fleet: &Fleet,
+    src_host: &Host,
+    dst_host: &Host,
+    seconds: u64,
+    reporter: &TerminalReporter,
+) -> Result<PairRate, Failure> {
     let server = format!(
         "iperf3 -s -1 -D -p {IPERF_PORT} --pidfile /run/enos-iperf3.pid >/dev/null && sleep 0.2"
     );
@@ -388,8 +473,12 @@ async fn measure_rate(
         dst_host.address
     );
     let output = run_on(fleet, &src_host.name, &client, reporter).await?;
-    let bits_per_second = enos_wan::validate::parse_iperf3(&output)
-        .map_err(|e| Failure::new(format!("--rate '{pair}': {e}")))?;
+    let bits_per_second = enos_wan::validate::parse_iperf3(&output).map_err(|e| {
+        Failure::new(format!(
+            "--rate '{}->{}': {e}",
+            src_host.name, dst_host.name
+        ))
+    })?;
     Ok(PairRate {
         src: src_host.name.clone(),
         dst: dst_host.name.clone(),
@@ -459,9 +548,10 @@ pub async fn deploy_step(
     reporter: &TerminalReporter,
 ) -> Result<Option<ValidationReport>, Failure> {
     let network = experiment.state().scenario.network.clone();
-    let matrix = enos_wan::resolve(&network, &testbed.wan_hosts());
-    let in_force = applied(experiment);
-    if matrix.pairs.is_empty() && in_force.is_none() {
+    let hosts = testbed.wan_hosts();
+    let matrix = enos_wan::resolve(&network, &hosts);
+    let in_force = applied(experiment, &hosts);
+    if matrix.pair_count() == 0 && in_force.is_none() {
         return Ok(None);
     }
     apply_matrix(
@@ -473,16 +563,89 @@ pub async fn deploy_step(
         reporter,
     )
     .await?;
-    reporter.note(&format!(
-        "WAN: {} shaped direction{}",
-        matrix.pairs.len(),
-        plural(matrix.pairs.len())
-    ));
-    if !validate || matrix.pairs.is_empty() {
+    let shaped = matrix.pair_count();
+    reporter.note(&format!("WAN: {shaped} shaped direction{}", plural(shaped)));
+    if !validate || shaped == 0 {
         return Ok(None);
     }
     let args = ValidateArgs::default();
     measure(experiment, testbed, &matrix, &args, reporter)
         .await
         .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+
+    fn hosts(names: &[&str]) -> Vec<WanHost> {
+        names
+            .iter()
+            .zip(1u8..)
+            .map(|(name, i)| WanHost {
+                name: (*name).to_owned(),
+                site: name.split('-').next().unwrap().to_owned(),
+                role: "node".to_owned(),
+                address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn applied_version_1_is_read_into_the_class_form() {
+        let hosts = hosts(&["a-1", "a-2", "b-1"]);
+        let shape = r#"{"delay": "10ms", "jitter": "0ms", "rate": "1gbit", "loss": "0%"}"#;
+        let pair = |src: &str, dst: &str, address: &str| {
+            format!(
+                r#"{{"src": "{src}", "dst": "{dst}", "dst_address": "{address}", "shape": {shape}}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"version": 1, "method": {{"tc": {{"device": "eth0"}}}}, "source": ["scenario"],
+                "matrix": {{"pairs": [{}, {}, {}]}}}}"#,
+            pair("a-1", "b-1", "10.0.0.3"),
+            pair("b-1", "a-2", "10.0.0.2"),
+            pair("gone-1", "a-1", "10.0.0.1"),
+        );
+        let applied = read_applied(text.as_bytes(), &hosts).unwrap();
+        assert_eq!(applied.version, 2);
+        assert_eq!(applied.source, ["scenario"]);
+        let m = &applied.matrix;
+        assert_eq!(m.host_count(), 3);
+        assert_eq!(m.pair_count(), 2);
+        assert_eq!(m.shape("a-1", "b-1").unwrap().delay.to_string(), "10ms");
+        assert_eq!(m.shape("b-1", "a-2").unwrap().rate.to_string(), "1gbit");
+        assert_eq!(m.shape("a-2", "b-1"), None);
+        // Version 2 reads back as written.
+        let again = serde_json::to_vec(&applied).unwrap();
+        assert_eq!(read_applied(&again, &hosts), Some(applied));
+        assert_eq!(read_applied(b"{}", &hosts), None);
+    }
+
+    #[test]
+    fn fping_runs_on_each_host_towards_its_planned_targets_only() {
+        let hosts = hosts(&["a-1", "a-2", "b-1"]);
+        let mut plan = enos_wan::validate::ProbePlan {
+            targets: vec![vec![2], vec![], vec![0]],
+            sampled: true,
+            total_pairs: 6,
+            measured_pairs: 2,
+        };
+        plan.add_pair(0, 1);
+        let commands = fping_commands(&hosts, &plan, 20, 20);
+        let hosts_with_commands: Vec<&str> = commands.iter().map(|(h, _)| h.as_str()).collect();
+        assert_eq!(hosts_with_commands, ["a-1", "b-1"]);
+        assert!(
+            commands[0]
+                .1
+                .contains("fping -C 20 -q -p 20 -i 1 -t 1000 10.0.0.2 10.0.0.3 2>&1"),
+            "{}",
+            commands[0].1
+        );
+        assert!(commands[1].1.contains("-t 1000 10.0.0.1 2>&1"));
+    }
 }

@@ -8,7 +8,8 @@
 
 use enos_scenario::{Delay, LossRate, Rate, Selector, Site};
 
-use crate::{LinkShape, PairShape, WanHost, WanMatrix, is_neutral};
+use crate::matrix::group_by_key;
+use crate::{LinkShape, WanHost, WanMatrix};
 
 /// One live change, parsed from its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,66 +86,72 @@ pub fn parse_change(text: &str, sites: &[Site]) -> Result<ShapeChange, String> {
 
 /// The matrix `matrix` with `change` applied over `hosts`: each named direction keeps what the
 /// change leaves out (an unshaped direction starts from no delay, no loss, 10gbit).
+///
+/// The classes are refined first: hosts stay together only if they were in one class of
+/// `matrix` and the change's `src` and `dst` name them alike. Hosts `matrix` does not have are
+/// a class apart (unshaped until now); hosts of `matrix` missing from `hosts` are dropped. Then
+/// each class pair the change names gets its new shape. Cost: O(hosts + classes²).
 pub fn apply_change(
     matrix: &WanMatrix,
     change: &ShapeChange,
     hosts: &[WanHost],
 ) -> Result<WanMatrix, String> {
     let selects = |s: &Selector, h: &WanHost| s.names_host(&h.name, &h.site, &h.role);
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for (a, ha) in hosts.iter().enumerate() {
-        for (b, hb) in hosts.iter().enumerate() {
-            if a == b {
-                continue;
-            }
-            let forward = selects(&change.src, ha) && selects(&change.dst, hb);
-            let backward = change.both_ways && selects(&change.dst, ha) && selects(&change.src, hb);
-            if forward || backward {
-                pairs.push((a, b));
-            }
+    let index = matrix.index();
+    // (class in `matrix`, named by the change's src, named by its dst), per host.
+    let keys: Vec<(Option<usize>, bool, bool)> = hosts
+        .iter()
+        .map(|h| {
+            (
+                index.class_of(&h.name),
+                selects(&change.src, h),
+                selects(&change.dst, h),
+            )
+        })
+        .collect();
+    let (_, classes) = group_by_key(keys.iter().copied());
+    let key = |host: usize| keys.get(host).copied().unwrap_or((None, false, false));
+    let mut named = false;
+    // The first pair (in testbed order) left with a jitter larger than its delay.
+    let mut too_jittery: Option<(usize, usize, LinkShape)> = None;
+    let changed = WanMatrix::from_classes(hosts, classes, |a, b| {
+        let (class_a, src_a, dst_a) = key(a);
+        let (class_b, src_b, dst_b) = key(b);
+        let old = match (class_a, class_b) {
+            (Some(x), Some(y)) => index.class_shape(x, y).copied(),
+            _ => None,
+        };
+        let forward = src_a && dst_b;
+        let backward = change.both_ways && dst_a && src_b;
+        if !(forward || backward) {
+            return old;
         }
-    }
-    if pairs.is_empty() {
-        return Err(format!("'{}' names no pair of hosts", change.text));
-    }
-    let position = |name: &str| hosts.iter().position(|h| h.name == name);
-    let mut shaped: Vec<(usize, usize, LinkShape)> = Vec::new();
-    for p in &matrix.pairs {
-        if let (Some(a), Some(b)) = (position(&p.src), position(&p.dst)) {
-            shaped.push((a, b, p.shape));
-        }
-    }
-    for (a, b) in pairs {
-        let existing = shaped.iter_mut().find(|(x, y, _)| (*x, *y) == (a, b));
-        let mut shape = existing.as_ref().map_or(neutral(), |(_, _, s)| *s);
+        named = true;
+        let mut shape = old.unwrap_or_else(neutral);
         shape.delay = change.delay.unwrap_or(shape.delay);
         shape.jitter = change.jitter.unwrap_or(shape.jitter);
         shape.rate = change.rate.unwrap_or(shape.rate);
         shape.loss = change.loss.unwrap_or(shape.loss);
-        if shape.jitter > shape.delay {
-            return Err(format!(
-                "'{}' leaves {} -> {} with a jitter ({}) larger than its delay ({})",
-                change.text, hosts[a].name, hosts[b].name, shape.jitter, shape.delay
-            ));
+        if shape.jitter > shape.delay && too_jittery.is_none_or(|(x, y, _)| (a, b) < (x, y)) {
+            too_jittery = Some((a, b, shape));
         }
-        match existing {
-            Some(entry) => entry.2 = shape,
-            None => shaped.push((a, b, shape)),
-        }
+        Some(shape)
+    });
+    if !named {
+        return Err(format!("'{}' names no pair of hosts", change.text));
     }
-    shaped.retain(|(_, _, s)| !is_neutral(s));
-    shaped.sort_by_key(|(a, b, _)| (*a, *b));
-    Ok(WanMatrix {
-        pairs: shaped
-            .into_iter()
-            .map(|(a, b, shape)| PairShape {
-                src: hosts[a].name.clone(),
-                dst: hosts[b].name.clone(),
-                dst_address: hosts[b].address,
-                shape,
-            })
-            .collect(),
-    })
+    if let Some((a, b, shape)) = too_jittery {
+        let name = |i: usize| hosts.get(i).map_or("?", |h| h.name.as_str());
+        return Err(format!(
+            "'{}' leaves {} -> {} with a jitter ({}) larger than its delay ({})",
+            change.text,
+            name(a),
+            name(b),
+            shape.jitter,
+            shape.delay
+        ));
+    }
+    Ok(changed)
 }
 
 fn neutral() -> LinkShape {

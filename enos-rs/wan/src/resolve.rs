@@ -1,4 +1,4 @@
-//! Resolution of the network section into a [`WanMatrix`].
+//! Resolution of the network section into a [`WanMatrix`], in class form.
 //!
 //! The rules, with EnOSlib's semantics (docs/network.md has worked examples):
 //! 1. The defaults apply to every ordered pair of distinct hosts of `groups` (every host when
@@ -9,17 +9,24 @@
 //!    constraint's: the last constraint setting a direction replaces its whole shape.
 //! 3. A host is never shaped towards itself, and a direction whose shape is neutral (no delay,
 //!    jitter or loss, and the 10gbit default rate) is left out of the matrix: it is not shaped.
-
-use std::collections::HashMap;
+//!
+//! Hosts that no selector of the section tells apart get the same shapes, so the rules run per
+//! class of such hosts, not per host pair.
 
 use enos_scenario::{DEFAULT_RATE, NetworkSpec, Selector};
 
-use crate::{LinkShape, PairShape, WanHost, WanMatrix};
+use crate::matrix::group_by_key;
+use crate::{LinkShape, WanHost, WanMatrix};
 
-/// Resolves the network section `spec` over `hosts` into one shape per ordered pair.
+/// Resolves the network section `spec` over `hosts` into the shape of every ordered pair, in
+/// class form.
 ///
-/// Pairs are ordered by source, then destination, in the order of `hosts`. Names the section
-/// uses that match no host (a host the testbed did not give) select nothing.
+/// Each host gets its signature: whether each selector of the section (each entry of `groups`
+/// and `except`, each constraint's `src` and `dst`) names it. Hosts of one signature are one
+/// class, numbered in the order of their first host in `hosts`. The rules then run once per
+/// class pair, on a representative pair of distinct hosts. Cost: O(hosts × selectors +
+/// classes² × constraints). Names the section uses that match no host (a host the testbed did
+/// not give) select nothing.
 pub fn resolve(spec: &NetworkSpec, hosts: &[WanHost]) -> WanMatrix {
     let default = LinkShape {
         delay: spec.default_delay,
@@ -27,70 +34,53 @@ pub fn resolve(spec: &NetworkSpec, hosts: &[WanHost]) -> WanMatrix {
         rate: spec.default_rate,
         loss: spec.default_loss,
     };
-    let selects = |selector: &Selector, host: &WanHost| {
-        selector.names_host(&host.name, &host.site, &host.role)
-    };
-    let mut shapes: HashMap<(usize, usize), LinkShape> = HashMap::new();
-    let in_defaults: Vec<bool> = hosts
+    let groups: &[Selector] = spec.groups.as_deref().unwrap_or_default();
+    let selectors: Vec<&Selector> = groups
+        .iter()
+        .chain(&spec.except)
+        .chain(spec.constraints.iter().flat_map(|c| [&c.src, &c.dst]))
+        .collect();
+    let signatures: Vec<Vec<bool>> = hosts
         .iter()
         .map(|h| {
-            let grouped = spec
-                .groups
-                .as_ref()
-                .is_none_or(|groups| groups.iter().any(|g| selects(g, h)));
-            grouped && !spec.except.iter().any(|e| selects(e, h))
+            selectors
+                .iter()
+                .map(|s| s.names_host(&h.name, &h.site, &h.role))
+                .collect()
         })
         .collect();
-    for (a, &a_in) in in_defaults.iter().enumerate() {
-        for (b, &b_in) in in_defaults.iter().enumerate() {
-            if a != b && a_in && b_in {
-                shapes.insert((a, b), default);
+    let (_, classes) = group_by_key(signatures.iter());
+    // Where each part of a signature starts.
+    let first_except = groups.len();
+    let first_constraint = first_except + spec.except.len();
+    let bit = |host: usize, selector: usize| {
+        signatures
+            .get(host)
+            .and_then(|s| s.get(selector))
+            .copied()
+            .unwrap_or(false)
+    };
+    let in_defaults = |host: usize| {
+        let grouped = spec.groups.is_none() || (0..first_except).any(|g| bit(host, g));
+        grouped && !(first_except..first_constraint).any(|e| bit(host, e))
+    };
+    WanMatrix::from_classes(hosts, classes, |a, b| {
+        let mut shape = (in_defaults(a) && in_defaults(b)).then_some(default);
+        for (i, constraint) in spec.constraints.iter().enumerate() {
+            let (src, dst) = (first_constraint + 2 * i, first_constraint + 2 * i + 1);
+            let forward = bit(a, src) && bit(b, dst);
+            let backward = constraint.symmetric && bit(a, dst) && bit(b, src);
+            if forward || backward {
+                shape = Some(LinkShape {
+                    delay: constraint.delay.unwrap_or(default.delay),
+                    jitter: constraint.jitter.unwrap_or(default.jitter),
+                    rate: constraint.rate.unwrap_or(default.rate),
+                    loss: constraint.loss.unwrap_or(default.loss),
+                });
             }
         }
-    }
-    for constraint in &spec.constraints {
-        let shape = LinkShape {
-            delay: constraint.delay.unwrap_or(default.delay),
-            jitter: constraint.jitter.unwrap_or(default.jitter),
-            rate: constraint.rate.unwrap_or(default.rate),
-            loss: constraint.loss.unwrap_or(default.loss),
-        };
-        let members = |selector: &Selector| -> Vec<usize> {
-            (0..hosts.len())
-                .filter(|&i| selects(selector, &hosts[i]))
-                .collect()
-        };
-        let (srcs, dsts) = (members(&constraint.src), members(&constraint.dst));
-        let mut set = |from: &[usize], to: &[usize]| {
-            for &a in from {
-                for &b in to {
-                    if a != b {
-                        shapes.insert((a, b), shape);
-                    }
-                }
-            }
-        };
-        set(&srcs, &dsts);
-        if constraint.symmetric {
-            set(&dsts, &srcs);
-        }
-    }
-    let mut ordered: Vec<((usize, usize), LinkShape)> = shapes
-        .into_iter()
-        .filter(|(_, shape)| !is_neutral(shape))
-        .collect();
-    ordered.sort_by_key(|(pair, _)| *pair);
-    WanMatrix {
-        pairs: ordered
-            .into_iter()
-            .map(|((a, b), shape)| PairShape {
-                src: hosts[a].name.clone(),
-                dst: hosts[b].name.clone(),
-                dst_address: hosts[b].address,
-                shape,
-            })
-            .collect(),
-    }
+        shape
+    })
 }
 
 /// Whether `shape` changes nothing: no delay, jitter or loss, and a rate of at least 10gbit.

@@ -132,46 +132,51 @@ pub struct HostTcPlan {
     pub devices: Vec<DeviceTcPlan>,
 }
 
-/// The tc plan of `matrix`: one entry per source host, in matrix order; `device_of` gives a
-/// host's interface.
+/// The tc plan of `matrix`: one entry per source host, in the order of [`WanMatrix::pairs`];
+/// `device_of` gives a host's interface.
 pub fn plan(
     matrix: &WanMatrix,
     device_of: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<HostTcPlan>, TcError> {
     let mut plans: Vec<HostTcPlan> = Vec::new();
-    for pair in &matrix.pairs {
-        let device = device_of(&pair.src).ok_or_else(|| TcError::NoDevice(pair.src.clone()))?;
-        check_name(&device, 15)?;
+    // Destinations so far on each interface of the last host.
+    let mut counts: Vec<usize> = Vec::new();
+    for pair in matrix.pairs() {
         if plans.last().is_none_or(|p| p.host != pair.src) {
             plans.push(HostTcPlan {
-                host: pair.src.clone(),
+                host: pair.src.to_owned(),
                 devices: Vec::new(),
             });
+            counts.clear();
         }
         let Some(host) = plans.last_mut() else {
             continue;
         };
-        if !host.devices.iter().any(|d| d.device == device) {
-            host.devices.push(DeviceTcPlan {
-                device: device.clone(),
-                remove: Vec::new(),
-                add: Vec::new(),
-                commands: Vec::new(),
-            });
-        }
-        let Some(entry) = host.devices.iter_mut().find(|d| d.device == device) else {
+        let device = device_of(pair.src).ok_or_else(|| TcError::NoDevice(pair.src.to_owned()))?;
+        check_name(&device, 15)?;
+        let position = match host.devices.iter().position(|d| d.device == device) {
+            Some(position) => position,
+            None => {
+                host.devices.push(DeviceTcPlan {
+                    device: device.clone(),
+                    remove: Vec::new(),
+                    add: Vec::new(),
+                    commands: Vec::new(),
+                });
+                counts.push(0);
+                host.devices.len() - 1
+            }
+        };
+        let (Some(entry), Some(count)) = (host.devices.get_mut(position), counts.get_mut(position))
+        else {
             continue;
         };
         let constraint = HtbConstraint {
             device: device.clone(),
             target: pair.dst_address,
-            shape: pair.shape,
+            shape: *pair.shape,
         };
-        let idx = entry
-            .commands
-            .iter()
-            .filter(|c| c.contains(" filter "))
-            .count();
+        let idx = *count;
         if idx >= MAX_DESTINATIONS {
             return Err(TcError::TooManyDestinations {
                 host: host.host.clone(),
@@ -184,6 +189,7 @@ pub fn plan(
             entry.add = constraint.add_commands();
         }
         entry.commands.extend(constraint.commands(idx));
+        *count += 1;
     }
     Ok(plans)
 }

@@ -1,12 +1,15 @@
 //! Validation: what was measured between hosts, against what the matrix asked.
 //!
-//! `enos tc validate` runs `fping -C N -q` on every host towards every other host and, for the
-//! rate-limited directions, `iperf3 -J`. This module reads those outputs ([`parse_fping`],
-//! [`parse_iperf3`]), sums up the probes of a pair ([`rtt_stats`]), works out what the matrix
-//! asked for a pair ([`asked`]) and judges each ordered pair within a [`Tolerance`] ([`validate`]).
-//! The [`ValidationReport`] is written as JSON (serde), as CSV ([`to_csv`]) or as a site-by-site
-//! table for the terminal ([`site_table`]). Nothing here does I/O.
+//! `enos tc validate` runs `fping -C N -q` on each host towards the hosts [`probe_plan`] gives it
+//! (every other host on a small testbed, a sample per site pair beyond [`SAMPLE_THRESHOLD`]
+//! ordered pairs) and, for the rate-limited directions, `iperf3 -J`. This module reads those
+//! outputs ([`parse_fping`], [`parse_iperf3`]), sums up the probes of a pair ([`rtt_stats`]),
+//! works out what the matrix asked for a pair ([`asked`]) and judges each planned pair within a
+//! [`Tolerance`] ([`validate_plan`], [`validate`]). The [`ValidationReport`] is written as JSON
+//! (serde), as CSV ([`to_csv`]) or as a site-by-site table for the terminal ([`site_table`]),
+//! each saying when it holds a sample. Nothing here does I/O.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -14,10 +17,14 @@ use enos_scenario::DEFAULT_RATE;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::{WanHost, WanMatrix};
+use crate::{LinkShape, MatrixIndex, WanHost, WanMatrix};
 
-/// The version of the report's format, written in its `version` field.
-pub const REPORT_VERSION: u32 = 1;
+pub use crate::sample::{
+    ProbePlan, SAMPLE_MAX_PER_SITE_PAIR, SAMPLE_PER_SITE_PAIR, SAMPLE_THRESHOLD, probe_plan,
+};
+
+/// The version of the report's format, written in its `version` field (2: the sample fields).
+pub const REPORT_VERSION: u32 = 2;
 
 /// Slack added to every tolerance bound, so that a value exactly on a bound is not rejected
 /// because of floating-point rounding (e.g. a 10% loss computed as 9.999999999999998%).
@@ -280,12 +287,19 @@ pub struct Asked {
 /// What the matrix asks for the ordered pair (src, dst).
 ///
 /// A direction the matrix does not list is not shaped: no delay, no loss, unlimited rate.
+/// O(hosts): [`asked_in`] looks pairs up in an index.
 pub fn asked(matrix: &WanMatrix, src: &str, dst: &str) -> Asked {
-    let forward = matrix.shape(src, dst);
-    let reverse = matrix.shape(dst, src);
-    let delay_ms =
-        |shape: Option<&crate::LinkShape>| shape.map_or(0.0, |s| s.delay.0.as_secs_f64() * 1e3);
-    let kept = |shape: Option<&crate::LinkShape>| shape.map_or(1.0, |s| 1.0 - s.loss.fraction());
+    asked_of(matrix.shape(src, dst), matrix.shape(dst, src))
+}
+
+/// What the matrix of `index` asks for the ordered pair (src, dst), in O(1).
+pub fn asked_in(index: &MatrixIndex<'_>, src: &str, dst: &str) -> Asked {
+    asked_of(index.shape(src, dst), index.shape(dst, src))
+}
+
+fn asked_of(forward: Option<&LinkShape>, reverse: Option<&LinkShape>) -> Asked {
+    let delay_ms = |shape: Option<&LinkShape>| shape.map_or(0.0, |s| s.delay.0.as_secs_f64() * 1e3);
+    let kept = |shape: Option<&LinkShape>| shape.map_or(1.0, |s| 1.0 - s.loss.fraction());
     Asked {
         rtt_ms: delay_ms(forward) + delay_ms(reverse),
         loss_percent: (1.0 - kept(forward) * kept(reverse)) * 100.0,
@@ -389,18 +403,24 @@ pub struct PairReport {
     pub reasons: Vec<String>,
 }
 
-/// The validation of every ordered pair of hosts.
+/// The validation of the ordered pairs of hosts measured: all of them, or a sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationReport {
     /// The format's version ([`REPORT_VERSION`]).
     pub version: u32,
     /// The tolerance the pairs were judged with.
     pub tolerance: Tolerance,
-    /// How many pairs were judged.
+    /// How many pairs were judged (as many as were measured).
     pub pairs: usize,
     /// How many of them failed.
     pub failed: usize,
-    /// One row per ordered pair, by source host then destination host, in host order.
+    /// Whether only a sample of the ordered pairs was measured ([`probe_plan`]).
+    pub sampled: bool,
+    /// How many ordered pairs of distinct hosts the testbed has.
+    pub pairs_total: usize,
+    /// How many of them were measured and judged.
+    pub pairs_measured: usize,
+    /// One row per ordered pair measured, by source host then destination host, in host order.
     pub rows: Vec<PairReport>,
 }
 
@@ -411,19 +431,9 @@ impl ValidationReport {
     }
 }
 
-/// Judges every ordered pair of distinct `hosts` against what `matrix` asks.
-///
-/// Probes of the same pair given more than once are put together; the last throughput given for
-/// a pair counts. Measurements naming a host not in `hosts` are ignored; a non-finite or negative
-/// throughput is ignored. A pair is judged on:
-/// - its median RTT: |median − asked| ≤ max(`rtt_abs_ms`, `rtt_rel` × asked);
-/// - its loss: |measured − asked| ≤ max(`loss_points`, 5 standard deviations of the loss
-///   measured over that many probes), so that a few probes cannot fail a lossy pair by chance;
-/// - its rate, when the direction is rate-limited and its throughput was measured:
-///   |measured − asked| ≤ `rate_rel` × asked.
-///
-/// A pair whose every probe was lost passes only if the asked loss is 100% (a partition), and then
-/// its RTT is not judged; a pair with no probe at all fails.
+/// Judges the ordered pairs of `hosts` that [`probe_plan`] gives with [`SAMPLE_THRESHOLD`]
+/// (every pair up to 2,500 of them, a sample beyond) against what `matrix` asks: see
+/// [`validate_plan`].
 pub fn validate(
     hosts: &[WanHost],
     matrix: &WanMatrix,
@@ -431,38 +441,73 @@ pub fn validate(
     rates: &[PairRate],
     tol: &Tolerance,
 ) -> ValidationReport {
-    let mut rows = Vec::new();
-    for src in hosts {
-        for dst in hosts {
-            if src.name == dst.name {
-                continue;
-            }
-            let probes: Vec<Option<f64>> = rtts
-                .iter()
-                .filter(|p| p.src == src.name && p.dst == dst.name)
-                .flat_map(|p| p.rtts.iter().copied())
-                .collect();
-            let rate = rates
-                .iter()
-                .rev()
-                .filter(|r| r.src == src.name && r.dst == dst.name)
-                .map(|r| r.bits_per_second)
-                .find(|bps| bps.is_finite() && *bps >= 0.0);
-            rows.push(judge(
-                src,
-                dst,
-                &asked(matrix, &src.name, &dst.name),
-                &rtt_stats(&probes),
-                rate,
-                tol,
-            ));
+    let plan = probe_plan(hosts, matrix, SAMPLE_THRESHOLD);
+    validate_plan(hosts, matrix, &plan, rtts, rates, tol)
+}
+
+/// Judges each ordered pair of `plan` (made for `hosts`) against what `matrix` asks.
+///
+/// Probes of the same pair given more than once are put together; the last throughput given for
+/// a pair counts. Measurements naming a host not in `hosts`, or a pair the plan does not have,
+/// are ignored; a non-finite or negative throughput is ignored. A pair is judged on:
+/// - its median RTT: |median − asked| ≤ max(`rtt_abs_ms`, `rtt_rel` × asked);
+/// - its loss: |measured − asked| ≤ max(`loss_points`, 5 standard deviations of the loss
+///   measured over that many probes), so that a few probes cannot fail a lossy pair by chance;
+/// - its rate, when the direction is rate-limited and its throughput was measured:
+///   |measured − asked| ≤ `rate_rel` × asked.
+///
+/// A pair whose every probe was lost passes only if the asked loss is 100% (a partition), and then
+/// its RTT is not judged; a pair with no probe at all fails. Cost: O(probes + rates + planned
+/// pairs + hosts + shapes).
+pub fn validate_plan(
+    hosts: &[WanHost],
+    matrix: &WanMatrix,
+    plan: &ProbePlan,
+    rtts: &[PairProbes],
+    rates: &[PairRate],
+    tol: &Tolerance,
+) -> ValidationReport {
+    let mut probes: HashMap<(&str, &str), Vec<Option<f64>>> = HashMap::new();
+    for p in rtts {
+        probes
+            .entry((p.src.as_str(), p.dst.as_str()))
+            .or_default()
+            .extend(p.rtts.iter().copied());
+    }
+    let mut throughputs: HashMap<(&str, &str), f64> = HashMap::new();
+    for r in rates {
+        if r.bits_per_second.is_finite() && r.bits_per_second >= 0.0 {
+            throughputs.insert((r.src.as_str(), r.dst.as_str()), r.bits_per_second);
         }
+    }
+    let index = matrix.index();
+    let mut rows = Vec::with_capacity(plan.measured_pairs);
+    for (src, dst) in plan.pairs() {
+        let (Some(src), Some(dst)) = (hosts.get(src), hosts.get(dst)) else {
+            continue;
+        };
+        if src.name == dst.name {
+            continue;
+        }
+        let pair = (src.name.as_str(), dst.name.as_str());
+        let measured = probes.get(&pair).map_or(&[][..], Vec::as_slice);
+        rows.push(judge(
+            src,
+            dst,
+            &asked_in(&index, &src.name, &dst.name),
+            &rtt_stats(measured),
+            throughputs.get(&pair).copied(),
+            tol,
+        ));
     }
     ValidationReport {
         version: REPORT_VERSION,
         tolerance: *tol,
         pairs: rows.len(),
         failed: rows.iter().filter(|r| r.verdict == Verdict::Fail).count(),
+        sampled: plan.sampled,
+        pairs_total: plan.total_pairs,
+        pairs_measured: rows.len(),
         rows,
     }
 }
@@ -536,7 +581,7 @@ fn judge(
 }
 
 /// The columns of [`to_csv`], in order.
-pub const CSV_COLUMNS: [&str; 14] = [
+pub const CSV_COLUMNS: [&str; 15] = [
     "src",
     "dst",
     "src_site",
@@ -551,12 +596,14 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "rate_bps",
     "verdict",
     "reasons",
+    "sampled",
 ];
 
 /// Writes the report's rows as CSV: a header row ([`CSV_COLUMNS`]), then one row per pair.
 ///
 /// Floats have 3 decimals, a missing value is an empty field, the reasons are joined with `; `;
-/// fields holding a comma, a quote or a line break are quoted. Lines end with `\n`.
+/// fields holding a comma, a quote or a line break are quoted. `sampled` is `true` on every row
+/// of a report that measured a sample of the pairs, `false` otherwise. Lines end with `\n`.
 pub fn to_csv(report: &ValidationReport) -> String {
     let mut out = CSV_COLUMNS.join(",");
     out.push('\n');
@@ -583,6 +630,7 @@ pub fn to_csv(report: &ValidationReport) -> String {
                 Verdict::Fail => "fail".to_owned(),
             },
             quote(&row.reasons.join("; ")),
+            report.sampled.to_string(),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -605,7 +653,8 @@ fn quote(field: &str) -> String {
 /// `asked/measured` median RTT in ms of the worst pair between the two sites (the one furthest
 /// outside, or closest to the edge of, its tolerance), with 1 decimal from 10 ms up and 2 below;
 /// `lost` when every probe of that pair was lost, `?` when it had none, `-` when no pair joins the
-/// two sites (a site of one host, to itself). A `!` follows a cell holding a failed pair.
+/// two sites (a site of one host, to itself). A `!` follows a cell holding a failed pair. A
+/// sample is said on a line of its own ([`sample_summary`]) before the summary line.
 pub fn site_table(report: &ValidationReport) -> String {
     let mut sites: Vec<&str> = Vec::new();
     for row in &report.rows {
@@ -615,9 +664,26 @@ pub fn site_table(report: &ValidationReport) -> String {
             }
         }
     }
+    let mut by_site_pair: HashMap<(&str, &str), Vec<&PairReport>> = HashMap::new();
+    for row in &report.rows {
+        by_site_pair
+            .entry((row.src_site.as_str(), row.dst_site.as_str()))
+            .or_default()
+            .push(row);
+    }
     let cells: Vec<Vec<(String, bool)>> = sites
         .iter()
-        .map(|from| sites.iter().map(|to| cell(report, from, to)).collect())
+        .map(|from| {
+            sites
+                .iter()
+                .map(|to| {
+                    let pairs = by_site_pair
+                        .get(&(*from, *to))
+                        .map_or(&[][..], Vec::as_slice);
+                    cell(pairs, &report.tolerance)
+                })
+                .collect()
+        })
         .collect();
     let corner = "from \\ to";
     let first_width = sites
@@ -659,6 +725,10 @@ pub fn site_table(report: &ValidationReport) -> String {
             out.push('\n');
         }
     }
+    if let Some(sample) = sample_summary(report) {
+        out.push_str(&sample);
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "{} pair{}, {} outside tolerance",
@@ -669,16 +739,46 @@ pub fn site_table(report: &ValidationReport) -> String {
     out
 }
 
-/// The text of the cell from site `from` to site `to`, and whether it holds a failed pair.
-fn cell(report: &ValidationReport, from: &str, to: &str) -> (String, bool) {
-    let pairs: Vec<&PairReport> = report
-        .rows
-        .iter()
-        .filter(|r| r.src_site == from && r.dst_site == to)
-        .collect();
+/// When the report holds a sample, says so: e.g. `measured a sample: 400 of 999,000 ordered
+/// pairs (up to 4 per site pair)`, the last figure being the most pairs measured between one
+/// source site and one destination site.
+pub fn sample_summary(report: &ValidationReport) -> Option<String> {
+    if !report.sampled {
+        return None;
+    }
+    let mut per_site_pair: HashMap<(&str, &str), usize> = HashMap::new();
+    for row in &report.rows {
+        *per_site_pair
+            .entry((row.src_site.as_str(), row.dst_site.as_str()))
+            .or_default() += 1;
+    }
+    let most = per_site_pair.values().copied().max().unwrap_or(0);
+    Some(format!(
+        "measured a sample: {} of {} ordered pairs (up to {most} per site pair)",
+        thousands(report.pairs_measured),
+        thousands(report.pairs_total)
+    ))
+}
+
+/// `999000` as `999,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The text of the cell of the pairs from one site to another, and whether it holds a failed
+/// pair.
+fn cell(pairs: &[&PairReport], tolerance: &Tolerance) -> (String, bool) {
     let failed = pairs.iter().any(|r| r.verdict == Verdict::Fail);
     let worst = pairs.iter().copied().max_by(|a, b| {
-        let key = |r: &PairReport| (r.verdict == Verdict::Fail, badness(r, &report.tolerance));
+        let key = |r: &PairReport| (r.verdict == Verdict::Fail, badness(r, tolerance));
         let (fa, ba) = key(a);
         let (fb, bb) = key(b);
         fa.cmp(&fb).then(ba.total_cmp(&bb))

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use enos_scenario::{Delay, LossRate, Rate};
 use enos_wan::tc::{HtbConstraint, apply_script, ingress_commands, plan, reset_script};
-use enos_wan::{LinkShape, PairShape, WanMatrix};
+use enos_wan::{ClassMember, ClassShape, HostClass, LinkShape, WanHost, WanMatrix};
 
 fn shape(delay: &str, jitter: &str, rate: &str, loss: f64) -> LinkShape {
     LinkShape {
@@ -91,24 +91,30 @@ fn jitter_follows_the_delay_and_rate_alone_needs_no_netem() {
     );
 }
 
-fn pair(src: &str, dst: &str, addr: &str, s: LinkShape) -> PairShape {
-    PairShape {
-        src: src.to_owned(),
-        dst: dst.to_owned(),
-        dst_address: addr.parse::<IpAddr>().unwrap(),
-        shape: s,
-    }
+/// Hosts `(name, address)` of one site.
+fn hosts(list: &[(&str, &str)]) -> Vec<WanHost> {
+    list.iter()
+        .map(|(name, address)| WanHost {
+            name: (*name).to_owned(),
+            site: "s".to_owned(),
+            role: "r".to_owned(),
+            address: address.parse::<IpAddr>().unwrap(),
+        })
+        .collect()
 }
 
 #[test]
 fn a_matrix_gives_one_plan_per_source_numbered_per_interface() {
-    let m = WanMatrix {
-        pairs: vec![
-            pair("a", "b", "10.0.0.2", shape("5ms", "0ms", "1gbit", 0.0)),
-            pair("a", "c", "10.0.0.3", shape("25ms", "0ms", "100mbit", 0.0)),
-            pair("b", "a", "10.0.0.1", shape("5ms", "0ms", "1gbit", 0.0)),
+    let hosts = hosts(&[("a", "10.0.0.1"), ("b", "10.0.0.2"), ("c", "10.0.0.3")]);
+    let m = WanMatrix::from_pairs(
+        &hosts,
+        [
+            ("a", "b", shape("5ms", "0ms", "1gbit", 0.0)),
+            ("a", "c", shape("25ms", "0ms", "100mbit", 0.0)),
+            ("b", "a", shape("5ms", "0ms", "1gbit", 0.0)),
         ],
-    };
+    )
+    .unwrap();
     let plans = plan(&m, |_| Some("eth0".to_owned())).unwrap();
     let text: Vec<String> = plans
         .iter()
@@ -131,6 +137,79 @@ fn a_matrix_gives_one_plan_per_source_numbered_per_interface() {
     assert!(plan(&m, |h| (h != "b").then(|| "eth0".to_owned())).is_err());
     assert!(plan(&m, |_| Some("eth0; rm -rf /".to_owned())).is_err());
     assert!(apply_script(&plans[0], "a b").is_err());
+}
+
+#[test]
+fn a_class_matrix_plans_each_host_as_its_pairs() {
+    let member = |name: &str, address: &str| ClassMember {
+        name: name.to_owned(),
+        address: address.parse().unwrap(),
+    };
+    let near = shape("1ms", "0ms", "10gbit", 0.0);
+    let far = shape("20ms", "1ms", "100mbit", 0.5);
+    // Two classes of two hosts: 1 ms inside the first, 20 ms from the first to the second.
+    let m = WanMatrix {
+        classes: vec![
+            HostClass {
+                hosts: vec![member("p1", "10.0.0.1"), member("p2", "10.0.0.2")],
+            },
+            HostClass {
+                hosts: vec![member("r1", "10.0.0.3"), member("r2", "10.0.0.4")],
+            },
+        ],
+        shapes: vec![
+            ClassShape {
+                src: 0,
+                dst: 0,
+                shape: near,
+            },
+            ClassShape {
+                src: 0,
+                dst: 1,
+                shape: far,
+            },
+        ],
+    };
+    assert_eq!(m.pair_count(), 6);
+    let hosts = hosts(&[
+        ("p1", "10.0.0.1"),
+        ("p2", "10.0.0.2"),
+        ("r1", "10.0.0.3"),
+        ("r2", "10.0.0.4"),
+    ]);
+    let per_host = WanMatrix::from_pairs(
+        &hosts,
+        [
+            ("p1", "p2", near),
+            ("p1", "r1", far),
+            ("p1", "r2", far),
+            ("p2", "p1", near),
+            ("p2", "r1", far),
+            ("p2", "r2", far),
+        ],
+    )
+    .unwrap();
+    let device = |_: &str| Some("eth0".to_owned());
+    let plans = plan(&m, device).unwrap();
+    assert_eq!(plans, plan(&per_host, device).unwrap());
+    assert_eq!(
+        plans.iter().map(|p| p.host.as_str()).collect::<Vec<_>>(),
+        ["p1", "p2"]
+    );
+    assert_eq!(
+        plans[1].devices[0].commands,
+        [
+            "tc class add dev eth0 parent 1: classid 1:1 htb rate 10gbit",
+            "tc qdisc add dev eth0 parent 1:1 handle 10: netem delay 1ms",
+            "tc filter add dev eth0 parent 1: protocol ip u32 match ip dst 10.0.0.1 flowid 1:1",
+            "tc class add dev eth0 parent 1: classid 1:2 htb rate 100mbit",
+            "tc qdisc add dev eth0 parent 1:2 handle 11: netem delay 20ms 1ms loss 0.5%",
+            "tc filter add dev eth0 parent 1: protocol ip u32 match ip dst 10.0.0.3 flowid 1:2",
+            "tc class add dev eth0 parent 1: classid 1:3 htb rate 100mbit",
+            "tc qdisc add dev eth0 parent 1:3 handle 12: netem delay 20ms 1ms loss 0.5%",
+            "tc filter add dev eth0 parent 1: protocol ip u32 match ip dst 10.0.0.4 flowid 1:3",
+        ]
+    );
 }
 
 #[test]
@@ -200,12 +279,15 @@ fn scripts_apply_refuse_a_foreign_root_and_reset_to_the_default() {
     else {
         return;
     };
-    let m = WanMatrix {
-        pairs: vec![
-            pair("a", "b", "10.9.0.2", shape("0ms", "0ms", "50mbit", 0.0)),
-            pair("a", "c", "10.9.0.3", shape("0ms", "0ms", "20mbit", 0.0)),
+    let hosts = hosts(&[("a", "10.9.0.1"), ("b", "10.9.0.2"), ("c", "10.9.0.3")]);
+    let m = WanMatrix::from_pairs(
+        &hosts,
+        [
+            ("a", "b", shape("0ms", "0ms", "50mbit", 0.0)),
+            ("a", "c", shape("0ms", "0ms", "20mbit", 0.0)),
         ],
-    };
+    )
+    .unwrap();
     let plans = plan(&m, |_| Some("v0".to_owned())).unwrap();
     let apply = apply_script(&plans[0], "exp1").unwrap();
     let reset = reset_script(&["v0".to_owned()]).unwrap();

@@ -1,15 +1,17 @@
 //! Validation: reading fping and iperf3, the statistics of a pair, what a pair asks for, each
-//! tolerance rule at its boundary, partitions, the CSV and JSON reports and the site table.
+//! tolerance rule at its boundary, partitions, the CSV and JSON reports and the site table; the
+//! probe plan and its sample on large testbeds.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use enos_scenario::{DEFAULT_RATE, Delay, LossRate, Rate};
 use enos_wan::validate::{
-    FpingError, Iperf3Error, PairProbes, PairRate, Tolerance, UnknownTarget, ValidationReport,
-    Verdict, asked, pair_probes, parse_fping, parse_iperf3, rtt_stats, site_table, to_csv,
-    validate,
+    FpingError, Iperf3Error, PairProbes, PairRate, SAMPLE_THRESHOLD, Tolerance, UnknownTarget,
+    ValidationReport, Verdict, asked, asked_in, pair_probes, parse_fping, parse_iperf3, probe_plan,
+    rtt_stats, sample_summary, site_table, to_csv, validate, validate_plan,
 };
-use enos_wan::{LinkShape, PairShape, WanHost, WanMatrix};
+use enos_wan::{LinkShape, WanHost, WanMatrix, resolve};
 
 /// Hosts `(name, site)` with addresses 10.0.0.1, 10.0.0.2, … in order.
 fn hosts(list: &[(&str, &str)]) -> Vec<WanHost> {
@@ -38,21 +40,7 @@ fn shape(delay: &str, loss: f64, rate: Option<&str>) -> LinkShape {
 
 /// A matrix of the directions `(src, dst, shape)`, `hosts` giving the addresses.
 fn matrix(hosts: &[WanHost], directions: &[(&str, &str, LinkShape)]) -> WanMatrix {
-    WanMatrix {
-        pairs: directions
-            .iter()
-            .map(|(src, dst, shape)| PairShape {
-                src: (*src).to_owned(),
-                dst: (*dst).to_owned(),
-                dst_address: hosts
-                    .iter()
-                    .find(|h| h.name == *dst)
-                    .unwrap_or_else(|| panic!("no host {dst}"))
-                    .address,
-                shape: *shape,
-            })
-            .collect(),
-    }
+    WanMatrix::from_pairs(hosts, directions.iter().copied()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn probes(src: &str, dst: &str, rtts: &[Option<f64>]) -> PairProbes {
@@ -688,8 +676,10 @@ fn three_sites() -> ValidationReport {
 #[test]
 fn rows_follow_host_order_and_count_failures() {
     let r = three_sites();
-    assert_eq!(r.version, 1);
+    assert_eq!(r.version, 2);
     assert_eq!((r.pairs, r.failed), (12, 1));
+    assert!(!r.sampled);
+    assert_eq!((r.pairs_total, r.pairs_measured), (12, 12));
     assert!(!r.passed());
     let order: Vec<(&str, &str)> = r
         .rows
@@ -733,10 +723,11 @@ fn csv_has_a_header_and_one_row_per_pair_with_three_decimals() {
     assert_eq!(
         to_csv(&r),
         "src,dst,src_site,dst_site,asked_rtt_ms,median_ms,p99_ms,asked_loss_percent,\
-         loss_percent,probes,asked_rate_bps,rate_bps,verdict,reasons\n\
+         loss_percent,probes,asked_rate_bps,rate_bps,verdict,reasons,sampled\n\
          a,b,s,s,20.000,20.200,20.300,0.000,25.000,4,100000000,80000000.000,fail,\
-         \"loss 25.00%, asked 0.00 ± 2.00; rate 80.00 Mbit/s, asked 100.00 ± 10.00 Mbit/s\"\n\
-         b,a,s,s,20.000,30.250,30.500,0.000,0.000,2,,,fail,\"rtt 30.25 ms, asked 20.00 ± 1.00\"\n"
+         \"loss 25.00%, asked 0.00 ± 2.00; rate 80.00 Mbit/s, asked 100.00 ± 10.00 Mbit/s\",false\n\
+         b,a,s,s,20.000,30.250,30.500,0.000,0.000,2,,,fail,\"rtt 30.25 ms, asked 20.00 ± 1.00\",\
+         false\n"
     );
 }
 
@@ -755,7 +746,7 @@ fn csv_quotes_fields_that_need_it() {
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[1],
-        "\"a,1\",b,\"s\"\"x\",s,0.000,0.100,0.100,0.000,0.000,1,,,pass,"
+        "\"a,1\",b,\"s\"\"x\",s,0.000,0.100,0.100,0.000,0.000,1,,,pass,,false"
     );
 }
 
@@ -764,8 +755,11 @@ fn json_carries_a_version_and_reads_back() {
     let r = three_sites();
     let json = serde_json::to_string_pretty(&r).unwrap_or_else(|e| panic!("{e}"));
     let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(value["version"], 1);
+    assert_eq!(value["version"], 2);
     assert_eq!(value["pairs"], 12);
+    assert_eq!(value["sampled"], false);
+    assert_eq!(value["pairs_total"], 12);
+    assert_eq!(value["pairs_measured"], 12);
     assert_eq!(value["failed"], 1);
     assert_eq!(value["tolerance"]["rtt_rel"], 0.05);
     assert_eq!(value["rows"][8]["verdict"], "fail");
@@ -819,4 +813,209 @@ fn site_table_of_no_pair_is_the_summary_alone() {
         &Tolerance::default(),
     );
     assert_eq!(site_table(&r), "0 pairs, 0 outside tolerance\n");
+}
+
+// --- the probe plan and its sample ---------------------------------------------------------------
+
+#[test]
+fn a_small_testbed_measures_every_ordered_pair() {
+    let hosts = hosts(&[("a", "s"), ("b", "s"), ("c", "t")]);
+    let plan = probe_plan(&hosts, &WanMatrix::default(), SAMPLE_THRESHOLD);
+    assert!(!plan.sampled);
+    assert_eq!(plan.targets, vec![vec![1, 2], vec![0, 2], vec![0, 1]]);
+    assert_eq!((plan.total_pairs, plan.measured_pairs), (6, 6));
+    // 50 hosts are 2,450 ordered pairs: all measured; 51 are 2,550: a sample.
+    let fifty: Vec<WanHost> = (0..51)
+        .map(|i| WanHost {
+            name: format!("h{i}"),
+            site: format!("s{}", i % 3),
+            role: "node".to_owned(),
+            address: IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8 + 1)),
+        })
+        .collect();
+    let full = probe_plan(&fifty[..50], &WanMatrix::default(), SAMPLE_THRESHOLD);
+    assert!(!full.sampled);
+    assert_eq!(full.measured_pairs, 2450);
+    let sample = probe_plan(&fifty, &WanMatrix::default(), SAMPLE_THRESHOLD);
+    assert!(sample.sampled);
+    assert_eq!(sample.total_pairs, 2550);
+    // 3 sites: 9 ordered site pairs, 4 pairs each.
+    assert_eq!(sample.measured_pairs, 36);
+}
+
+/// 1000 hosts, 100 on each of the sites s0 to s9, and the matrix of `network` over them: a 1 ms
+/// default, then between each two sites si and sj (i < j) a symmetric (i + j) × 10 ms, then the
+/// extra `constraints` lines.
+fn thousand(constraints: &str) -> (Vec<WanHost>, WanMatrix) {
+    let sites: String = (0..10)
+        .map(|i| format!("  s{i}: {{roles: {{node: 100}}}}\n"))
+        .collect();
+    let mut network = String::from("  default_delay: 1ms\n  constraints:\n");
+    for i in 0..10 {
+        for j in i + 1..10 {
+            network.push_str(&format!(
+                "    - {{src: s{i}, dst: s{j}, delay: {}ms, symmetric: true}}\n",
+                (i + j) * 10
+            ));
+        }
+    }
+    network.push_str(constraints);
+    let text = format!("name: big\nsites:\n{sites}network:\n{network}");
+    let s = enos_scenario::parse(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let hosts: Vec<WanHost> = s
+        .hosts()
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| WanHost {
+            name: h.name,
+            site: h.site,
+            role: h.role,
+            address: IpAddr::V4(Ipv4Addr::new(10, 1, (i / 250) as u8, (i % 250 + 1) as u8)),
+        })
+        .collect();
+    let m = resolve(&s.network, &hosts);
+    (hosts, m)
+}
+
+/// The measured pairs of a plan per (source site, destination site).
+fn per_site_pair(
+    hosts: &[WanHost],
+    plan: &enos_wan::validate::ProbePlan,
+) -> BTreeMap<(String, String), Vec<(usize, usize)>> {
+    let mut by: BTreeMap<(String, String), Vec<(usize, usize)>> = BTreeMap::new();
+    for (a, b) in plan.pairs() {
+        by.entry((hosts[a].site.clone(), hosts[b].site.clone()))
+            .or_default()
+            .push((a, b));
+    }
+    by
+}
+
+#[test]
+fn a_thousand_hosts_measure_four_pairs_per_site_pair_both_ways() {
+    let (hosts, m) = thousand("");
+    let plan = probe_plan(&hosts, &m, SAMPLE_THRESHOLD);
+    assert!(plan.sampled);
+    assert_eq!(plan.total_pairs, 999_000);
+    assert_eq!(plan.measured_pairs, 400);
+    assert_eq!(plan.pairs().count(), 400);
+    let by = per_site_pair(&hosts, &plan);
+    // Every one of the 100 site pairs, the 10 inside a site included, has 4 pairs.
+    assert_eq!(by.len(), 100);
+    assert!(by.values().all(|pairs| pairs.len() == 4), "{by:?}");
+    // Each pair measured both ways, never a host to itself.
+    let all: BTreeSet<(usize, usize)> = plan.pairs().collect();
+    assert!(all.iter().all(|&(a, b)| a != b && all.contains(&(b, a))));
+    // Spread over hosts: most of the 400 pairs have a source of their own.
+    let sources: BTreeSet<usize> = all.iter().map(|&(a, _)| a).collect();
+    assert!(sources.len() >= 150, "{} sources", sources.len());
+    // Deterministic.
+    assert_eq!(probe_plan(&hosts, &m, SAMPLE_THRESHOLD), plan);
+    // Under a high enough limit, every pair.
+    let full = probe_plan(&hosts[..100], &m, SAMPLE_THRESHOLD * 4);
+    assert_eq!((full.sampled, full.measured_pairs), (false, 9900));
+}
+
+#[test]
+fn a_sample_covers_the_classes_that_split_a_site() {
+    // s3-node-7 alone is 99 ms towards s5: its own class in s3.
+    let (hosts, m) = thousand("    - {src: s3-node-7, dst: s5, delay: 99ms}\n");
+    let plan = probe_plan(&hosts, &m, SAMPLE_THRESHOLD);
+    let by = per_site_pair(&hosts, &plan);
+    let lone = hosts.iter().position(|h| h.name == "s3-node-7").unwrap();
+    let s3_s5 = &by[&("s3".to_owned(), "s5".to_owned())];
+    assert!(s3_s5.iter().any(|&(a, _)| a == lone), "{s3_s5:?}");
+    assert!(s3_s5.iter().any(|&(a, _)| a != lone), "{s3_s5:?}");
+    // Inside s3, the lone host towards the others, and the others among themselves.
+    let s3 = &by[&("s3".to_owned(), "s3".to_owned())];
+    assert!(s3.iter().any(|&(a, _)| a == lone), "{s3:?}");
+    assert!(s3.iter().any(|&(a, b)| a != lone && b != lone), "{s3:?}");
+    // Bounded all the same.
+    assert!(by.values().all(|pairs| (1..=16).contains(&pairs.len())));
+    assert!(plan.measured_pairs <= 16 * 100);
+    // And what is asked of the lone host's pairs is its own.
+    let index = m.index();
+    let asked = asked_in(&index, "s3-node-7", "s5-node-1");
+    assert_eq!(asked.rtt_ms, 99.0 + 80.0);
+}
+
+#[test]
+fn a_plan_takes_extra_pairs() {
+    let hosts = hosts(&[("a", "s"), ("b", "s"), ("c", "t")]);
+    let mut plan = probe_plan(&hosts, &WanMatrix::default(), 2);
+    assert!(plan.sampled);
+    let before = plan.measured_pairs;
+    let had = plan.targets[0].contains(&2);
+    assert_eq!(plan.add_pair(0, 2), !had);
+    assert!(!plan.add_pair(0, 2));
+    assert!(!plan.add_pair(1, 1));
+    assert!(!plan.add_pair(1, 7));
+    assert_eq!(plan.measured_pairs, before + usize::from(!had));
+    assert!(plan.targets[0].windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn a_sampled_report_says_so_everywhere() {
+    let (hosts, m) = thousand("");
+    let plan = probe_plan(&hosts, &m, SAMPLE_THRESHOLD);
+    let index = m.index();
+    // Every planned pair measures as asked, plus probes of pairs not planned (ignored).
+    let mut rtts: Vec<PairProbes> = plan
+        .pairs()
+        .map(|(a, b)| {
+            let ms = asked_in(&index, &hosts[a].name, &hosts[b].name).rtt_ms;
+            steady(&hosts[a].name, &hosts[b].name, ms, 5)
+        })
+        .collect();
+    let all: BTreeSet<(usize, usize)> = plan.pairs().collect();
+    let stranger = (0..hosts.len())
+        .flat_map(|a| (0..hosts.len()).map(move |b| (a, b)))
+        .find(|&(a, b)| a != b && !all.contains(&(a, b)))
+        .unwrap();
+    rtts.push(steady(
+        &hosts[stranger.0].name,
+        &hosts[stranger.1].name,
+        99.0,
+        5,
+    ));
+    let r = validate_plan(&hosts, &m, &plan, &rtts, &[], &Tolerance::default());
+    assert!(
+        r.passed(),
+        "{:?}",
+        r.rows.iter().find(|r| r.verdict == Verdict::Fail)
+    );
+    assert!(r.sampled);
+    assert_eq!(
+        (r.pairs, r.pairs_measured, r.pairs_total),
+        (400, 400, 999_000)
+    );
+    assert_eq!(
+        sample_summary(&r).as_deref(),
+        Some("measured a sample: 400 of 999,000 ordered pairs (up to 4 per site pair)")
+    );
+    let table = site_table(&r);
+    assert!(
+        table.ends_with(
+            "measured a sample: 400 of 999,000 ordered pairs (up to 4 per site pair)\n\
+             400 pairs, 0 outside tolerance\n"
+        ),
+        "{table}"
+    );
+    let csv = to_csv(&r);
+    assert!(csv.lines().skip(1).all(|l| l.ends_with(",true")));
+    let json: serde_json::Value = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["sampled"], true);
+    assert_eq!(json["pairs_total"], 999_000);
+    assert_eq!(json["pairs_measured"], 400);
+    // `validate` samples the same way on its own.
+    assert_eq!(validate(&hosts, &m, &rtts, &[], &Tolerance::default()), r);
+    // A planned pair without probes fails.
+    let r = validate_plan(&hosts, &m, &plan, &rtts[1..], &[], &Tolerance::default());
+    assert_eq!(r.failed, 1);
+    assert_eq!(r.rows[0].reasons, vec!["no probe sent".to_owned()]);
+}
+
+#[test]
+fn a_full_report_has_no_sample_line() {
+    assert_eq!(sample_summary(&three_sites()), None);
 }

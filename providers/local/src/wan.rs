@@ -85,13 +85,14 @@ fn rules(plan: &TestbedPlan, matrix: &WanMatrix) -> Result<Vec<PairRule>, Provid
             ))
         })
     };
+    // TEMP: the smallest change for the class form of WanMatrix (its per-pair expansion);
+    // this file is being rewritten elsewhere.
     matrix
-        .pairs
-        .iter()
+        .pairs()
         .map(|p| {
             Ok(PairRule {
-                src: find(&p.src)?,
-                dst: find(&p.dst)?,
+                src: find(p.src)?,
+                dst: find(p.dst)?,
                 delay: p.shape.delay.0,
                 jitter: p.shape.jitter.0,
                 // The emulator counts 0 as unlimited; 10gbit is EnOS's "unshaped" rate.
