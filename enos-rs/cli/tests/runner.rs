@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod deploy;
 mod egress;
+mod scale;
 mod stacks;
 mod testbed;
 mod wan;

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The scale benchmark of docs/performance.md, peers side by side in the same run (as root), at
+# 48 (3 sites x 16), 200, 400 and 1000 hosts (10 sites):
+#   - enos: `enos deploy` (no WAN) until every host answers over SSH; `enos exec -- true` over
+#     the open connections; the WAN applied between every pair of sites (`enos tc apply
+#     --constraints`, no measurement), then changed live (`--set`); `enos destroy`; the machine
+#     memory each host takes (MemAvailable before and after the deploy); the time split of the
+#     bring-up (the phases `enos deploy` records in logs/deploy-phases.json);
+#   - bench/bare-testbed.sh: the same namespaces, bridges and one sshd per host (no per-host file
+#     system), sequentially, until every host answers over SSH (a master connection each); `true`
+#     through those connections with `xargs -P 64 ssh`; its teardown;
+#   - Mininet 2.3 (bench/mininet-peer.py: Linux bridges, no controller, bare namespaces with a
+#     shell, no sshd and no file system per host): up, `true` in every host's shell, down.
+# Neither peer can shape the WAN here: both would need netem, which this kernel lacks.
+# Usage: bench/scale.sh [RUNS] [SIZES...]   (default 3 runs, sizes 48 200 400 1000; medians)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+shift || true
+sizes=${*:-48 200 400 1000}
+cargo build --release -q -p enos-cli
+enos=$PWD/target/release/enos
+work=$(mktemp -d /tmp/enos-scale.XXXXXX)
+trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash bench/bare-testbed.sh down "$work/bare" >/dev/null 2>&1 || true; mn -c >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
+elapsed() { echo "$(now) - $1" | bc; }
+available_kb() { awk '/^MemAvailable:/{print $2}' /proc/meminfo; }
+
+layout() { # SIZE -> "SITES PER_SITE"
+    case $1 in 48) echo "3 16" ;; *) echo "10 $(($1 / 10))" ;; esac
+}
+
+scenario() { # SITES PER_SITE
+    echo "name: scale$(($1 * $2))"
+    echo "sites:"
+    for s in $(seq 1 "$1"); do echo "  site$s: {roles: {node: $2}}"; done
+}
+
+constraints() { # SITES DELAY: every pair of sites, both ways
+    echo "default_delay: 0ms"
+    echo "constraints:"
+    for a in $(seq 1 "$1"); do
+        for b in $(seq $((a + 1)) "$1"); do
+            echo "  - {src: site$a, dst: site$b, delay: $2, rate: 1gbit, symmetric: true}"
+        done
+    done
+}
+
+for size in $sizes; do
+    read -r sites per < <(layout "$size")
+    scenario "$sites" "$per" > "$work/s$size.yaml"
+    constraints "$sites" 10ms > "$work/c$size.yaml"
+    for t in up exec wan change down mem bare-up bare-exec bare-down mn-up mn-exec mn-down; do
+        : > "$work/$size.$t"
+    done
+    : > "$work/$size.phases"
+    for run in $(seq "$runs"); do
+        sync; echo 3 > /proc/sys/vm/drop_caches
+        before=$(available_kb)
+        t=$(now); "$enos" -q deploy --results "$work/results" "$work/s$size.yaml" >/dev/null
+        elapsed "$t" >> "$work/$size.up"
+        echo "$(( (before - $(available_kb)) / size ))" >> "$work/$size.mem"
+        env_dir=$(readlink -f "$work/results/current")
+        python3 - "$env_dir/logs/deploy-phases.json" >> "$work/$size.phases" <<'EOF'
+import json, sys
+for p in json.load(open(sys.argv[1]))["phases"]:
+    print(f'{p["title"]}\t{p["seconds"]:.3f}')
+EOF
+        t=$(now); "$enos" -q exec --results "$work/results" -- true >/dev/null
+        elapsed "$t" >> "$work/$size.exec"
+        t=$(now); "$enos" -q tc apply --results "$work/results" --no-validate --constraints "$work/c$size.yaml" >/dev/null
+        elapsed "$t" >> "$work/$size.wan"
+        t=$(now); "$enos" -q tc apply --results "$work/results" --no-validate --set 'site1<->site2 delay=50ms' >/dev/null
+        elapsed "$t" >> "$work/$size.change"
+        t=$(now); "$enos" -q destroy --results "$work/results" >/dev/null
+        elapsed "$t" >> "$work/$size.down"
+
+        t=$(now); bash bench/bare-testbed.sh up "$sites" "$per" "$work/bare" >/dev/null
+        elapsed "$t" >> "$work/$size.bare-up"
+        t=$(now)
+        xargs -P 64 -I{} ssh -o BatchMode=yes -o ControlPath="$work/bare/cm-%C" -o UserKnownHostsFile="$work/bare/known_hosts" \
+            -i "$work/bare/id" root@{} true < "$work/bare/hosts"
+        elapsed "$t" >> "$work/$size.bare-exec"
+        t=$(now); bash bench/bare-testbed.sh down "$work/bare" >/dev/null
+        elapsed "$t" >> "$work/$size.bare-down"
+
+        /usr/bin/python3 bench/mininet-peer.py "$sites" "$per" > "$work/mn.out"
+        awk '$1=="up"{print $2}' "$work/mn.out" >> "$work/$size.mn-up"
+        awk '$1=="exec"{print $2}' "$work/mn.out" >> "$work/$size.mn-exec"
+        awk '$1=="down"{print $2}' "$work/mn.out" >> "$work/$size.mn-down"
+    done
+    echo "== $size hosts ($sites sites x $per), medians of $runs runs"
+    printf '%-28s %8s %8s %8s\n' "" enos bare Mininet
+    printf '%-28s %8s %8s %8s\n' "bring-up (s)" "$(median < "$work/$size.up")" "$(median < "$work/$size.bare-up")" "$(median < "$work/$size.mn-up")"
+    printf '%-28s %8s %8s %8s\n' "true on every host (s)" "$(median < "$work/$size.exec")" "$(median < "$work/$size.bare-exec")" "$(median < "$work/$size.mn-exec")"
+    printf '%-28s %8s %8s %8s\n' "WAN apply, all site pairs (s)" "$(median < "$work/$size.wan")" - -
+    printf '%-28s %8s %8s %8s\n' "WAN change, live (s)" "$(median < "$work/$size.change")" - -
+    printf '%-28s %8s %8s %8s\n' "teardown (s)" "$(median < "$work/$size.down")" "$(median < "$work/$size.bare-down")" "$(median < "$work/$size.mn-down")"
+    printf '%-28s %8s\n' "machine memory per host (MB)" "$(median < "$work/$size.mem" | awk '{printf "%.1f", $1 / 1024}')"
+    echo "bring-up split (enos, medians):"
+    cut -f1 "$work/$size.phases" | awk '!seen[$0]++' | while read -r phase; do
+        printf '  %-24s %6s s\n' "$phase" "$(awk -F'\t' -v p="$phase" '$1==p{print $2}' "$work/$size.phases" | median)"
+    done
+done
