@@ -56,18 +56,21 @@
 
 mod config;
 mod control;
+mod dispatch;
 mod engine;
 mod shaper;
+mod table;
 mod tun;
 
 use std::path::PathBuf;
 
 pub use config::{
-    DEFAULT_QUEUE_LIMIT, EmulatorConfig, Endpoint, MAX_DEVICE_NAME, MAX_ENDPOINTS, PairRule,
-    validate_rules,
+    DEFAULT_QUEUE_LIMIT, EmulatorConfig, Endpoint, MAX_ADDRESSES, MAX_DEVICE_NAME, MAX_ENDPOINTS,
+    MAX_RULES, PairRule, validate_rules,
 };
 pub use control::{Request, Response, request, serve};
-pub use engine::{Emulator, Lateness, PairStats, Stats};
+pub use dispatch::PairStats;
+pub use engine::{Emulator, Lateness, Stats};
 
 /// What can go wrong when starting, driving or reaching the emulator.
 #[derive(Debug, thiserror::Error)]
