@@ -68,7 +68,7 @@ pub use config::{
     DEFAULT_QUEUE_LIMIT, EmulatorConfig, Endpoint, MAX_ADDRESSES, MAX_DEVICE_NAME, MAX_ENDPOINTS,
     MAX_RULES, PairRule, validate_rules,
 };
-pub use control::{Request, Response, request, serve};
+pub use control::{Request, Response, reconfigure, request, serve};
 pub use dispatch::PairStats;
 pub use engine::{Emulator, Lateness, Stats};
 
