@@ -15,14 +15,20 @@ pub const MAX_DEVICE_NAME: usize = 15;
 /// The default number of packets that may wait in one pair, as netem's default `limit`.
 pub const DEFAULT_QUEUE_LIMIT: usize = 1000;
 
-/// One emulated host: a network namespace and the TUN device created inside it.
+/// A class of hosts: the addresses it owns and the TUN device its packets are written to.
+///
+/// With one TUN device per host namespace, an endpoint is one host. With one TUN device
+/// through which a router namespace sends the traffic of many hosts, several endpoints share
+/// that device, each owning the addresses of the hosts that have the same constraints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     /// Path of the namespace, e.g. `/run/netns/host-1`.
     pub netns: PathBuf,
-    /// Name of the TUN device to create in that namespace, e.g. `wan0` (at most 15 bytes).
+    /// Name of the TUN device in that namespace, e.g. `wan0` (at most 15 bytes). Endpoints
+    /// naming the same device in the same namespace share it: it is created once.
     pub device: String,
-    /// Addresses owned by this endpoint: packets sent to them are delivered on its device.
+    /// Addresses owned by this endpoint: a packet is classified by the owners of its source
+    /// and destination addresses, and written to the device of its destination's owner.
     pub addresses: Vec<Ipv4Addr>,
 }
 
@@ -92,50 +98,105 @@ impl EmulatorConfig {
 
     /// Checks the endpoints, the queue limit and the rules.
     pub fn validate(&self) -> Result<(), EmulatorError> {
-        if self.endpoints.is_empty() {
-            return Err(EmulatorError::Config("no endpoint".into()));
-        }
-        if self.endpoints.len() > MAX_ENDPOINTS {
-            return Err(EmulatorError::Config(format!(
-                "{} endpoints, at most {MAX_ENDPOINTS} are supported",
-                self.endpoints.len()
-            )));
-        }
         if self.queue_limit == 0 {
             return Err(EmulatorError::Config(
                 "the queue limit must be at least 1".into(),
             ));
         }
-        let mut owners: HashMap<Ipv4Addr, usize> = HashMap::new();
-        let mut devices: HashSet<(&PathBuf, &str)> = HashSet::new();
-        for (index, endpoint) in self.endpoints.iter().enumerate() {
-            check_device_name(&endpoint.device).map_err(|why| {
-                EmulatorError::Config(format!(
-                    "endpoint {index}: device name {:?} {why}",
-                    endpoint.device
-                ))
-            })?;
-            if !devices.insert((&endpoint.netns, endpoint.device.as_str())) {
-                return Err(EmulatorError::Config(format!(
-                    "endpoint {index}: device {} appears twice in {}",
-                    endpoint.device,
-                    endpoint.netns.display()
-                )));
-            }
-            for address in &endpoint.addresses {
-                if let Some(other) = owners.insert(*address, index) {
-                    return Err(EmulatorError::Config(format!(
-                        "address {address} belongs to endpoints {other} and {index}"
-                    )));
-                }
-            }
-        }
+        validate_endpoints(&self.endpoints)?;
         validate_rules(&self.rules, self.endpoints.len())
     }
 }
 
-/// The largest number of endpoints: the per-pair tables grow with its square.
-pub const MAX_ENDPOINTS: usize = 256;
+// Nothing in the emulator grows with the square of the endpoints: rules are a sparse table,
+// counters exist for the pairs of endpoints that carried traffic, and the state of the traffic
+// model for the pairs of addresses that did. What remains bounded is below.
+
+/// The largest number of endpoints, 65,536. An endpoint costs a few bytes; the bound is that
+/// endpoint indexes are kept on 16 bits, so that an ordered pair of endpoints is one 32-bit
+/// key of the rule and counter tables.
+pub const MAX_ENDPOINTS: usize = 1 << 16;
+
+/// The largest number of addresses, all endpoints together, 65,536 (a /16). The table from
+/// address to endpoint is rebuilt by every reconfiguration and looked up for every packet
+/// whose pair of addresses is new: at this size it is about a megabyte and builds in
+/// milliseconds. The state kept per pair of addresses grows with the pairs that carry
+/// traffic, not with this bound.
+pub const MAX_ADDRESSES: usize = 1 << 16;
+
+/// The largest number of rules, 1,048,576: a full mesh of 1,024 endpoints, so one endpoint per
+/// host of a testbed of a thousand hosts. A rule costs about 50 bytes in the rule table (50 MB
+/// at this bound) and about 100 bytes of JSON, which sets the control socket's longest line.
+pub const MAX_RULES: usize = 1 << 20;
+
+/// Checks a list of endpoints: at least one, within [`MAX_ENDPOINTS`] and [`MAX_ADDRESSES`],
+/// valid device names, and no address owned twice. Several endpoints may share a device.
+pub(crate) fn validate_endpoints(endpoints: &[Endpoint]) -> Result<(), EmulatorError> {
+    if endpoints.is_empty() {
+        return Err(EmulatorError::Config("no endpoint".into()));
+    }
+    if endpoints.len() > MAX_ENDPOINTS {
+        return Err(EmulatorError::Config(format!(
+            "{} endpoints, at most {MAX_ENDPOINTS} are supported",
+            endpoints.len()
+        )));
+    }
+    let addresses: usize = endpoints.iter().map(|e| e.addresses.len()).sum();
+    if addresses > MAX_ADDRESSES {
+        return Err(EmulatorError::Config(format!(
+            "{addresses} addresses in all, at most {MAX_ADDRESSES} are supported"
+        )));
+    }
+    let mut owners: HashMap<Ipv4Addr, usize> = HashMap::with_capacity(addresses);
+    for (index, endpoint) in endpoints.iter().enumerate() {
+        check_device_name(&endpoint.device).map_err(|why| {
+            EmulatorError::Config(format!(
+                "endpoint {index}: device name {:?} {why}",
+                endpoint.device
+            ))
+        })?;
+        for address in &endpoint.addresses {
+            if let Some(other) = owners.insert(*address, index) {
+                return Err(EmulatorError::Config(if other == index {
+                    format!("endpoint {index}: address {address} appears twice")
+                } else {
+                    format!("address {address} belongs to endpoints {other} and {index}")
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One TUN device: a namespace and a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct DeviceKey {
+    /// Path of the namespace.
+    pub netns: PathBuf,
+    /// Name of the device.
+    pub name: String,
+}
+
+impl std::fmt::Display for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} in {}", self.name, self.netns.display())
+    }
+}
+
+/// The distinct devices of `endpoints`, in order of first use.
+pub(crate) fn devices_of(endpoints: &[Endpoint]) -> Vec<DeviceKey> {
+    let mut seen = HashSet::new();
+    let mut devices = Vec::new();
+    for endpoint in endpoints {
+        if seen.insert((&endpoint.netns, endpoint.device.as_str())) {
+            devices.push(DeviceKey {
+                netns: endpoint.netns.clone(),
+                name: endpoint.device.clone(),
+            });
+        }
+    }
+    devices
+}
 
 fn check_device_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
@@ -156,10 +217,16 @@ fn check_device_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Checks rules against a number of endpoints: indexes in range, no self pair, no
-/// duplicate pair, loss within 0..=1, jitter and delay representable.
+/// Checks rules against a number of endpoints: at most [`MAX_RULES`], indexes in range, no
+/// self pair, no duplicate pair, loss within 0..=1, jitter and delay representable.
 pub fn validate_rules(rules: &[PairRule], endpoints: usize) -> Result<(), EmulatorError> {
-    let mut seen = HashSet::new();
+    if rules.len() > MAX_RULES {
+        return Err(EmulatorError::Config(format!(
+            "{} rules, at most {MAX_RULES} are supported",
+            rules.len()
+        )));
+    }
+    let mut seen = HashSet::with_capacity(rules.len());
     for rule in rules {
         let pair = format!("rule {}->{}", rule.src, rule.dst);
         if rule.src >= endpoints || rule.dst >= endpoints {
@@ -247,6 +314,39 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_counted_without_building_anything_square() {
+        let shared = |addresses: Vec<Ipv4Addr>| Endpoint {
+            netns: PathBuf::from("/run/netns/fabric"),
+            device: "wan0".into(),
+            addresses,
+        };
+        let host = |i: u32| Ipv4Addr::from(0x0a00_0000 + i);
+        // As many endpoints as allowed, one address each, on one device.
+        let endpoints: Vec<Endpoint> = (0..MAX_ENDPOINTS as u32)
+            .map(|i| shared(vec![host(i)]))
+            .collect();
+        EmulatorConfig::new(endpoints.clone())
+            .validate()
+            .expect("at the limits");
+        let mut more = endpoints;
+        more.push(shared(Vec::new()));
+        let error = EmulatorConfig::new(more).validate().expect_err("too many");
+        assert!(error.to_string().contains("65537 endpoints"), "{error}");
+
+        let error = EmulatorConfig::new(vec![
+            shared((0..MAX_ADDRESSES as u32).map(host).collect()),
+            shared(vec![host(MAX_ADDRESSES as u32)]),
+        ])
+        .validate()
+        .expect_err("too many addresses");
+        assert!(error.to_string().contains("65537 addresses"), "{error}");
+
+        let rules = vec![PairRule::default(); MAX_RULES + 1];
+        let error = validate_rules(&rules, 2).expect_err("too many rules");
+        assert!(error.to_string().contains("1048577 rules"), "{error}");
+    }
+
+    #[test]
     fn validation_rejects_bad_input() {
         let good = EmulatorConfig::new(vec![
             endpoint("a", [10, 0, 0, 1]),
@@ -266,15 +366,32 @@ mod tests {
         config.endpoints[0].device = "wan/0".into();
         assert!(config.validate().is_err(), "slash");
 
+        // Endpoints may share a device: they are classes of the hosts behind it.
         let mut config = good.clone();
         config.endpoints[1].netns = config.endpoints[0].netns.clone();
-        assert!(config.validate().is_err(), "same device twice");
+        config.validate().expect("a shared device");
+        assert_eq!(devices_of(&config.endpoints).len(), 1);
+        assert_eq!(devices_of(&good.endpoints).len(), 2);
+
+        let mut config = good.clone();
+        config.endpoints[0]
+            .addresses
+            .push(Ipv4Addr::new(10, 0, 0, 1));
+        let error = config
+            .validate()
+            .expect_err("address twice in one endpoint");
+        assert!(error.to_string().contains("appears twice"), "{error}");
 
         let mut config = good.clone();
         config.queue_limit = 0;
         assert!(config.validate().is_err(), "queue limit");
 
         assert!(EmulatorConfig::new(Vec::new()).validate().is_err(), "empty");
+
+        // An endpoint without address is valid: it may be the sole user of its device.
+        let mut config = good.clone();
+        config.endpoints[1].addresses.clear();
+        config.validate().expect("no address");
 
         let rule = PairRule {
             src: 0,

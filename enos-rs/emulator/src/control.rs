@@ -12,21 +12,34 @@ use rustix::event::{EventfdFlags, PollFd, PollFlags, eventfd, poll};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::{Emulator, EmulatorConfig, EmulatorError, PairRule, Stats};
+use crate::{Emulator, EmulatorConfig, EmulatorError, Endpoint, PairRule, Stats};
 
-/// Longest request line the daemon reads.
-const MAX_LINE: u64 = 16 * 1024 * 1024;
+/// Longest request line the daemon reads: [`crate::MAX_RULES`] rules of about 100 bytes of
+/// JSON each, and the endpoints.
+const MAX_LINE: u64 = 128 * 1024 * 1024;
+/// Longest answer line the client reads: the counters of a million pairs of endpoints.
+const MAX_ANSWER: u64 = 512 * 1024 * 1024;
 /// How long [`request`] waits for the daemon.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A request on the control socket, one JSON object per line.
 ///
-/// On the wire: `{"set_rules":[...]}`, `{"stats":null}`, `{"stop":null}`.
+/// On the wire: `{"set_rules":[...]}`, `{"reconfigure":{"endpoints":[...],"rules":[...]}}`,
+/// `{"stats":null}`, `{"stop":null}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Request {
     /// Replace every rule (see [`Emulator::set_rules`]); answered `{"ok":null}`.
     SetRules(Vec<PairRule>),
+    /// Replace the endpoints and every rule at once, on the same devices (see
+    /// [`Emulator::reconfigure`]); answered `{"ok":null}`. `rules` may be left out (none).
+    Reconfigure {
+        /// The new endpoints; rules refer to them by index.
+        endpoints: Vec<Endpoint>,
+        /// The new rules.
+        #[serde(default)]
+        rules: Vec<PairRule>,
+    },
     /// Read the counters; answered `{"ok":{...}}` with [`Stats`].
     Stats,
     /// Stop the emulator, remove its devices and its socket; answered `{"ok":null}` once done.
@@ -36,8 +49,16 @@ pub enum Request {
 impl Serialize for Request {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1))?;
+        #[derive(Serialize)]
+        struct Reconfigure<'a> {
+            endpoints: &'a [Endpoint],
+            rules: &'a [PairRule],
+        }
         match self {
             Request::SetRules(rules) => map.serialize_entry("set_rules", rules)?,
+            Request::Reconfigure { endpoints, rules } => {
+                map.serialize_entry("reconfigure", &Reconfigure { endpoints, rules })?;
+            }
             Request::Stats => map.serialize_entry("stats", &())?,
             Request::Stop => map.serialize_entry("stop", &())?,
         }
@@ -274,6 +295,13 @@ fn handle(request: Request, slot: &Slot, socket: &Path) -> (Response, bool) {
                 Err(error) => (Response::Error(error.to_string()), false),
             },
         },
+        Request::Reconfigure { endpoints, rules } => match guard.as_ref() {
+            None => (Response::Error("the emulator is stopping".into()), false),
+            Some(emulator) => match emulator.reconfigure(&endpoints, &rules) {
+                Ok(()) => (Response::Ok(None), false),
+                Err(error) => (Response::Error(error.to_string()), false),
+            },
+        },
         Request::Stats => match guard.as_ref() {
             None => (Response::Error("the emulator is stopping".into()), false),
             Some(emulator) => (Response::Ok(Some(emulator.stats())), false),
@@ -330,7 +358,7 @@ pub fn request(socket: &Path, req: &Request) -> Result<Response, EmulatorError> 
     (&stream).write_all(text.as_bytes()).map_err(&error)?;
     let mut line = String::new();
     BufReader::new(&stream)
-        .take(MAX_LINE)
+        .take(MAX_ANSWER)
         .read_line(&mut line)
         .map_err(&error)?;
     if line.is_empty() {
@@ -343,6 +371,21 @@ pub fn request(socket: &Path, req: &Request) -> Result<Response, EmulatorError> 
         Ok(Response::Error(message)) => Err(EmulatorError::Refused(message)),
         Ok(response) => Ok(response),
         Err(e) => Err(EmulatorError::Protocol(format!("bad answer: {e}"))),
+    }
+}
+
+/// Asks the daemon listening on `socket` to replace its endpoints and rules at once (see
+/// [`Request::Reconfigure`]); an error when it refuses, having changed nothing.
+pub fn reconfigure(
+    socket: &Path,
+    endpoints: Vec<Endpoint>,
+    rules: Vec<PairRule>,
+) -> Result<(), EmulatorError> {
+    match request(socket, &Request::Reconfigure { endpoints, rules })? {
+        Response::Ok(None) => Ok(()),
+        other => Err(EmulatorError::Protocol(format!(
+            "unexpected answer to a reconfiguration: {other:?}"
+        ))),
     }
 }
 
@@ -365,6 +408,17 @@ mod tests {
             ),
             (Request::Stats, r#"{"stats":null}"#),
             (Request::Stop, r#"{"stop":null}"#),
+            (
+                Request::Reconfigure {
+                    endpoints: vec![Endpoint {
+                        netns: "/run/netns/fabric".into(),
+                        device: "wan0".into(),
+                        addresses: vec![std::net::Ipv4Addr::new(10, 0, 0, 1)],
+                    }],
+                    rules: vec![rule],
+                },
+                r#"{"reconfigure":{"endpoints":[{"netns":"/run/netns/fabric","device":"wan0","addresses":["10.0.0.1"]}],"rules":[{"src":0,"dst":1,"delay_ns":1000000,"jitter_ns":0,"rate_bps":0,"loss":0.0}]}}"#,
+            ),
         ];
         for (request, text) in cases {
             assert_eq!(serde_json::to_string(&request).expect("serializes"), text);
@@ -376,6 +430,14 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Request>(r#""stats""#).expect("bare name"),
             Request::Stats
+        );
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"reconfigure":{"endpoints":[]}}"#)
+                .expect("rules left out"),
+            Request::Reconfigure {
+                endpoints: Vec::new(),
+                rules: Vec::new()
+            }
         );
         assert!(serde_json::from_str::<Request>(r#"{"reboot":null}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"set_rules":3}"#).is_err());

@@ -1,12 +1,11 @@
 //! The running emulator: one reader thread, one scheduler thread, shared counters.
 
 use std::cmp::Ordering as CmpOrdering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::io;
-use std::net::Ipv4Addr;
 use std::num::NonZeroU64;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,8 +14,11 @@ use rustix::event::{EventfdFlags, PollFd, PollFlags, eventfd, poll};
 use serde::{Deserialize, Serialize};
 use tun_rs::SyncDevice;
 
-use crate::config::{EmulatorConfig, PairRule, validate_rules};
-use crate::shaper::{PairState, Shape, Verdict};
+use crate::config::{
+    DeviceKey, EmulatorConfig, Endpoint, PairRule, devices_of, validate_endpoints, validate_rules,
+};
+use crate::dispatch::{Action, Dispatcher, PairCounters, PairStats, Tables};
+use crate::table::{Classes, Table};
 use crate::{EmulatorError, tun};
 
 /// The scheduler wakes up ahead of a release time by how late its timed waits end, plus this
@@ -38,27 +40,6 @@ const BUFFER_CAPACITY: usize = 2048;
 const LATENESS_BUCKETS: usize = 24;
 /// Lateness above which a release counts as late.
 const LATE_NS: u64 = 50_000;
-
-/// Counters of one ordered pair of endpoints.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PairStats {
-    /// Index of the sending endpoint.
-    pub src: usize,
-    /// Index of the receiving endpoint.
-    pub dst: usize,
-    /// Packets delivered to the receiving endpoint.
-    pub forwarded: u64,
-    /// Bytes (whole IP packets) delivered to the receiving endpoint.
-    pub forwarded_bytes: u64,
-    /// Packets dropped at random by the loss rule.
-    pub dropped_loss: u64,
-    /// Packets dropped because the pair's queue was full.
-    pub dropped_queue: u64,
-    /// Packets that could not be written to the receiving device (down, gone).
-    pub write_errors: u64,
-    /// Packets waiting in the pair right now.
-    pub queued: u64,
-}
 
 /// How late the scheduler released delayed packets compared with their release time.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,12 +83,22 @@ impl Lateness {
 /// A snapshot of the emulator's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
-    /// One entry per ordered pair that saw at least one packet, sorted by `(src, dst)`.
+    /// One entry per ordered pair of endpoints that saw at least one packet, sorted by
+    /// `(src, dst)`. The indexes are those of the endpoints in force when the packets were
+    /// read: a reconfiguration that renumbers the endpoints keeps the counters of the indexes.
     pub pairs: Vec<PairStats>,
     /// IPv4 packets whose destination no endpoint owns, dropped.
     pub unroutable: u64,
     /// Packets that were not IPv4 (IPv6 router solicitations and the like), dropped.
     pub not_ipv4: u64,
+    /// IPv4 packets whose source no endpoint owns, read from a device that several endpoints
+    /// share (so that the device does not tell the source either), dropped.
+    #[serde(default)]
+    pub unclassified: u64,
+    /// Ordered pairs of hosts (source and destination addresses) whose traffic state the
+    /// emulator holds: those that carried packets lately.
+    #[serde(default)]
+    pub host_pairs: u64,
     /// Release precision of delayed packets.
     pub lateness: Lateness,
 }
@@ -128,22 +119,6 @@ impl Stats {
 }
 
 #[derive(Default)]
-struct PairCounters {
-    forwarded: AtomicU64,
-    forwarded_bytes: AtomicU64,
-    dropped_loss: AtomicU64,
-    dropped_queue: AtomicU64,
-    write_errors: AtomicU64,
-    waiting: AtomicUsize,
-}
-
-impl PairCounters {
-    fn add(counter: &AtomicU64, value: u64) {
-        counter.fetch_add(value, Ordering::Relaxed);
-    }
-}
-
-#[derive(Default)]
 struct LatenessCounters {
     packets: AtomicU64,
     sum_ns: AtomicU64,
@@ -157,8 +132,12 @@ struct LatenessCounters {
 struct Queued {
     release: u64,
     seq: u64,
-    pair: u32,
-    dst: u32,
+    /// The device to write it to.
+    device: u32,
+    /// Its pair of endpoints' counters.
+    counters: Arc<PairCounters>,
+    /// Its pair of hosts' count of waiting packets.
+    waiting: Arc<AtomicU32>,
     buf: Vec<u8>,
 }
 
@@ -194,20 +173,17 @@ struct Mailbox {
     stop: bool,
 }
 
-/// The per-pair rule table, indexed by `src * n + dst`.
-type RuleTable = Arc<Vec<Option<Shape>>>;
-
 struct Shared {
-    endpoints: usize,
+    /// The TUN devices, one per distinct (namespace, name) of the endpoints.
     devices: Vec<SyncDevice>,
+    /// What each device is, same order.
+    device_keys: Vec<DeviceKey>,
     epoch: Instant,
     queue_limit: usize,
-    counters: Vec<PairCounters>,
-    unroutable: AtomicU64,
-    not_ipv4: AtomicU64,
+    tables: Tables,
+    /// Held by whoever builds a new table, so that changes apply one after the other.
+    update: Mutex<()>,
     lateness: LatenessCounters,
-    rules: Mutex<RuleTable>,
-    rules_generation: AtomicU64,
     mailbox: Mutex<Mailbox>,
     wakeup: Condvar,
     stop: AtomicBool,
@@ -223,21 +199,6 @@ impl Shared {
     fn now_ns(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
-
-    fn pair_index(&self, src: usize, dst: usize) -> usize {
-        src * self.endpoints + dst
-    }
-
-    fn rule_table(&self, rules: &[PairRule]) -> Vec<Option<Shape>> {
-        let mut table = vec![None; self.endpoints * self.endpoints];
-        for rule in rules {
-            let shape = Shape::from(rule);
-            if !rule.is_neutral() {
-                table[self.pair_index(rule.src, rule.dst)] = Some(shape);
-            }
-        }
-        table
-    }
 }
 
 /// A running WAN emulator.
@@ -251,48 +212,40 @@ pub struct Emulator {
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emulator")
-            .field("endpoints", &self.shared.endpoints)
+            .field("devices", &self.shared.device_keys)
             .finish_non_exhaustive()
     }
 }
 
 impl Emulator {
-    /// Creates every TUN device inside its namespace and starts forwarding.
+    /// Creates every TUN device inside its namespace, once per distinct (namespace, device)
+    /// of the endpoints, and starts forwarding.
     ///
     /// The devices are left down and without address: the caller configures them (address,
     /// routes, link up). They vanish when the emulator stops or the process dies.
     pub fn start(config: EmulatorConfig) -> Result<Self, EmulatorError> {
         config.validate()?;
-        let devices = tun::open_all(&config.endpoints)?;
-        let mut owners = HashMap::new();
-        for (index, endpoint) in config.endpoints.iter().enumerate() {
-            for address in &endpoint.addresses {
-                owners.insert(u32::from(*address), index);
-            }
-        }
+        let device_keys = devices_of(&config.endpoints);
+        let classes = Classes::build(&config.endpoints, &device_keys)?;
+        let table = Table::build(Arc::new(classes), &config.rules);
+        let (addresses, rules) = (table.classes.addresses(), table.rules());
+        let devices = tun::open_all(&device_keys)?;
         let endpoints = config.endpoints.len();
         let reader_wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)
             .map_err(|errno| EmulatorError::Thread(errno.into()))?;
-        let mut shared = Shared {
-            endpoints,
+        let shared = Arc::new(Shared {
             devices,
+            device_keys,
             epoch: Instant::now(),
             queue_limit: config.queue_limit,
-            counters: (0..endpoints * endpoints)
-                .map(|_| PairCounters::default())
-                .collect(),
-            unroutable: AtomicU64::new(0),
-            not_ipv4: AtomicU64::new(0),
+            tables: Tables::new(table),
+            update: Mutex::new(()),
             lateness: LatenessCounters::default(),
-            rules: Mutex::new(Arc::new(Vec::new())),
-            rules_generation: AtomicU64::new(0),
             mailbox: Mutex::new(Mailbox::default()),
             wakeup: Condvar::new(),
             stop: AtomicBool::new(false),
             reader_wake,
-        };
-        shared.rules = Mutex::new(Arc::new(shared.rule_table(&config.rules)));
-        let shared = Arc::new(shared);
+        });
         let seed = config.seed.unwrap_or_else(|| fastrand::u64(..));
 
         let emulator = Self {
@@ -311,27 +264,63 @@ impl Emulator {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("enos-emu-read".into())
-                .spawn(move || reader_loop(&shared, &owners, seed))
+                .spawn(move || reader_loop(&shared, seed))
                 .map_err(EmulatorError::Thread)?
         };
         lock(&emulator.threads).push(reader);
-        tracing::info!(endpoints, seed, "WAN emulator started");
+        tracing::info!(
+            endpoints,
+            addresses,
+            rules,
+            devices = emulator.shared.devices.len(),
+            seed,
+            "WAN emulator started"
+        );
         Ok(emulator)
     }
 
-    /// Replaces every rule, without restart.
+    /// Replaces every rule, without restart; the endpoints stay as they are.
     ///
     /// The new rules apply to packets read after the call; packets already waiting keep
     /// their release time. A pair left without rule forwards at once (after the packets of
-    /// that pair still waiting).
+    /// that pair of hosts still waiting).
     pub fn set_rules(&self, rules: &[PairRule]) -> Result<(), EmulatorError> {
-        validate_rules(rules, self.shared.endpoints)?;
-        let table = Arc::new(self.shared.rule_table(rules));
-        let mut current = lock(&self.shared.rules);
-        *current = table;
-        self.shared.rules_generation.fetch_add(1, Ordering::Release);
-        drop(current);
+        let _update = lock(&self.shared.update);
+        let classes = Arc::clone(&self.shared.tables.current().classes);
+        validate_rules(rules, classes.endpoints())?;
+        self.shared.tables.replace(Table::build(classes, rules));
         tracing::debug!(rules = rules.len(), "rules replaced");
+        Ok(())
+    }
+
+    /// Replaces the endpoints (the addresses of each class) and every rule at once, without
+    /// restart and without touching the devices.
+    ///
+    /// The endpoints must use exactly the devices the emulator runs, each (namespace, device)
+    /// at least once; their number, order and addresses may change. Otherwise, or when the
+    /// endpoints or rules are not valid, nothing changes and the error says why.
+    ///
+    /// The new classes and rules apply together to packets read after the call; packets
+    /// already waiting keep their release time, and a pair of hosts keeps its order and its
+    /// place on its emulated link.
+    pub fn reconfigure(
+        &self,
+        endpoints: &[Endpoint],
+        rules: &[PairRule],
+    ) -> Result<(), EmulatorError> {
+        validate_endpoints(endpoints)?;
+        validate_rules(rules, endpoints.len())?;
+        let classes = Classes::build(endpoints, &self.shared.device_keys)?;
+        let table = Table::build(Arc::new(classes), rules);
+        let (addresses, shaped) = (table.classes.addresses(), table.rules());
+        let _update = lock(&self.shared.update);
+        self.shared.tables.replace(table);
+        tracing::debug!(
+            endpoints = endpoints.len(),
+            addresses,
+            rules = shaped,
+            "endpoints and rules replaced"
+        );
         Ok(())
     }
 
@@ -339,37 +328,15 @@ impl Emulator {
     pub fn stats(&self) -> Stats {
         let shared = &self.shared;
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let mut pairs = Vec::new();
-        for src in 0..shared.endpoints {
-            for dst in 0..shared.endpoints {
-                let counters = &shared.counters[shared.pair_index(src, dst)];
-                let pair = PairStats {
-                    src,
-                    dst,
-                    forwarded: load(&counters.forwarded),
-                    forwarded_bytes: load(&counters.forwarded_bytes),
-                    dropped_loss: load(&counters.dropped_loss),
-                    dropped_queue: load(&counters.dropped_queue),
-                    write_errors: load(&counters.write_errors),
-                    queued: counters.waiting.load(Ordering::Relaxed) as u64,
-                };
-                if pair.forwarded
-                    + pair.dropped_loss
-                    + pair.dropped_queue
-                    + pair.write_errors
-                    + pair.queued
-                    > 0
-                {
-                    pairs.push(pair);
-                }
-            }
-        }
+        let tables = &shared.tables;
         let lateness = &shared.lateness;
         let packets = load(&lateness.packets);
         Stats {
-            pairs,
-            unroutable: load(&shared.unroutable),
-            not_ipv4: load(&shared.not_ipv4),
+            pairs: tables.pair_stats(),
+            unroutable: load(&tables.unroutable),
+            not_ipv4: load(&tables.not_ipv4),
+            unclassified: load(&tables.unclassified),
+            host_pairs: load(&tables.host_pairs),
             lateness: Lateness {
                 packets,
                 mean_ns: load(&lateness.sum_ns).checked_div(packets).unwrap_or(0),
@@ -413,86 +380,46 @@ impl Drop for Emulator {
     }
 }
 
-/// The destination of an IPv4 packet, `None` for anything else.
-fn ipv4_destination(packet: &[u8]) -> Option<u32> {
-    if packet.len() < 20 || packet[0] >> 4 != 4 {
-        return None;
-    }
-    Some(u32::from_be_bytes([
-        packet[16], packet[17], packet[18], packet[19],
-    ]))
-}
-
+/// The reader thread's state: the dispatcher and what goes to the scheduler.
 struct Reader<'a> {
     shared: &'a Shared,
-    owners: &'a HashMap<u32, usize>,
-    rng: fastrand::Rng,
-    rules: RuleTable,
-    generation: u64,
-    states: Vec<PairState>,
+    dispatcher: Dispatcher,
     batch: Vec<Queued>,
     pool: Vec<Vec<u8>>,
     seq: u64,
 }
 
 impl Reader<'_> {
-    fn refresh_rules(&mut self) {
-        if self.shared.rules_generation.load(Ordering::Acquire) != self.generation {
-            let current = lock(&self.shared.rules);
-            self.rules = Arc::clone(&current);
-            self.generation = self.shared.rules_generation.load(Ordering::Acquire);
-        }
-    }
-
-    fn handle(&mut self, src: usize, packet: &[u8]) {
+    fn handle(&mut self, read_device: u32, packet: &[u8]) {
         let shared = self.shared;
-        let Some(destination) = ipv4_destination(packet) else {
-            shared.not_ipv4.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let Some(&dst) = self.owners.get(&destination) else {
-            shared.unroutable.fetch_add(1, Ordering::Relaxed);
-            tracing::trace!(
-                src,
-                destination = %Ipv4Addr::from(destination),
-                "no endpoint owns the destination"
-            );
-            return;
-        };
-        self.refresh_rules();
-        let pair = shared.pair_index(src, dst);
-        let counters = &shared.counters[pair];
-        let waiting = counters.waiting.load(Ordering::Acquire);
         let now = shared.now_ns();
-        let verdict = self.states[pair].admit(
-            self.rules[pair].as_ref(),
-            now,
-            packet.len(),
-            waiting,
-            shared.queue_limit,
-            &mut self.rng,
-        );
-        match verdict {
-            Verdict::Lost => PairCounters::add(&counters.dropped_loss, 1),
-            Verdict::QueueFull => PairCounters::add(&counters.dropped_queue, 1),
-            // Straight out, unless an earlier packet of the pair still waits.
-            Verdict::Release(release) if release <= now && waiting == 0 => {
-                deliver(shared, dst, pair, packet);
+        match self
+            .dispatcher
+            .dispatch(&shared.tables, read_device, packet, now)
+        {
+            Action::Dropped => {}
+            Action::Deliver { device, counters } => {
+                deliver(shared, device, self.dispatcher.counters(counters), packet);
             }
-            Verdict::Release(release) => {
+            Action::Queue {
+                release,
+                device,
+                counters,
+                waiting,
+            } => {
                 let mut buf = self
                     .pool
                     .pop()
                     .unwrap_or_else(|| Vec::with_capacity(BUFFER_CAPACITY));
                 buf.clear();
                 buf.extend_from_slice(packet);
-                counters.waiting.fetch_add(1, Ordering::AcqRel);
                 self.seq += 1;
                 self.batch.push(Queued {
                     release,
                     seq: self.seq,
-                    pair: u32::try_from(pair).unwrap_or(u32::MAX),
-                    dst: u32::try_from(dst).unwrap_or(u32::MAX),
+                    device,
+                    counters,
+                    waiting,
                     buf,
                 });
             }
@@ -526,10 +453,9 @@ impl Reader<'_> {
     }
 }
 
-/// Writes one packet to its destination device and counts it.
-fn deliver(shared: &Shared, dst: usize, pair: usize, packet: &[u8]) -> bool {
-    let counters = &shared.counters[pair];
-    match shared.devices[dst].send(packet) {
+/// Writes one packet to a device and counts it.
+fn deliver(shared: &Shared, device: u32, counters: &PairCounters, packet: &[u8]) -> bool {
+    match shared.devices[device as usize].send(packet) {
         Ok(_) => {
             PairCounters::add(&counters.forwarded, 1);
             PairCounters::add(&counters.forwarded_bytes, packet.len() as u64);
@@ -537,31 +463,27 @@ fn deliver(shared: &Shared, dst: usize, pair: usize, packet: &[u8]) -> bool {
         }
         Err(error) => {
             PairCounters::add(&counters.write_errors, 1);
-            tracing::trace!(dst, %error, "cannot write a packet");
+            tracing::trace!(device = %shared.device_keys[device as usize], %error, "cannot write a packet");
             false
         }
     }
 }
 
-fn reader_loop(shared: &Shared, owners: &HashMap<u32, usize>, seed: u64) {
+fn reader_loop(shared: &Shared, seed: u64) {
     raise_priority();
-    let endpoints = shared.endpoints;
+    let devices = shared.devices.len();
     let mut reader = Reader {
         shared,
-        owners,
-        rng: fastrand::Rng::with_seed(seed),
-        rules: Arc::clone(&lock(&shared.rules)),
-        generation: shared.rules_generation.load(Ordering::Acquire),
-        states: vec![PairState::default(); endpoints * endpoints],
+        dispatcher: Dispatcher::new(&shared.tables, shared.queue_limit, seed),
         batch: Vec::new(),
         pool: Vec::new(),
         seq: 0,
     };
     let mut scratch = vec![0u8; MAX_PACKET];
-    let mut active = vec![true; endpoints];
+    let mut active = vec![true; devices];
     'rebuild: loop {
         // Poll slot 0 is the wake-up event, then one slot per active device.
-        let indexes: Vec<usize> = (0..endpoints).filter(|&i| active[i]).collect();
+        let indexes: Vec<usize> = (0..devices).filter(|&i| active[i]).collect();
         let mut fds = Vec::with_capacity(indexes.len() + 1);
         fds.push(PollFd::new(&shared.reader_wake, PollFlags::IN));
         for &index in &indexes {
@@ -583,23 +505,24 @@ fn reader_loop(shared: &Shared, owners: &HashMap<u32, usize>, seed: u64) {
                 return;
             }
             let mut broken = false;
-            for (slot, &src) in indexes.iter().enumerate() {
+            for (slot, &device) in indexes.iter().enumerate() {
                 let events = fds[slot + 1].revents();
                 if events.is_empty() {
                     continue;
                 }
+                let read_device = u32::try_from(device).unwrap_or(u32::MAX);
                 for _ in 0..READ_BUDGET {
-                    match shared.devices[src].recv(&mut scratch) {
-                        Ok(len) => reader.handle(src, &scratch[..len]),
+                    match shared.devices[device].recv(&mut scratch) {
+                        Ok(len) => reader.handle(read_device, &scratch[..len]),
                         Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                         Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                         Err(error) => {
                             tracing::warn!(
-                                endpoint = src,
+                                device = %shared.device_keys[device],
                                 %error,
                                 "cannot read the TUN device, it is no longer served"
                             );
-                            active[src] = false;
+                            active[device] = false;
                             broken = true;
                             break;
                         }
@@ -610,11 +533,11 @@ fn reader_loop(shared: &Shared, owners: &HashMap<u32, usize>, seed: u64) {
                     && !events.contains(PollFlags::IN)
                 {
                     tracing::warn!(
-                        endpoint = src,
+                        device = %shared.device_keys[device],
                         ?events,
                         "the TUN device is no longer served"
                     );
-                    active[src] = false;
+                    active[device] = false;
                     broken = true;
                 }
             }
@@ -730,9 +653,10 @@ fn scheduler_loop(shared: &Shared) {
                 break;
             }
             let Some(queued) = heap.pop() else { break };
-            let pair = queued.pair as usize;
-            deliver(shared, queued.dst as usize, pair, &queued.buf);
-            shared.counters[pair].waiting.fetch_sub(1, Ordering::AcqRel);
+            deliver(shared, queued.device, &queued.counters, &queued.buf);
+            // After the write: a reader that sees no packet waiting may write the next one.
+            queued.counters.waiting.fetch_sub(1, Ordering::AcqRel);
+            queued.waiting.fetch_sub(1, Ordering::AcqRel);
             record_lateness(&shared.lateness, now - queued.release);
             freed.push(queued.buf);
             released += 1;
@@ -801,29 +725,15 @@ mod tests {
     }
 
     #[test]
-    fn destination_of_ipv4_packets_only() {
-        let mut packet = [0u8; 20];
-        packet[0] = 0x45;
-        packet[16..20].copy_from_slice(&[10, 77, 0, 2]);
-        assert_eq!(
-            ipv4_destination(&packet),
-            Some(u32::from(Ipv4Addr::new(10, 77, 0, 2)))
-        );
-        assert_eq!(ipv4_destination(&packet[..19]), None);
-        packet[0] = 0x60;
-        assert_eq!(ipv4_destination(&packet), None);
-        assert_eq!(ipv4_destination(&[]), None);
-    }
-
-    #[test]
     fn heap_pops_earliest_first_fifo_among_equals() {
         let mut heap = BinaryHeap::new();
         for (release, seq) in [(30, 1), (10, 2), (10, 3), (20, 4)] {
             heap.push(Queued {
                 release,
                 seq,
-                pair: 0,
-                dst: 0,
+                device: 0,
+                counters: Arc::default(),
+                waiting: Arc::default(),
                 buf: Vec::new(),
             });
         }

@@ -42,7 +42,8 @@ pub(crate) enum Verdict {
     QueueFull,
 }
 
-/// The state the model keeps for one ordered pair of endpoints.
+/// The state the model keeps for one ordered pair of hosts (source and destination
+/// addresses): the rate paces each pair of hosts on its own, as netem does on each host.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct PairState {
     /// When the emulated link finishes sending the last accepted packet.
@@ -61,6 +62,18 @@ pub(crate) fn transmission_ns(len: usize, rate_bps: u64) -> u64 {
 }
 
 impl PairState {
+    /// Tells whether the state is back to its default as far as packets read from `now` on
+    /// are concerned: the link is free and nothing accepted is released later. Such a state,
+    /// when no packet of the pair waits any more, can be forgotten without changing anything.
+    pub(crate) fn is_settled(&self, now: u64) -> bool {
+        self.busy_until <= now && self.last_release <= now
+    }
+
+    /// Release time of the last accepted packet.
+    pub(crate) fn last_release(&self) -> u64 {
+        self.last_release
+    }
+
     /// Decides the fate of a packet of `len` bytes read at `now`, while `waiting` packets
     /// of the pair are not yet released.
     ///
@@ -241,6 +254,30 @@ mod tests {
             };
             assert!(release >= previous, "reordered");
             previous = release;
+        }
+    }
+
+    #[test]
+    fn a_settled_state_acts_as_a_new_one() {
+        let link = shape(2, 1, 12_000_000, 0.0);
+        let mut used = PairState::default();
+        let mut rng = fastrand::Rng::with_seed(9);
+        let Verdict::Release(release) = used.admit(Some(&link), 0, 1500, 0, 10, &mut rng) else {
+            panic!("no loss configured");
+        };
+        assert!(!used.is_settled(release - 1));
+        assert!(used.is_settled(release));
+        for now in [release, release + 7 * MS] {
+            let mut a = fastrand::Rng::with_seed(now);
+            let mut b = fastrand::Rng::with_seed(now);
+            let mut fresh = PairState::default();
+            let mut old = used;
+            for k in 0..5 {
+                assert_eq!(
+                    old.admit(Some(&link), now + k, 1500, 0, 10, &mut a),
+                    fresh.admit(Some(&link), now + k, 1500, 0, 10, &mut b)
+                );
+            }
         }
     }
 

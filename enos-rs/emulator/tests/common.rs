@@ -17,6 +17,40 @@ use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 /// The tests measure timing: one testbed at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Takes the lock that keeps testbeds one at a time.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A random prefix for the names of a testbed's namespaces: `eem` and four characters.
+pub fn unique_prefix() -> String {
+    let suffix: String = std::iter::repeat_with(|| fastrand::alphanumeric().to_ascii_lowercase())
+        .take(4)
+        .collect();
+    format!("eem{suffix}")
+}
+
+/// Creates the namespace `name` with its loopback up, without IPv6 and without reverse-path
+/// filtering.
+pub fn add_netns(name: &str) {
+    run("ip", &["netns", "add", name]);
+    run("ip", &["-n", name, "link", "set", "lo", "up"]);
+    run(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            name,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+            "net.ipv4.conf.all.rp_filter=0",
+            "net.ipv4.conf.default.rp_filter=0",
+        ],
+    );
+}
+
 /// The device every endpoint gets.
 pub const DEVICE: &str = "wan0";
 
@@ -87,35 +121,18 @@ pub struct Testbed {
 impl Testbed {
     /// Creates `count` namespaces named `eem<random>-a`, `-b`, ...
     pub fn new(count: usize) -> Self {
-        let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-        let prefix: String =
-            std::iter::repeat_with(|| fastrand::alphanumeric().to_ascii_lowercase())
-                .take(4)
-                .collect();
+        let serial = serial();
+        let prefix = unique_prefix();
         let mut testbed = Self {
             names: Vec::new(),
             emulator: None,
             _serial: serial,
         };
         for index in 0..count {
-            let name = format!("eem{prefix}-{}", char::from(b'a' + index as u8));
-            run("ip", &["netns", "add", &name]);
+            let name = format!("{prefix}-{}", char::from(b'a' + index as u8));
+            // Registered first, so that a failure below still removes it.
             testbed.names.push(name.clone());
-            run("ip", &["-n", &name, "link", "set", "lo", "up"]);
-            run(
-                "ip",
-                &[
-                    "netns",
-                    "exec",
-                    &name,
-                    "sysctl",
-                    "-qw",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
-                    "net.ipv4.conf.all.rp_filter=0",
-                    "net.ipv4.conf.default.rp_filter=0",
-                ],
-            );
+            add_netns(&name);
         }
         testbed
     }
@@ -220,8 +237,13 @@ pub struct Echo {
 impl Echo {
     /// Starts an echo server on endpoint `index` of `testbed`.
     pub fn start(testbed: &Testbed, index: usize) -> Self {
-        let socket = in_netns(&testbed.names[index], || {
-            UdpSocket::bind((address(index), 0)).expect("bind the echo socket")
+        Self::start_at(&testbed.names[index], address(index))
+    }
+
+    /// Starts an echo server in namespace `netns`, on `address`.
+    pub fn start_at(netns: &str, address: Ipv4Addr) -> Self {
+        let socket = in_netns(netns, || {
+            UdpSocket::bind((address, 0)).expect("bind the echo socket")
         });
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
@@ -339,8 +361,28 @@ pub fn probe(
     interval: Duration,
     linger: Duration,
 ) -> Probes {
-    let socket = in_netns(&testbed.names[from], || {
-        UdpSocket::bind((address(from), 0)).expect("bind the probe socket")
+    probe_from(
+        &testbed.names[from],
+        address(from),
+        echo,
+        count,
+        interval,
+        linger,
+    )
+}
+
+/// Sends `count` UDP probes from `source` in namespace `netns` to `echo`, one every
+/// `interval`, and waits `linger` after the last one for late answers.
+pub fn probe_from(
+    netns: &str,
+    source: Ipv4Addr,
+    echo: &Echo,
+    count: u32,
+    interval: Duration,
+    linger: Duration,
+) -> Probes {
+    let socket = in_netns(netns, || {
+        UdpSocket::bind((source, 0)).expect("bind the probe socket")
     });
     socket.connect(echo.addr).expect("connect");
     socket
@@ -405,8 +447,25 @@ pub fn tcp_goodput(
     duration: Duration,
     warmup: Duration,
 ) -> f64 {
-    let listener = in_netns(&testbed.names[to], || {
-        TcpListener::bind((address(to), 0)).expect("bind the TCP receiver")
+    tcp_goodput_between(
+        &testbed.names[from],
+        (&testbed.names[to], address(to)),
+        duration,
+        warmup,
+    )
+}
+
+/// Sends as much as TCP allows from namespace `from` to `to` (a namespace and an address in
+/// it) during `duration`; returns the receiver's goodput in bits per second over the last
+/// `duration - warmup`.
+pub fn tcp_goodput_between(
+    from: &str,
+    to: (&str, Ipv4Addr),
+    duration: Duration,
+    warmup: Duration,
+) -> f64 {
+    let listener = in_netns(to.0, || {
+        TcpListener::bind((to.1, 0)).expect("bind the TCP receiver")
     });
     let target = listener.local_addr().expect("address");
     let receiver = std::thread::spawn(move || {
@@ -430,7 +489,7 @@ pub fn tcp_goodput(
         let window = window_start.map_or(Duration::ZERO, |begun| begun.elapsed());
         (counted, window)
     });
-    let mut stream = in_netns(&testbed.names[from], || {
+    let mut stream = in_netns(from, || {
         TcpStream::connect_timeout(&target, Duration::from_secs(5)).expect("connect")
     });
     let chunk = vec![0x5au8; 1 << 16];

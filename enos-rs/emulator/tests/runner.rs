@@ -4,4 +4,5 @@
 
 mod common;
 mod control;
+mod fabric;
 mod shaping;
