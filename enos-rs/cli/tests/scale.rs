@@ -52,7 +52,10 @@ fn six_hundred_hosts_deploy_with_a_shaped_wan_answer_and_leave_nothing() {
         .output()
         .unwrap();
     let neighbours = text(&neighbours.stdout);
-    let permanent = neighbours.lines().filter(|l| l.ends_with("PERMANENT")).count();
+    let permanent = neighbours
+        .lines()
+        .filter(|l| l.ends_with("PERMANENT"))
+        .count();
     let others: Vec<&str> = neighbours
         .lines()
         .filter(|l| !l.ends_with("PERMANENT") && !l.contains(" dev mgmt "))

@@ -53,10 +53,12 @@ fn assert_method_is_the_providers_choice(ws: &Workspace) -> Method {
         Some(false) => {
             assert_eq!(
                 applied["method"]["emulator"]["description"],
-                "userspace emulator (this kernel has no netem)"
+                "userspace emulator in the fabric (this kernel has no netem)"
             );
             assert!(
-                shown.starts_with("userspace emulator (this kernel has no netem), pid "),
+                shown.starts_with(
+                    "userspace emulator in the fabric (this kernel has no netem), pid "
+                ),
                 "{shown}"
             );
             Method::Emulator

@@ -2,9 +2,12 @@
 //!
 //! Each site is a bridge with its own subnet; each host is a network namespace with its own
 //! address, hostname, PID namespace and file system (an overlay over `/`), running its own OpenSSH
-//! `sshd` as PID 1. The bridges live in one *fabric* namespace that routes between sites: the
-//! point where WAN emulation shapes traffic per site pair and per host pair. A management link
-//! joins the root namespace to the fabric, so that `ssh` from this machine reaches every host.
+//! `sshd` as PID 1. The bridges live in one *fabric* namespace that routes every packet between
+//! two hosts (each host holds its address as a /32 and sends everything to its gateway): the
+//! one point where WAN emulation shapes traffic, per class of hosts. Neighbours are written in
+//! advance (permanent), so a thousand hosts never fill the kernel's shared neighbour table. A
+//! management link joins the root namespace to the fabric, so that `ssh` from this machine
+//! reaches every host.
 //!
 //! Every namespace and link carries a short per-experiment prefix, so experiments (and parallel
 //! tests) coexist. Linux and root are required.
@@ -553,7 +556,8 @@ impl Provider for LocalProvider {
                 device: "eth0".to_owned(),
             },
             _ => WanMethod::Emulator {
-                description: "userspace emulator (this kernel has no netem)".to_owned(),
+                description: "userspace emulator in the fabric (this kernel has no netem)"
+                    .to_owned(),
             },
         })
     }
@@ -618,12 +622,12 @@ impl Provider for LocalProvider {
                 "WAN emulation".to_owned(),
                 match (state.kernel_netem, wan::emulator_pid(&state.prefix)) {
                     (Some(true), _) => "tc netem on each host's eth0".to_owned(),
-                    (_, Some(pid)) => {
-                        format!("userspace emulator (this kernel has no netem), pid {pid}")
-                    }
-                    (_, None) => {
-                        "userspace emulator (this kernel has no netem), not started".to_owned()
-                    }
+                    (_, Some(pid)) => format!(
+                        "userspace emulator in the fabric (this kernel has no netem), pid {pid}"
+                    ),
+                    (_, None) => "userspace emulator in the fabric (this kernel has no netem), \
+                                  not started"
+                        .to_owned(),
                 },
             ),
         ]

@@ -1,14 +1,27 @@
 //! WAN emulation on the local testbed: tc netem where the kernel has it, otherwise the project's
-//! userspace emulator.
+//! userspace emulator, in the fabric.
 //!
-//! The emulator is one process per experiment (`enos wan-emulator`), started on the first
-//! `shape_wan` and killed with the testbed. It owns a TUN device `wan0` in every host namespace.
-//! A host sends traffic for a peer through `wan0` when either direction between them is shaped
-//! (a `/32` route with the host's own address as source); the emulator delays, drops and paces
-//! each packet by its (source, destination) pair and writes it into the destination's `wan0`.
-//! Unshaped pairs keep the bridge, and SSH from this machine keeps the management link.
+//! Every packet between two hosts crosses the fabric namespace: a host holds its address as a
+//! /32 and sends everything to its site's gateway, even to a host of its own site. That makes
+//! the fabric the one place where the WAN is shaped, whatever the number of hosts:
+//!
+//! - the emulator (`enos wan-emulator`, one process per experiment, started on the first
+//!   shaping and killed with the testbed) owns one TUN device, `wan0`, in the fabric;
+//! - an nftables set of the experiment's own (`table ip enos_wan`, set `shaped`) lists the
+//!   shaped (source, destination) address ranges; a packet coming from a bridge that matches is
+//!   marked, and marked packets are routed into `wan0` (`ip rule fwmark … lookup 100`);
+//! - the emulator finds the packet's classes by its addresses, delays, drops and paces it by the
+//!   rule of that class pair (per host pair: rate and order are per source and destination
+//!   host, as with EnOSlib's tc), and writes it back into `wan0`, where the kernel routes it on
+//!   to the destination's bridge. Packets that come back from `wan0` are not marked again.
+//!
+//! State grows with the classes of hosts the network section tells apart (sites, roles, hosts
+//! named by a constraint), never with the square of the hosts: the set has one element per
+//! shaped pair of classes and contiguous address range, the emulator one rule per shaped class
+//! pair. Unshaped pairs stay in the kernel; SSH from this machine and the egress proxy's
+//! traffic come through the management link and are never marked, so a 100 % loss partition
+//! never cuts `enos` off from a host.
 
-use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,16 +29,21 @@ use std::time::{Duration, Instant};
 use enos_core::{ProviderError, Reporter};
 use enos_emulator::{EmulatorConfig, Endpoint, PairRule};
 use enos_wan::WanMatrix;
-use tokio::task::JoinSet;
 
 use crate::alloc::runtime_dir;
 use crate::daemon::{Daemons, log_tail, running_pid};
-use crate::plan::{HostSlot, TestbedPlan};
+use crate::plan::TestbedPlan;
 use crate::sys;
 
-/// The TUN device the emulator gives every host.
+/// The emulator's TUN device, in the fabric namespace.
 pub const DEVICE: &str = "wan0";
-/// How long the emulator gets to create its devices and answer.
+/// The routing table (in the fabric) that sends marked packets into [`DEVICE`].
+pub const ROUTE_TABLE: u32 = 100;
+/// The mark of packets to shape.
+pub const MARK: u32 = 0x454e;
+/// The experiment's nftables table in the fabric (family `ip`) that marks packets to shape.
+pub const NFT_TABLE: &str = "enos_wan";
+/// How long the emulator gets to create its device and answer.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The emulator's control socket for experiment `prefix`.
@@ -70,54 +88,129 @@ fn err(e: impl std::fmt::Display) -> ProviderError {
     ProviderError::new(e.to_string())
 }
 
-/// The emulator's rules for `matrix`, by index of host in `plan`.
-fn rules(plan: &TestbedPlan, matrix: &WanMatrix) -> Result<Vec<PairRule>, ProviderError> {
-    let index: HashMap<&str, usize> = plan
-        .hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.name.as_str(), i))
-        .collect();
-    let find = |name: &str| {
-        index.get(name).copied().ok_or_else(|| {
-            err(format!(
-                "the WAN matrix names {name}, not a host of this testbed"
-            ))
-        })
-    };
-    // TEMP: the smallest change for the class form of WanMatrix (its per-pair expansion);
-    // this file is being rewritten elsewhere.
+/// The IPv4 addresses of every class of `matrix`, in class order.
+fn class_addresses(matrix: &WanMatrix) -> Result<Vec<Vec<Ipv4Addr>>, ProviderError> {
     matrix
-        .pairs()
-        .map(|p| {
-            Ok(PairRule {
-                src: find(p.src)?,
-                dst: find(p.dst)?,
-                delay: p.shape.delay.0,
-                jitter: p.shape.jitter.0,
-                // The emulator counts 0 as unlimited; 10gbit is EnOS's "unshaped" rate.
-                rate_bps: if p.shape.rate >= enos_scenario::DEFAULT_RATE {
-                    0
-                } else {
-                    p.shape.rate.0
-                },
-                loss: p.shape.loss.fraction(),
-            })
+        .classes
+        .iter()
+        .map(|class| {
+            class
+                .hosts
+                .iter()
+                .map(|member| match member.address {
+                    std::net::IpAddr::V4(address) => Ok(address),
+                    std::net::IpAddr::V6(address) => Err(err(format!(
+                        "host {} has an IPv6 address ({address}); the local testbed is IPv4",
+                        member.name
+                    ))),
+                })
+                .collect()
         })
         .collect()
 }
 
-/// For each host, the peers it reaches through the emulator: those shaped in either direction.
-fn routed_peers(plan: &TestbedPlan, rules: &[PairRule]) -> Vec<BTreeSet<Ipv4Addr>> {
-    let mut peers = vec![BTreeSet::new(); plan.hosts.len()];
-    for rule in rules {
-        peers[rule.src].insert(plan.hosts[rule.dst].address);
-        peers[rule.dst].insert(plan.hosts[rule.src].address);
-    }
-    peers
+/// The emulator's endpoints (one per class, all on the fabric's [`DEVICE`]) and rules (one per
+/// shaped class pair) for `matrix`.
+pub fn emulator_setup(
+    plan: &TestbedPlan,
+    matrix: &WanMatrix,
+) -> Result<(Vec<Endpoint>, Vec<PairRule>), ProviderError> {
+    let netns = Path::new("/run/netns").join(&plan.fabric);
+    let endpoints = class_addresses(matrix)?
+        .into_iter()
+        .map(|addresses| Endpoint {
+            netns: netns.clone(),
+            device: DEVICE.to_owned(),
+            addresses,
+        })
+        .collect();
+    let rules = matrix
+        .shapes
+        .iter()
+        .map(|s| PairRule {
+            src: s.src,
+            dst: s.dst,
+            delay: s.shape.delay.0,
+            jitter: s.shape.jitter.0,
+            // The emulator counts 0 as unlimited; 10gbit is EnOS's "unshaped" rate.
+            rate_bps: if s.shape.rate >= enos_scenario::DEFAULT_RATE {
+                0
+            } else {
+                s.shape.rate.0
+            },
+            loss: s.shape.loss.fraction(),
+        })
+        .collect();
+    Ok((endpoints, rules))
 }
 
-/// Shapes the local testbed's traffic as `matrix` asks, through the userspace emulator.
+/// `addresses` as ranges of consecutive addresses, sorted.
+pub fn ranges(addresses: &[Ipv4Addr]) -> Vec<(Ipv4Addr, Ipv4Addr)> {
+    let mut sorted: Vec<u32> = addresses.iter().map(|a| u32::from(*a)).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for a in sorted {
+        match out.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(a) => *last = a,
+            _ => out.push((a, a)),
+        }
+    }
+    out.into_iter()
+        .map(|(a, b)| (Ipv4Addr::from(a), Ipv4Addr::from(b)))
+        .collect()
+}
+
+/// The elements of the `shaped` set for `matrix`: every (source range, destination range) of
+/// every shaped class pair.
+pub fn shaped_elements(matrix: &WanMatrix) -> Result<Vec<String>, ProviderError> {
+    let classes: Vec<Vec<(Ipv4Addr, Ipv4Addr)>> =
+        class_addresses(matrix)?.iter().map(|a| ranges(a)).collect();
+    let mut elements = Vec::new();
+    for shape in &matrix.shapes {
+        let (Some(src), Some(dst)) = (classes.get(shape.src), classes.get(shape.dst)) else {
+            return Err(err(format!(
+                "the WAN matrix shapes classes {} -> {}, which it does not have",
+                shape.src, shape.dst
+            )));
+        };
+        for (a, b) in src {
+            for (c, d) in dst {
+                elements.push(format!("{a}-{b} . {c}-{d}"));
+            }
+        }
+    }
+    Ok(elements)
+}
+
+/// The nftables script that (re)creates the marking table with `elements`, atomically.
+pub fn nft_script(elements: &[String]) -> String {
+    let mut script = format!(
+        "# Written by enos-rs: packets between shaped hosts go through the WAN emulator.\n\
+         add table ip {NFT_TABLE}\n\
+         delete table ip {NFT_TABLE}\n\
+         table ip {NFT_TABLE} {{\n\
+         \tset shaped {{\n\
+         \t\ttype ipv4_addr . ipv4_addr\n\
+         \t\tflags interval\n\
+         \t}}\n\
+         \tchain prerouting {{\n\
+         \t\ttype filter hook prerouting priority mangle; policy accept;\n\
+         \t\tiifname != \"{DEVICE}\" ip saddr . ip daddr @shaped meta mark set {MARK:#x}\n\
+         \t}}\n\
+         }}\n"
+    );
+    for chunk in elements.chunks(512) {
+        script.push_str(&format!(
+            "add element ip {NFT_TABLE} shaped {{ {} }}\n",
+            chunk.join(", ")
+        ));
+    }
+    script
+}
+
+/// Shapes the local testbed's traffic as `matrix` asks, through the userspace emulator in the
+/// fabric. Changing the shaping of a running emulator restarts nothing.
 pub async fn shape(
     daemons: &Daemons,
     plan: &TestbedPlan,
@@ -125,62 +218,56 @@ pub async fn shape(
     log: &Path,
     reporter: &dyn Reporter,
 ) -> Result<(), ProviderError> {
-    let rules = rules(plan, matrix)?;
+    let task = reporter.start("shaping in the fabric", 1);
+    let (endpoints, rules) = emulator_setup(plan, matrix)?;
+    let elements = shaped_elements(matrix)?;
     let socket = socket_path(&plan.prefix);
     if emulator_pid(&plan.prefix).is_none() {
-        if rules.is_empty() {
-            return Ok(());
+        if !rules.is_empty() {
+            start(daemons, plan, endpoints, rules, log).await?;
         }
-        start(daemons, plan, &rules, log).await?;
-        configure_devices(plan).await?;
     } else {
-        let request = enos_emulator::Request::SetRules(rules.clone());
+        let request = enos_emulator::Request::Reconfigure { endpoints, rules };
         let socket = socket.clone();
         tokio::task::spawn_blocking(move || enos_emulator::request(&socket, &request))
             .await
             .map_err(err)?
             .map_err(|e| err(format!("the WAN emulator did not take the new rules: {e}")))?;
     }
-    let task = reporter.start("routing through the emulator", plan.hosts.len() as u64);
-    let peers = routed_peers(plan, &rules);
-    let mut set = JoinSet::new();
-    for (slot, wanted) in plan.hosts.iter().cloned().zip(peers) {
-        set.spawn(async move {
-            let result = route(&slot, &wanted).await;
-            (slot.name, result)
-        });
-    }
-    while let Some(joined) = set.join_next().await {
-        let (name, result) = joined.map_err(err)?;
-        result?;
-        reporter.advance(task, &name, true);
-    }
+    // The marks last: packets reach the emulator once it knows their classes.
+    let elements = if emulator_pid(&plan.prefix).is_some() {
+        elements
+    } else {
+        Vec::new()
+    };
+    sys::run(
+        "ip",
+        &["netns", "exec", &plan.fabric, "nft", "-f", "-"],
+        Some(&nft_script(&elements)),
+    )
+    .await
+    .map_err(|e| err(format!("cannot load the WAN marks into the fabric: {e}")))?;
+    reporter.advance(task, "fabric", true);
     reporter.finish(task);
     Ok(())
 }
 
-/// Starts the emulator for every host of `plan` and waits until it answers.
+/// Starts the emulator in the fabric, waits until it answers, and routes marked packets into
+/// its device.
 async fn start(
     daemons: &Daemons,
     plan: &TestbedPlan,
-    rules: &[PairRule],
+    endpoints: Vec<Endpoint>,
+    rules: Vec<PairRule>,
     log: &Path,
 ) -> Result<(), ProviderError> {
     let dir = runtime_dir(&plan.prefix).join("wan");
     std::fs::create_dir_all(&dir)
         .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
     let config = EmulatorConfig {
-        endpoints: plan
-            .hosts
-            .iter()
-            .map(|h| Endpoint {
-                netns: Path::new("/run/netns").join(&h.namespace),
-                device: DEVICE.to_owned(),
-                addresses: vec![h.address],
-            })
-            .collect(),
-        rules: rules.to_vec(),
-        queue_limit: 1000,
+        endpoints,
+        rules,
+        queue_limit: enos_emulator::DEFAULT_QUEUE_LIMIT,
         seed: None,
     };
     let config_path = dir.join("emulator.json");
@@ -209,7 +296,7 @@ async fn start(
             .await
             .map_err(err)?;
             if answered.is_ok() {
-                return Ok(());
+                break;
             }
         }
         if Instant::now() > deadline {
@@ -222,64 +309,49 @@ async fn start(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// Brings every host's `wan0` up, without IPv6 and with loose reverse-path filtering (replies
-/// may come back on `eth0` while a route is being changed).
-async fn configure_devices(plan: &TestbedPlan) -> Result<(), ProviderError> {
-    let mut set = JoinSet::new();
-    for slot in plan.hosts.iter().cloned() {
-        set.spawn(async move {
-            sys::run(
-                "ip",
-                &[
-                    "netns",
-                    "exec",
-                    &slot.namespace,
-                    "sysctl",
-                    "-qw",
-                    "net.ipv6.conf.wan0.disable_ipv6=1",
-                    "net.ipv4.conf.all.rp_filter=2",
-                    "net.ipv4.conf.wan0.rp_filter=2",
-                ],
-                None,
-            )
-            .await?;
-            sys::ip_batch(
-                Some(&slot.namespace),
-                &[format!("link set {DEVICE} mtu 1500 up")],
-            )
-            .await
-        });
-    }
-    while let Some(joined) = set.join_next().await {
-        joined.map_err(err)??;
-    }
-    Ok(())
-}
-
-/// Makes `slot`'s routes through `wan0` exactly `wanted`: new ones first, stale ones last.
-async fn route(slot: &HostSlot, wanted: &BTreeSet<Ipv4Addr>) -> Result<(), ProviderError> {
-    let listed = sys::run(
-        "ip",
-        &["-n", &slot.namespace, "-j", "route", "show", "dev", DEVICE],
-        None,
+    // The device came up with the emulator (and goes with it, with its route): bring it up and
+    // route marked packets into it. The rule outlives an emulator restart, so it is replaced.
+    let table = ROUTE_TABLE.to_string();
+    let _ = sys::ip_batch(
+        Some(&plan.fabric),
+        &[format!(
+            "rule del pref {table} fwmark {MARK:#x} lookup {table}"
+        )],
+    )
+    .await;
+    sys::ip_batch(
+        Some(&plan.fabric),
+        &[
+            format!("link set {DEVICE} mtu 1500 up"),
+            format!("route replace default dev {DEVICE} table {table}"),
+            format!("rule add pref {table} fwmark {MARK:#x} lookup {table}"),
+        ],
     )
     .await
-    .unwrap_or_default();
-    let present: BTreeSet<Ipv4Addr> = serde_json::from_str::<Vec<serde_json::Value>>(&listed)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| r.get("dst")?.as_str()?.parse().ok())
-        .collect();
-    let mut lines: Vec<String> = wanted
-        .difference(&present)
-        .map(|a| format!("route replace {a}/32 dev {DEVICE} src {}", slot.address))
-        .collect();
-    lines.extend(
-        present
-            .difference(wanted)
-            .map(|a| format!("route del {a}/32 dev {DEVICE}")),
-    );
-    sys::ip_batch(Some(&slot.namespace), &lines).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_addresses_make_one_range() {
+        let a = |d: u8| Ipv4Addr::new(198, 18, 1, d);
+        assert_eq!(
+            ranges(&[a(5), a(2), a(3), a(4), a(9), a(10), a(3)]),
+            vec![(a(2), a(5)), (a(9), a(10))]
+        );
+        assert_eq!(ranges(&[]), vec![]);
+    }
+
+    #[test]
+    fn the_script_replaces_the_table_and_lists_every_element() {
+        let script = nft_script(&["198.18.1.2-198.18.1.101 . 198.18.2.2-198.18.2.101".to_owned()]);
+        assert!(script.contains("delete table ip enos_wan\n"));
+        assert!(script.contains("meta mark set 0x454e"));
+        assert!(script.contains(
+            "add element ip enos_wan shaped { 198.18.1.2-198.18.1.101 . 198.18.2.2-198.18.2.101 }"
+        ));
+        assert!(!nft_script(&[]).contains("add element"));
+    }
 }
