@@ -227,7 +227,13 @@ pub async fn shape(
             start(daemons, plan, endpoints, rules, log).await?;
         }
     } else {
-        let request = enos_emulator::Request::Reconfigure { endpoints, rules };
+        // Nothing shaped (`enos tc reset`): the classes stay, no rule applies, no packet is
+        // marked any more.
+        let request = if rules.is_empty() {
+            enos_emulator::Request::SetRules(Vec::new())
+        } else {
+            enos_emulator::Request::Reconfigure { endpoints, rules }
+        };
         let socket = socket.clone();
         tokio::task::spawn_blocking(move || enos_emulator::request(&socket, &request))
             .await
