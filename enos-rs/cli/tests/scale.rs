@@ -54,11 +54,11 @@ fn six_hundred_hosts_deploy_with_a_shaped_wan_answer_and_leave_nothing() {
     let neighbours = text(&neighbours.stdout);
     let permanent = neighbours
         .lines()
-        .filter(|l| l.ends_with("PERMANENT"))
+        .filter(|l| l.trim_end().ends_with("PERMANENT"))
         .count();
     let others: Vec<&str> = neighbours
         .lines()
-        .filter(|l| !l.ends_with("PERMANENT") && !l.contains(" dev mgmt "))
+        .filter(|l| !l.trim_end().ends_with("PERMANENT") && !l.contains(" dev mgmt "))
         .collect();
     assert_eq!(permanent, 600, "{neighbours}");
     assert!(others.is_empty(), "{others:?}");
@@ -101,7 +101,8 @@ fn six_hundred_hosts_deploy_with_a_shaped_wan_answer_and_leave_nothing() {
         .iter()
         .find(|r| r["src_site"] == "s1" && r["dst_site"] == "s6")
         .unwrap();
-    assert_eq!(asked_s1_s6["asked_rtt_ms"], 25.0, "{asked_s1_s6}");
+    // 20 ms there, nothing back: an asymmetric constraint.
+    assert_eq!(asked_s1_s6["asked_rtt_ms"], 20.0, "{asked_s1_s6}");
 
     // How long each phase of the bring-up took is kept, with its count.
     let phases: serde_json::Value =
