@@ -156,9 +156,16 @@ fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
 
 /// Reads and parses the scenario `file` through the scenario library's loader (size cap, UTF-8
 /// errors with their line and column); returns it with its text.
+/// Reads and checks a scenario, including what its provider can hold once it is resolved (the
+/// local provider's WAN), so that no scenario that validates fails later for its size.
 fn load(file: &Path) -> Result<(Scenario, String), Failure> {
     let source = enos_scenario::read_file(file)?;
-    let scenario = enos_scenario::parse(&source, &file.display().to_string())?;
+    let name = file.display().to_string();
+    let scenario = enos_scenario::parse(&source, &name)?;
+    if matches!(scenario.provider, enos_scenario::ProviderSpec::Local(_)) {
+        enos_provider_local::wan::check_scenario(&scenario)
+            .map_err(|why| enos_scenario::error_at_key(&source, &name, "network", why))?;
+    }
     Ok((scenario, source))
 }
 

@@ -46,6 +46,55 @@ fn validate_reports_location_and_key_and_exits_non_zero() {
     assert!(text(&out.stdout).is_empty());
 }
 
+/// 1000 hosts in 10 sites, every pair of sites shaped: validates. Hundreds of single hosts named
+/// in constraints split the hosts into as many classes: refused by `validate` (and by `deploy`
+/// before anything is made), at the `network` key, not discovered at deploy.
+#[test]
+fn the_local_providers_size_limits_are_checked_by_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut big = String::from("name: big\nsites:\n");
+    for s in 1..=10 {
+        big.push_str(&format!("  site{s}: {{roles: {{node: 100}}}}\n"));
+    }
+    let mut shaped = format!("{big}network:\n  default_delay: 1ms\n  constraints:\n");
+    for a in 1..=10 {
+        for b in (a + 1)..=10 {
+            shaped.push_str(&format!(
+                "    - {{src: site{a}, dst: site{b}, delay: 10ms, symmetric: true}}\n"
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("shaped.yaml"), &shaped).unwrap();
+    let out = enos(dir.path(), &["validate", "shaped.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("10 sites, 1000 hosts"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let mut per_host = format!("{big}network:\n  default_delay: 1ms\n  constraints:\n");
+    for h in 1..=600 {
+        let site = (h - 1) / 60 + 1;
+        let node = (h - 1) % 60 + 1;
+        per_host.push_str(&format!(
+            "    - {{src: site{site}-node-{node}, dst: site1, delay: 5ms}}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("per-host.yaml"), &per_host).unwrap();
+    for command in ["validate", "deploy"] {
+        let out = enos(dir.path(), &[command, "per-host.yaml"]);
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("error: per-host.yaml:13:1: network: the network section tells "),
+            "{command}: {err}"
+        );
+        assert!(err.contains("at most 262144"), "{command}: {err}");
+    }
+    assert!(!dir.path().join("enos-results").exists());
+}
+
 #[test]
 fn deploy_of_an_invalid_scenario_creates_nothing() {
     let sites = "sites: {paris: {roles: {web: 1}}}\n";

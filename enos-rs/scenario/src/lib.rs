@@ -217,6 +217,23 @@ pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
     .scenario(raw)
 }
 
+/// A located error about the key `path` (e.g. `network`) of a scenario that parsed: for checks
+/// made once the scenario is read, such as a provider's limits on what the scenario resolves to.
+/// Shown at the key, or at the start of the file when `path` is not in `source`.
+pub fn error_at_key(
+    source: &str,
+    file_name: &str,
+    path: &str,
+    message: impl Into<String>,
+) -> ScenarioError {
+    let map = SourceMap::build(source);
+    let diagnostic = match map.key_at(path).or_else(|| map.value_at(path)) {
+        Some(at) => Diagnostic::new(file_name, source, at, path, message),
+        None => Diagnostic::whole_file(file_name, message),
+    };
+    ScenarioError::one(diagnostic)
+}
+
 /// Parses a constraints file — a `network` section alone, as EnOS's `network_constraints` — and
 /// checks its names against the hosts of `sites`. Key paths in messages start at the root
 /// (`constraints[0].delay`).

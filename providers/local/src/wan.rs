@@ -43,6 +43,10 @@ pub const ROUTE_TABLE: u32 = 100;
 pub const MARK: u32 = 0x454e;
 /// The experiment's nftables table in the fabric (family `ip`) that marks packets to shape.
 pub const NFT_TABLE: &str = "enos_wan";
+/// The most elements the marking set holds: pairs of shaped address ranges. A section that names
+/// hundreds of single hosts in its constraints splits the hosts into as many classes, whose
+/// pairs could number in the millions; `enos validate` refuses it (see [`check_scenario`]).
+pub const MAX_SHAPED_RANGE_PAIRS: usize = 1 << 18;
 /// How long the emulator gets to create its device and answer.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -181,6 +185,49 @@ pub fn shaped_elements(matrix: &WanMatrix) -> Result<Vec<String>, ProviderError>
         }
     }
     Ok(elements)
+}
+
+/// How many elements [`shaped_elements`] makes for `matrix`, without making them.
+pub fn shaped_range_pairs(matrix: &WanMatrix) -> Result<usize, ProviderError> {
+    let counts: Vec<usize> = class_addresses(matrix)?
+        .iter()
+        .map(|a| ranges(a).len())
+        .collect();
+    Ok(matrix
+        .shapes
+        .iter()
+        .map(|s| counts.get(s.src).unwrap_or(&0) * counts.get(s.dst).unwrap_or(&0))
+        .sum())
+}
+
+/// Checks that the WAN `scenario` asks for fits a local testbed, laid out as a deploy would lay
+/// it out: its marking set holds at most [`MAX_SHAPED_RANGE_PAIRS`] elements. The message says
+/// what is too large.
+pub fn check_scenario(scenario: &enos_scenario::Scenario) -> Result<(), String> {
+    let plan = crate::plan::plan(scenario, "e0000", 0).map_err(|e| e.to_string())?;
+    let hosts: Vec<enos_wan::WanHost> = plan
+        .hosts
+        .iter()
+        .map(|h| enos_wan::WanHost {
+            name: h.name.clone(),
+            site: h.site.clone(),
+            role: h.role.clone(),
+            address: h.address.into(),
+        })
+        .collect();
+    let matrix = enos_wan::resolve(&scenario.network, &hosts);
+    let pairs = shaped_range_pairs(&matrix).map_err(|e| e.to_string())?;
+    if pairs > MAX_SHAPED_RANGE_PAIRS {
+        return Err(format!(
+            "the network section tells {} classes of hosts apart and shapes {} pairs of their \
+             address ranges; the local provider's WAN holds at most {MAX_SHAPED_RANGE_PAIRS}: \
+             name sites, roles or ranges of hosts in constraints rather than hundreds of single \
+             hosts",
+            matrix.classes.len(),
+            pairs
+        ));
+    }
+    Ok(())
 }
 
 /// The nftables script that (re)creates the marking table with `elements`, atomically.
