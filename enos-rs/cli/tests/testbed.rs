@@ -372,3 +372,49 @@ fn two_experiments_side_by_side() {
     assert_success(&two.enos(&["destroy"]), "destroy two");
     assert_eq!(traces_of(&p2), Vec::<String>::new());
 }
+
+/// On a terminal, a deploy shows each phase with its count of items; `-q` shows none of it.
+#[test]
+fn a_deploy_on_a_terminal_shows_its_phases_and_counts_and_q_silences_them() {
+    let test = "a_deploy_on_a_terminal_shows_its_phases_and_counts_and_q_silences_them";
+    if !can_use_namespaces(test) || !enos_testkit::require_program(test, "script") {
+        return;
+    }
+    let ws = Workspace::new("name: tty\nsites: {a: {roles: {x: 2}}, b: {roles: {y: 1}}}\n");
+    // `script` runs the command on a pseudo-terminal and copies what it writes there.
+    let on_terminal = |args: &str| {
+        let line = format!("{} {args}", crate::common::enos_bin());
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(ws.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args}: {}", text(&out.stdout));
+        text(&out.stdout)
+    };
+    let shown = on_terminal("deploy scenario.yaml");
+    for phase in [
+        "making SSH keys",
+        "namespaces and links",
+        "starting hosts",
+        "waiting for sshd",
+        "connect",
+    ] {
+        assert!(shown.contains(phase), "no {phase:?} in:\n{shown}");
+    }
+    assert!(shown.contains("/3 "), "no count of 3 hosts in:\n{shown}");
+    assert!(
+        shown.contains("deployed 'tty': 3 hosts in 2 sites"),
+        "{shown}"
+    );
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+
+    let quiet = on_terminal("-q deploy scenario.yaml");
+    assert!(
+        quiet.contains("deployed 'tty': 3 hosts in 2 sites"),
+        "{quiet}"
+    );
+    assert!(!quiet.contains("starting hosts"), "{quiet}");
+    assert!(!quiet.contains("connect"), "{quiet}");
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+}
