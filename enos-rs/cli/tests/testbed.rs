@@ -229,7 +229,7 @@ fn second_deploy_changes_nothing() {
     let files = [
         "ssh_config",
         "ssh/known_hosts",
-        "ssh/id_ed25519",
+        "ssh/id_ecdsa",
         "inventory/hosts.ini",
         "inventory/hosts.json",
     ];

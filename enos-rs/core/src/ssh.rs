@@ -25,7 +25,7 @@ pub fn client_config(testbed: &Testbed) -> String {
         text,
         "\nHost *\n    IdentityFile {identity}\n    IdentitiesOnly yes\n    UserKnownHostsFile {known_hosts}\n    \
          GlobalKnownHostsFile /dev/null\n    StrictHostKeyChecking yes\n    BatchMode yes\n    \
-         KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org\n    ControlMaster auto\n    \
+         KexAlgorithms ecdh-sha2-nistp256,curve25519-sha256,curve25519-sha256@libssh.org\n    ControlMaster auto\n    \
          ControlPath {control}/cm-%C\n    ControlPersist 10m\n    ServerAliveInterval 15\n    LogLevel ERROR\n",
         identity = ssh.identity.display(),
         known_hosts = ssh.known_hosts.display(),

@@ -66,7 +66,7 @@ pub struct SiteNetwork {
 pub struct SshAccess {
     /// OpenSSH client configuration with one `Host` entry per testbed host.
     pub config: PathBuf,
-    /// The experiment's private key (ed25519).
+    /// The experiment's private key.
     pub identity: PathBuf,
     /// A known_hosts file pinning every host's key.
     pub known_hosts: PathBuf,

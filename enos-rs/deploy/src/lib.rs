@@ -136,7 +136,7 @@ pub fn example_testbed(scenario: &Scenario, results_dir: &str) -> TestbedView {
     TestbedView {
         experiment: scenario.name.clone(),
         results_dir: results_dir.to_owned(),
-        ssh_identity: format!("{results_dir}/ssh/id_ed25519"),
+        ssh_identity: format!("{results_dir}/ssh/id_ecdsa"),
         known_hosts: format!("{results_dir}/ssh/known_hosts"),
         example: true,
         hosts,

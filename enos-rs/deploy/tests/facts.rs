@@ -28,7 +28,7 @@ fn testbed(names: &[&str]) -> Testbed {
         }],
         ssh: SshAccess {
             config: PathBuf::from("ssh_config"),
-            identity: PathBuf::from("ssh/id_ed25519"),
+            identity: PathBuf::from("ssh/id_ecdsa"),
             known_hosts: PathBuf::from("ssh/known_hosts"),
             control_dir: PathBuf::from("ssh/control"),
         },

@@ -100,7 +100,7 @@ impl LocalProvider {
         experiment.subdir("ssh/hostkeys")?;
         let ssh_dir = experiment.dir().join("ssh");
         let mut jobs: Vec<(PathBuf, String)> = vec![(
-            ssh_dir.join("id_ed25519"),
+            ssh_dir.join(keys::CLIENT_KEY),
             format!("enos-{}", experiment.state().name),
         )];
         for host in &plan.hosts {
@@ -250,7 +250,7 @@ impl LocalProvider {
         reporter.finish(task);
 
         let ssh_dir = experiment.dir().join("ssh");
-        let authorized_key = read_text(&ssh_dir.join("id_ed25519.pub"))?;
+        let authorized_key = read_text(&ssh_dir.join(format!("{}.pub", keys::CLIENT_KEY)))?;
         let etc_hosts = host::etc_hosts(plan);
         let apt_config = egress::apt_config(plan);
         let proxy_env = egress::proxy_env(plan);
@@ -307,15 +307,17 @@ impl LocalProvider {
         }
         reporter.finish(task);
 
-        // Wait until every started host answers with an SSH banner.
+        // Wait until every started host's sshd listens (the SSH masters opened next prove that
+        // it answers).
         let task = reporter.start("waiting for sshd", started.len() as u64);
         let deadline = Instant::now() + START_TIMEOUT;
         let mut waiting = started;
         while !waiting.is_empty() {
             let mut set = JoinSet::new();
             for slot in waiting {
+                let dir = host::host_dir(&data, &slot.name);
                 set.spawn(async move {
-                    let up = host::answers(slot.address, Duration::from_millis(500)).await;
+                    let up = host::listening(&dir);
                     (slot, up)
                 });
             }
@@ -395,7 +397,7 @@ impl LocalProvider {
                 .collect(),
             ssh: SshAccess {
                 config: experiment.dir().join("ssh_config"),
-                identity: ssh_dir.join("id_ed25519"),
+                identity: ssh_dir.join(keys::CLIENT_KEY),
                 known_hosts: known_hosts_path,
                 control_dir,
             },
@@ -518,15 +520,11 @@ impl Provider for LocalProvider {
 
         let namespaces = sys::namespaces();
         let mut checks = JoinSet::new();
+        let data = alloc::data_dir(&plan.prefix);
         for (i, slot) in plan.hosts.iter().enumerate() {
             let exists = namespaces.contains(&slot.namespace);
-            let address = slot.address;
-            checks.spawn(async move {
-                (
-                    i,
-                    exists && host::answers(address, Duration::from_millis(500)).await,
-                )
-            });
+            let dir = host::host_dir(&data, &slot.name);
+            checks.spawn(async move { (i, exists && host::listening(&dir)) });
         }
         let mut down = Vec::new();
         while let Some(result) = checks.join_next().await {

@@ -113,7 +113,9 @@ pub async fn kill_processes(prefix: &str, namespaces: &[String]) {
     let first = our_processes(prefix, namespaces);
     for p in first
         .iter()
-        .filter(|p| p.cmdline.starts_with("/usr/sbin/sshd -D"))
+        // A host's PID 1 is its `sshd`, which rewrites its command line to
+        // "sshd: /usr/sbin/sshd -D … [listener] …".
+        .filter(|p| p.cmdline.contains(&crate::host::SSHD_ARGV.join(" ")))
     {
         sys::kill(p.pid, Signal::KILL);
     }
