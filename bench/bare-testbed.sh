@@ -2,7 +2,9 @@
 # The peer of `enos deploy` in docs/performance.md: a bare shell script that creates the same
 # namespaces, bridges and one sshd per host (no per-host file system), sequentially. Neighbours
 # are written in advance on both sides (permanent entries), as enos does: past about 500 hosts,
-# resolved ones overflow the kernel's neighbour table, which all namespaces share.
+# resolved ones overflow the kernel's neighbour table, which all namespaces share. Keys, key
+# exchange and sshd's options are enos's too (P-256, no re-execution per connection): the two
+# differ in what they build, not in what a connection costs.
 # Usage: bare-testbed.sh up SITES HOSTS_PER_SITE DIR | down DIR
 set -euo pipefail
 P=bare
@@ -10,8 +12,8 @@ case "$1" in
 up)
     sites=$2; per=$3; dir=$4
     mkdir -p "$dir" /run/sshd
-    ssh-keygen -q -t ed25519 -N '' -f "$dir/id" <<<y >/dev/null
-    ssh-keygen -q -t ed25519 -N '' -f "$dir/hostkey" <<<y >/dev/null
+    ssh-keygen -q -t ecdsa -b 256 -N '' -f "$dir/id" <<<y >/dev/null
+    ssh-keygen -q -t ecdsa -b 256 -N '' -f "$dir/hostkey" <<<y >/dev/null
     ip netns add $P-fabric
     ip -n $P-fabric link set lo up
     ip netns exec $P-fabric sysctl -qw net.ipv4.ip_forward=1
@@ -34,7 +36,7 @@ up)
             ip -n $ns addr add $a/24 dev eth0; ip -n $ns link set eth0 up; ip -n $ns link set lo up
             ip -n $ns route add default via 198.19.$((128 + s)).1
             ip -n $ns neigh replace 198.19.$((128 + s)).1 lladdr 02:bb:00:00:$(printf %02x "$s"):01 dev eth0 nud permanent
-            ip netns exec $ns /usr/sbin/sshd -o ListenAddress=$a -o HostKey="$dir/hostkey" \
+            ip netns exec $ns /usr/sbin/sshd -r -o ListenAddress=$a -o HostKey="$dir/hostkey" \
                 -o PidFile=none -o UsePAM=no -o AuthorizedKeysFile="$dir/id.pub" -o StrictModes=no \
                 -o MaxStartups=512 -o MaxSessions=256
             echo "$a $(cut -d' ' -f1,2 "$dir/hostkey.pub")" >> "$dir/known_hosts"
@@ -45,7 +47,7 @@ up)
     # parallel, as enos opens them (no remote shell is started).
     for a in $(cat "$dir/hosts"); do
         (until ssh -o BatchMode=yes -o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=yes \
-            -o KexAlgorithms=curve25519-sha256 -i "$dir/id" -o ControlMaster=yes \
+            -o KexAlgorithms=ecdh-sha2-nistp256 -i "$dir/id" -o ControlMaster=yes \
             -o ControlPath="$dir/cm-%C" -o ControlPersist=60 -N -f root@$a 2>/dev/null; do sleep 0.01; done) &
     done
     wait
