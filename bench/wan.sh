@@ -4,11 +4,11 @@
 #      pair with 2 ms of jitter (the medians and p99 of the probes);
 #   2. throughput, iperf3 TCP, the same host pair in the same run: through the userspace emulator
 #      with no delay (a rate cap of 9gbit, so the pair is shaped), through the emulator with 1 ms
-#      each way, through the fabric unshaped (veth, bridge, veth), beside a bare veth pair
-#      between two namespaces;
+#      each way, through the fabric unshaped (veth, bridge, routed in the fabric, bridge, veth),
+#      beside a bare veth pair between two namespaces;
 #   3. CPU of the emulator while it forwards 10 000 packets/s (iperf3 UDP, 100-byte datagrams);
 #   4. time of `enos tc apply` (no validation) for the 2256 directions of 48 hosts: the first
-#      apply (the emulator is started) and applying again.
+#      apply (the emulator is started in the fabric) and applying again.
 # Every figure is the median of RUNS runs (default 3).
 # Usage: bench/wan.sh [RUNS]
 set -euo pipefail
@@ -74,7 +74,7 @@ for _ in $(seq "$runs"); do
     tcp_host >> "$work/emu1.t"
 done
 echo "bare veth pair:                         $(median < "$work/bare.t") Mbit/s"
-echo "fabric, unshaped (veth, bridge, veth):  $(median < "$work/fabric.t") Mbit/s"
+echo "fabric, unshaped (routed in the fabric): $(median < "$work/fabric.t") Mbit/s"
 echo "userspace emulator, no delay:           $(median < "$work/emu0.t") Mbit/s"
 echo "userspace emulator, 1 ms each way:      $(median < "$work/emu1.t") Mbit/s"
 
@@ -99,14 +99,14 @@ prefix48=$(jq -r .provider_state.prefix "$work/r48/current/state.json")
 apply48() { "$enos" -q tc apply --results "$work/r48" --constraints bench/wan-48.yaml --no-validate >/dev/null; }
 : > "$work/first.t"; : > "$work/again.t"
 for _ in $(seq "$runs"); do
-    # No emulator: the apply starts it, creates 48 TUN devices and 2256 /32 routes.
+    # No emulator: the apply starts it (one TUN device in the fabric) and loads the marks.
     if [ -f "/run/enos/$prefix48/wan/emulator.pid" ]; then
         emu=$(cat "/run/enos/$prefix48/wan/emulator.pid")
         kill "$emu" 2>/dev/null || true
         while kill -0 "$emu" 2>/dev/null; do sleep 0.05; done
     fi
     t=$(now); apply48; elapsed "$t" >> "$work/first.t"
-    # New rules to the running emulator, routes already right.
+    # The same classes and rules to the running emulator, the same marks.
     t=$(now); apply48; elapsed "$t" >> "$work/again.t"
 done
 echo "first apply (starts the emulator): $(median < "$work/first.t") s"
