@@ -35,13 +35,19 @@ fn six_hundred_hosts_deploy_with_a_shaped_wan_answer_and_leave_nothing() {
     let ws = Workspace::new(&scenario());
     assert_success(&ws.enos(&["validate", "scenario.yaml"]), "enos validate");
 
-    let deploy = ws.enos(&["deploy", "scenario.yaml"]);
-    assert_success(&deploy, "enos deploy");
+    // The RTT tolerance is 3 ms rather than the default 0.5 ms: in CI this test shares two cores
+    // with the other tests while 600 hosts probe at once. The WAN's fidelity is the WAN tests'
+    // business (and docs/performance.md's); here, that the sample measures the right shapes.
+    let deploy = ws.enos(&["deploy", "scenario.yaml", "--no-validate"]);
+    assert_success(&deploy, "enos deploy --no-validate");
+    let validate = ws.enos(&["tc", "validate", "--rtt-abs-ms", "3"]);
+    assert_success(&validate, "enos tc validate");
     let out = text(&deploy.stdout);
     assert!(
         out.contains("600 hosts in 6 sites, every host answers over SSH"),
         "{out}"
     );
+    let measured_out = text(&validate.stdout);
     let prefix = ws.prefix();
 
     // No neighbour of the testbed is resolved (or counted against the kernel's shared limit):
@@ -65,7 +71,10 @@ fn six_hundred_hosts_deploy_with_a_shaped_wan_answer_and_leave_nothing() {
 
     // The WAN was measured on a sample of host pairs, which says so, and every pair of it
     // measured as asked; every shaped pair of sites is in the sample.
-    assert!(out.contains("measured a sample: "), "{out}");
+    assert!(
+        measured_out.contains("measured a sample: "),
+        "{measured_out}"
+    );
     let dir = ws.env_dir();
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("wan/validation.json")).unwrap()).unwrap();
@@ -116,6 +125,31 @@ fn six_hundred_hosts_deploy_with_a_shaped_wan_answer_and_leave_nothing() {
         .collect();
     assert!(titles.contains(&("starting hosts", 600)), "{titles:?}");
     assert!(titles.contains(&("connect", 600)), "{titles:?}");
+
+    // A constraint on one host still works at this size: it splits its site's class, live.
+    let change = ws.enos(&[
+        "tc",
+        "apply",
+        "--set",
+        "s1-node-7->s2 delay=40ms",
+        "--rtt-abs-ms",
+        "3",
+    ]);
+    assert_success(&change, "enos tc apply --set on one host");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("wan/validation.json")).unwrap()).unwrap();
+    assert_eq!(report["failed"], 0, "{report}");
+    let rows = report["rows"].as_array().unwrap();
+    let one_host = rows
+        .iter()
+        .find(|r| r["src"] == "s1-node-7" && r["dst_site"] == "s2")
+        .expect("the changed host is in the sample");
+    assert_eq!(one_host["asked_rtt_ms"], 50.0, "{one_host}");
+    let others = rows
+        .iter()
+        .find(|r| r["src_site"] == "s1" && r["src"] != "s1-node-7" && r["dst_site"] == "s2")
+        .expect("another host of s1 is in the sample");
+    assert_eq!(others["asked_rtt_ms"], 20.0, "{others}");
 
     // Every host runs a command, in one fan-out.
     let exec = ws.enos(&["exec", "--", "true"]);
