@@ -233,8 +233,8 @@ impl HostInit {
 /// `-r`: `sshd` serves each connection from a fork of itself rather than re-executing itself
 /// first. Re-execution gives every connection a fresh address-space layout, a defence against
 /// memory disclosure that a testbed host reachable only from its testbed and this machine can
-/// do without; it costs about 9 ms of CPU per connection (a third of it, measured with OpenSSH
-/// 9.2), which a thousand hosts pay at once when `enos` connects to them.
+/// do without; it costs about 7 ms of CPU per connection, a quarter of it
+/// (`bench/ssh-connection.sh`), which a thousand hosts pay at once when `enos` connects to them.
 pub const SSHD_ARGV: [&str; 6] = [
     "/usr/sbin/sshd",
     "-D",

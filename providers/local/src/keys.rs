@@ -3,11 +3,9 @@
 //! writes).
 //!
 //! Generating them here rather than with one `ssh-keygen` process per host keeps a 1000-host
-//! bring-up from spending seconds starting processes. P-256 rather than ed25519: OpenSSH signs
-//! and verifies P-256 with OpenSSL's optimised code, ed25519 and curve25519 with its own portable
-//! code; with the P-256 key exchange (see `enos_core::ssh`), a connection costs this machine
-//! about 30 ms of CPU instead of 38 (measured with OpenSSH 9.2 on Debian 12), which is the
-//! largest part of bringing up a thousand hosts.
+//! bring-up from spending seconds starting processes. A connection costs the same CPU with
+//! P-256 keys and key exchange as with ed25519 and curve25519 (`bench/ssh-connection.sh`); P-256
+//! is what OpenSSL, which OpenSSH links, implements itself.
 
 use std::path::Path;
 
