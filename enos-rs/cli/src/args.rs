@@ -132,57 +132,6 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// One host of the local testbed, started by the local provider: it enters the host's
-    /// namespaces, mounts its file system and becomes its `sshd`.
-    #[command(hide = true)]
-    LocalHost {
-        /// The host's network namespace (a path under /run/netns).
-        #[arg(long)]
-        netns: PathBuf,
-        /// The host's directory (its layers).
-        #[arg(long)]
-        dir: PathBuf,
-        /// The machine's data root, hidden inside the host.
-        #[arg(long)]
-        data_root: PathBuf,
-        /// The host's name.
-        #[arg(long)]
-        name: String,
-    },
-    /// The userspace WAN emulator daemon, started by the local provider.
-    #[command(hide = true)]
-    WanEmulator {
-        /// Its configuration (JSON).
-        #[arg(long)]
-        config: PathBuf,
-        /// Its control socket.
-        #[arg(long)]
-        socket: PathBuf,
-        /// Where to write its pid once it serves.
-        #[arg(long)]
-        pid_file: Option<PathBuf>,
-    },
-    /// The egress proxy daemon through which testbed hosts download packages, started by the
-    /// local provider.
-    #[command(hide = true)]
-    EgressProxy {
-        /// The address to listen on.
-        #[arg(long)]
-        listen: std::net::SocketAddr,
-        /// An address block whose clients are served (repeatable); any other client gets 403.
-        #[arg(long = "clients", value_name = "CIDR", required = true)]
-        clients: Vec<enos_egress::IpCidr>,
-        /// A host requests may go to (repeatable): `name` (ports 80 and 443), `*.domain`,
-        /// `name:port`, or an IP literal; anything else gets 403.
-        #[arg(long = "allow", value_name = "HOST")]
-        allow: Vec<enos_egress::AllowRule>,
-        /// Where to cache downloaded packages.
-        #[arg(long)]
-        cache: Option<PathBuf>,
-        /// Where to write its pid once it listens.
-        #[arg(long)]
-        pid_file: PathBuf,
-    },
 }
 
 /// `enos tc …`.
@@ -261,17 +210,17 @@ pub struct ValidateArgs {
     pub rate_rel_percent: f64,
 }
 
-impl Default for ValidateArgs {
-    fn default() -> Self {
+impl From<&ValidateArgs> for enos_experiment::ValidationOptions {
+    fn from(args: &ValidateArgs) -> Self {
         Self {
-            probes: 20,
-            interval_ms: 20,
-            rate: Vec::new(),
-            rate_seconds: 5,
-            rtt_abs_ms: 0.5,
-            rtt_rel_percent: 5.0,
-            loss_points: 2.0,
-            rate_rel_percent: 10.0,
+            probes: args.probes,
+            interval_ms: args.interval_ms,
+            rate: args.rate.clone(),
+            rate_seconds: args.rate_seconds,
+            rtt_abs_ms: args.rtt_abs_ms,
+            rtt_rel_percent: args.rtt_rel_percent,
+            loss_points: args.loss_points,
+            rate_rel_percent: args.rate_rel_percent,
         }
     }
 }

@@ -1,82 +1,39 @@
-//! The `enos` command. Only this crate writes to the terminal; the libraries report through
-//! [`enos_core::Reporter`] and return errors.
+//! The `enos` command: it parses arguments, calls the experiment library and renders its
+//! outcomes. Only this crate writes to the terminal; the libraries report through
+//! [`enos_experiment::Reporter`] and return typed outcomes.
 #![warn(missing_docs)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod apply;
 pub mod args;
 mod commands;
-mod experiment;
 pub mod progress;
-mod wan;
+mod render;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
+use enos_experiment::Providers;
 
 use crate::args::Cli;
 
-/// A failure to show to the person running enos: `error: …`, optionally followed by `hint: …`.
-#[derive(Debug)]
-pub struct Failure {
-    /// The message, already formatted (it may span several lines).
-    pub message: String,
-    /// What to do about it.
-    pub hint: Option<String>,
-    /// Whether `message` is already a complete diagnostic (scenario errors carry their own
-    /// `error:` prefix and snippet).
-    pub preformatted: bool,
+/// The providers this `enos` knows: adding one is one line here.
+pub fn providers() -> Providers {
+    // The daemons of the local provider are this very binary, behind `enos daemon`.
+    let program = std::env::current_exe().unwrap_or_else(|_| "enos".into());
+    Providers::new().register(enos_provider_local::LocalProvider::new(
+        enos_provider_local::daemon::Daemons { program },
+    ))
 }
 
-impl Failure {
-    /// A failure with `message`.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            hint: None,
-            preformatted: false,
-        }
-    }
-
-    /// Adds a hint.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
-impl From<enos_core::StateError> for Failure {
-    fn from(e: enos_core::StateError) -> Self {
-        Failure::new(e.to_string())
-    }
-}
-
-impl From<enos_core::ProviderError> for Failure {
-    fn from(e: enos_core::ProviderError) -> Self {
-        Failure {
-            message: e.message,
-            hint: e.hint,
-            preformatted: false,
-        }
-    }
-}
-
-impl From<enos_scenario::ScenarioError> for Failure {
-    fn from(e: enos_scenario::ScenarioError) -> Self {
-        Failure {
-            message: e.to_string(),
-            hint: None,
-            preformatted: true,
-        }
-    }
-}
-
-fn init_tracing(cli: &Cli) {
-    let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "debug",
-        (false, _) => "trace",
+fn init_tracing(cli: Option<&Cli>) {
+    let level = match cli.map(|c| (c.quiet, c.verbose)) {
+        Some((true, _)) => "error",
+        Some((false, 0)) => "warn",
+        Some((false, 1)) => "debug",
+        Some((false, _)) => "trace",
+        // A daemon: its log file says what it does.
+        None => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ENOS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
@@ -89,32 +46,38 @@ fn init_tracing(cli: &Cli) {
         .try_init();
 }
 
+/// `enos daemon <name> <args…>`: a provider's daemon, run before any thread starts (entering
+/// namespaces needs a single-threaded process).
+fn daemon(providers: &Providers, mut args: std::vec::IntoIter<OsString>) -> ExitCode {
+    let name = args.next().unwrap_or_default();
+    let Some(daemon) = providers
+        .daemons()
+        .into_iter()
+        .find(|d| name.as_os_str() == d.name)
+    else {
+        eprintln!("error: no daemon {}", name.to_string_lossy());
+        return ExitCode::FAILURE;
+    };
+    init_tracing(None);
+    match (daemon.main)(args.collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}: {}", daemon.name, e.trim_end());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs `enos` with the process's arguments; returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // A host of the local testbed starts before any thread does: entering namespaces needs it.
-    if let args::Command::LocalHost {
-        netns,
-        dir,
-        data_root,
-        name,
-    } = &cli.command
-    {
-        let init = enos_provider_local::host::HostInit {
-            netns: netns.clone(),
-            dir: dir.clone(),
-            data_root: data_root.clone(),
-            name: name.clone(),
-        };
-        return match enos_provider_local::host::init_main(&init) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: host {name}: {e}");
-                ExitCode::FAILURE
-            }
-        };
+    let providers = providers();
+    let mut args = std::env::args_os().collect::<Vec<_>>().into_iter();
+    if args.as_slice().get(1).is_some_and(|a| a == "daemon") {
+        args.nth(1);
+        return daemon(&providers, args);
     }
-    init_tracing(&cli);
+    let cli = Cli::parse();
+    init_tracing(Some(&cli));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -125,17 +88,10 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    match runtime.block_on(commands::run(cli, &providers)) {
         Ok(code) => code,
-        Err(failure) => {
-            if failure.preformatted {
-                eprintln!("{}", failure.message.trim_end());
-            } else {
-                eprintln!("error: {}", failure.message.trim_end());
-            }
-            if let Some(hint) = failure.hint {
-                eprintln!("hint: {hint}");
-            }
+        Err(error) => {
+            render::error(&error);
             ExitCode::FAILURE
         }
     }

@@ -2,35 +2,17 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use enos_core::{Reporter, TaskId};
+use enos_experiment::{Reporter, TaskId};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A [`Reporter`] that draws one progress bar per task on stderr, and keeps how long each task
-/// took (see [`TerminalReporter::phases`]).
+/// A [`Reporter`] that draws one progress bar per task on stderr.
 pub struct TerminalReporter {
     multi: MultiProgress,
     bars: Mutex<HashMap<u64, ProgressBar>>,
-    phases: Mutex<Vec<Phase>>,
+    next: AtomicU64,
     quiet: bool,
-}
-
-/// One task as it ran: what, how many items, and how long, in the order tasks started.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Phase {
-    /// The task's title, e.g. `starting hosts`.
-    pub title: String,
-    /// Its number of items (hosts, keys, …).
-    pub items: u64,
-    /// The items done when it ended.
-    pub done: u64,
-    /// Seconds from its start to its end (to now, if it has not ended).
-    pub seconds: f64,
-    #[serde(skip)]
-    started: Instant,
-    #[serde(skip)]
-    ended: bool,
 }
 
 impl TerminalReporter {
@@ -44,35 +26,17 @@ impl TerminalReporter {
         Self {
             multi: MultiProgress::with_draw_target(target),
             bars: Mutex::new(HashMap::new()),
-            phases: Mutex::new(Vec::new()),
+            next: AtomicU64::new(1),
             quiet,
         }
     }
-}
 
-impl TerminalReporter {
-    /// Every task started so far, with its duration: where the time of a command went.
-    pub fn phases(&self) -> Vec<Phase> {
-        let mut phases = self
-            .phases
+    fn bar(&self, task: TaskId) -> Option<ProgressBar> {
+        self.bars
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for phase in phases.iter_mut().filter(|p| !p.ended) {
-            phase.seconds = phase.started.elapsed().as_secs_f64();
-        }
-        phases
-    }
-
-    fn with_phase(&self, task: TaskId, f: impl FnOnce(&mut Phase)) {
-        let mut phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(phase) = usize::try_from(task.0)
-            .ok()
-            .and_then(|i| i.checked_sub(1))
-            .and_then(|i| phases.get_mut(i))
-        {
-            f(phase);
-        }
+            .get(&task.0)
+            .cloned()
     }
 }
 
@@ -86,17 +50,7 @@ impl Reporter for TerminalReporter {
         }
         bar.set_message(title.to_owned());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        let mut phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
-        phases.push(Phase {
-            title: title.to_owned(),
-            items: total,
-            done: 0,
-            seconds: 0.0,
-            started: Instant::now(),
-            ended: false,
-        });
-        let id = phases.len() as u64;
-        drop(phases);
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.bars
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -105,24 +59,12 @@ impl Reporter for TerminalReporter {
     }
 
     fn advance(&self, task: TaskId, _item: &str, _ok: bool) {
-        self.with_phase(task, |phase| phase.done += 1);
-        if let Some(bar) = self
-            .bars
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&task.0)
-        {
+        if let Some(bar) = self.bar(task) {
             bar.inc(1);
         }
     }
 
     fn finish(&self, task: TaskId) {
-        self.with_phase(task, |phase| {
-            if !phase.ended {
-                phase.ended = true;
-                phase.seconds = phase.started.elapsed().as_secs_f64();
-            }
-        });
         if let Some(bar) = self
             .bars
             .lock()
@@ -138,10 +80,7 @@ impl Reporter for TerminalReporter {
             return;
         }
         if self.multi.is_hidden() {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("{text}");
-            }
+            eprintln!("{text}");
         } else {
             let _ = self.multi.println(text);
         }

@@ -24,13 +24,14 @@ use std::path::{Path, PathBuf};
 use enos_scenario::Scenario;
 
 use crate::fsutil::{symlink_atomic, write_atomic};
+use crate::layout;
 use crate::state::{ExperimentState, Phase, STATE_VERSION};
 
 /// The file name of the state inside an experiment directory.
-pub const STATE_FILE: &str = "state.json";
+pub const STATE_FILE: &str = layout::STATE;
 /// The name of the link to the latest experiment directory.
-pub const CURRENT_LINK: &str = "current";
-const LOCK_FILE: &str = ".lock";
+pub const CURRENT_LINK: &str = layout::CURRENT;
+const LOCK_FILE: &str = layout::LOCK;
 
 /// Errors about results directories and experiment state.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +160,7 @@ impl Experiment {
                     });
                 }
                 if experiment.state.scenario != *scenario {
-                    let path = dir.join("scenario.yaml");
+                    let path = dir.join(layout::SCENARIO);
                     write_atomic(&path, scenario_source.as_bytes())
                         .map_err(io_err("write", &path))?;
                     experiment.state.scenario = scenario.clone();
@@ -178,7 +179,7 @@ impl Experiment {
         }
         private_dir(&dir).map_err(io_err("create", &dir))?;
         let lock = lock_file(&dir)?;
-        let path = dir.join("scenario.yaml");
+        let path = dir.join(layout::SCENARIO);
         write_atomic(&path, scenario_source.as_bytes()).map_err(io_err("write", &path))?;
         let mut experiment = Experiment {
             dir: dir.clone(),
@@ -402,7 +403,7 @@ mod tests {
         assert_ne!(fresh.dir(), dir);
         assert_eq!(resolve_env(root.path()).unwrap(), fresh.dir());
         assert_eq!(
-            std::fs::read_to_string(fresh.dir().join("scenario.yaml")).unwrap(),
+            std::fs::read_to_string(fresh.dir().join(layout::SCENARIO)).unwrap(),
             "src"
         );
     }

@@ -1,5 +1,5 @@
-//! The core of enos-rs: experiment state, results directories, the provider and reporter seams,
-//! and inventories.
+//! The core of enos-rs: experiment state, the results layout, the testbed a provider hands back,
+//! the reporter seam, and inventories.
 //!
 //! The core does no network I/O and never writes to the terminal: providers and the
 //! remote-execution crate talk to hosts, the `enos` binary talks to people.
@@ -8,14 +8,13 @@
 pub mod experiment;
 pub mod fsutil;
 pub mod inventory;
-pub mod provider;
+pub mod layout;
 pub mod report;
 pub mod ssh;
 pub mod state;
 pub mod testbed;
 
 pub use experiment::{Experiment, Opened, StateError};
-pub use provider::{Provider, ProviderError, WanMethod};
 pub use report::{NullReporter, Reporter, TaskId};
 pub use state::{ExperimentState, Phase};
 pub use testbed::{Host, SiteNetwork, SshAccess, Testbed};

@@ -73,18 +73,3 @@ pub struct SshAccess {
     /// Where multiplexed master connections keep their control sockets (a short path).
     pub control_dir: PathBuf,
 }
-
-impl Testbed {
-    /// The hosts as the WAN sees them (name, site, role, address), in testbed order.
-    pub fn wan_hosts(&self) -> Vec<enos_wan::WanHost> {
-        self.hosts
-            .iter()
-            .map(|h| enos_wan::WanHost {
-                name: h.name.clone(),
-                site: h.site.clone(),
-                role: h.role.clone(),
-                address: h.address,
-            })
-            .collect()
-    }
-}

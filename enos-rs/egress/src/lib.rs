@@ -53,6 +53,7 @@
 pub mod access;
 mod cache;
 mod connect;
+pub mod daemon;
 mod proxy;
 
 use std::io;

@@ -131,6 +131,8 @@ mod tun;
 
 use std::path::PathBuf;
 
+pub mod daemon;
+
 pub use config::{
     DEFAULT_QUEUE_LIMIT, EmulatorConfig, Endpoint, MAX_ADDRESSES, MAX_DEVICE_NAME, MAX_ENDPOINTS,
     MAX_RULES, PairRule, validate_rules,

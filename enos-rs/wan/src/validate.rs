@@ -3,7 +3,7 @@
 //! `enos tc validate` runs `fping -C N -q` on each host towards the hosts [`probe_plan`] gives it
 //! (every other host on a small testbed, a sample per site pair beyond [`SAMPLE_THRESHOLD`]
 //! ordered pairs) and, for the rate-limited directions, `iperf3 -J`. This module reads those
-//! outputs ([`parse_fping`], [`parse_iperf3`]), sums up the probes of a pair ([`rtt_stats`]),
+//! outputs (with the parsers of `enos_probes`), sums up the probes of a pair ([`rtt_stats`]),
 //! works out what the matrix asked for a pair ([`asked`]) and judges each planned pair within a
 //! [`Tolerance`] ([`validate_plan`], [`validate`]). The [`ValidationReport`] is written as JSON
 //! (serde), as CSV ([`to_csv`]) or as a site-by-site table for the terminal ([`site_table`]),
@@ -16,6 +16,8 @@ use std::net::IpAddr;
 use enos_scenario::DEFAULT_RATE;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use enos_probes::fping::FpingResults;
 
 use crate::{LinkShape, MatrixIndex, WanHost, WanMatrix};
 
@@ -30,52 +32,6 @@ pub const REPORT_VERSION: u32 = 2;
 /// because of floating-point rounding (e.g. a 10% loss computed as 9.999999999999998%).
 const EPSILON: f64 = 1e-9;
 
-/// The results of one `fping -C` run: each target as fping printed it, with one entry per probe,
-/// the round-trip time in milliseconds or `None` for a lost probe.
-pub type FpingResults = Vec<(String, Vec<Option<f64>>)>;
-
-/// Why the output of `fping -C N -q` could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum FpingError {
-    /// Not one line of the output gave the probes of a target.
-    #[error("fping printed no result line (expected lines such as '198.18.1.3 : 10.12 - 10.11')")]
-    NoResult,
-    /// A probe of a result line is neither a round-trip time nor `-`.
-    #[error("line {line}: '{value}' is neither a round-trip time in ms nor '-' (a lost probe)")]
-    BadValue {
-        /// The line's number, from 1.
-        line: usize,
-        /// The value as printed.
-        value: String,
-    },
-    /// A line is neither a result line nor a message fping prints along the way (an ICMP error,
-    /// a duplicate reply), e.g. a name that does not resolve or a permission problem.
-    #[error("line {line}: fping said: {text}")]
-    Unexpected {
-        /// The line's number, from 1.
-        line: usize,
-        /// The line, trimmed.
-        text: String,
-    },
-}
-
-/// Why the output of `iperf3 -J` gave no throughput.
-#[derive(Debug, Clone, PartialEq, Error)]
-pub enum Iperf3Error {
-    /// The output is not JSON.
-    #[error("iperf3's output is not JSON: {0}")]
-    NotJson(String),
-    /// iperf3 reported an error (the `error` key), e.g. it could not connect.
-    #[error("iperf3 failed: {0}")]
-    Failed(String),
-    /// The JSON has no `end.sum_received.bits_per_second` number.
-    #[error("iperf3's JSON has no end.sum_received.bits_per_second")]
-    MissingThroughput,
-    /// The throughput is negative or not a finite number.
-    #[error("iperf3 reported an invalid throughput: {0}")]
-    InvalidThroughput(f64),
-}
-
 /// A target fping printed that is neither a host's name nor a host's address.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("fping on {src} measured '{target}', which is no host of the experiment")]
@@ -84,85 +40,6 @@ pub struct UnknownTarget {
     pub src: String,
     /// The target as fping printed it.
     pub target: String,
-}
-
-/// Reads the output (stderr) of `fping -C N -q`: one `(target, probes)` per result line.
-///
-/// A result line is `TARGET : V1 V2 …` where each value is a round-trip time in milliseconds or
-/// `-` for a lost probe; spaces may be repeated (fping pads the target names) and the target is
-/// kept as printed (an address or a name). ICMP error lines (`ICMP Host Unreachable from … for
-/// ICMP Echo sent to …`), duplicate replies and blank lines are skipped. Any other line is an
-/// error, as is an output without a single result line.
-pub fn parse_fping(output: &str) -> Result<FpingResults, FpingError> {
-    let mut results = Vec::new();
-    for (index, raw) in output.lines().enumerate() {
-        let line = index + 1;
-        let text = raw.trim();
-        if text.is_empty() || text.starts_with("ICMP ") {
-            continue;
-        }
-        let mut tokens = text.split_whitespace();
-        let (Some(target), Some(":")) = (tokens.next(), tokens.next()) else {
-            return Err(FpingError::Unexpected {
-                line,
-                text: text.to_owned(),
-            });
-        };
-        let values: Vec<&str> = tokens.collect();
-        if values.first() == Some(&"duplicate") {
-            continue;
-        }
-        let probes = values
-            .iter()
-            .map(|value| parse_probe(value).ok_or_else(|| bad_value(line, value)))
-            .collect::<Result<Vec<_>, _>>()?;
-        results.push((target.to_owned(), probes));
-    }
-    if results.is_empty() {
-        return Err(FpingError::NoResult);
-    }
-    Ok(results)
-}
-
-/// One probe of a result line: `Some(None)` for `-`, `Some(Some(ms))` for a time, `None` if the
-/// value is neither.
-fn parse_probe(value: &str) -> Option<Option<f64>> {
-    if value == "-" {
-        return Some(None);
-    }
-    let ms: f64 = value.parse().ok()?;
-    (ms.is_finite() && ms >= 0.0).then_some(Some(ms))
-}
-
-fn bad_value(line: usize, value: &str) -> FpingError {
-    FpingError::BadValue {
-        line,
-        value: value.to_owned(),
-    }
-}
-
-/// Reads the output of `iperf3 -c ADDR -t T -J`: the received throughput in bits per second.
-///
-/// The throughput is `end.sum_received.bits_per_second`. An output with an `error` key is a failed
-/// measurement, whatever else it holds.
-pub fn parse_iperf3(json: &str) -> Result<f64, Iperf3Error> {
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| Iperf3Error::NotJson(e.to_string()))?;
-    if let Some(error) = value.get("error") {
-        let message = match error {
-            serde_json::Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
-        return Err(Iperf3Error::Failed(message));
-    }
-    let bits_per_second = value
-        .pointer("/end/sum_received/bits_per_second")
-        .and_then(serde_json::Value::as_f64)
-        .ok_or(Iperf3Error::MissingThroughput)?;
-    if !bits_per_second.is_finite() || bits_per_second < 0.0 {
-        return Err(Iperf3Error::InvalidThroughput(bits_per_second));
-    }
-    Ok(bits_per_second)
 }
 
 /// The probes fping sent from one host to another: round-trip times in ms, `None` when lost.

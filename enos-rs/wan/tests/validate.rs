@@ -1,4 +1,4 @@
-//! Validation: reading fping and iperf3, the statistics of a pair, what a pair asks for, each
+//! Validation: the statistics of a pair, what a pair asks for, each
 //! tolerance rule at its boundary, partitions, the CSV and JSON reports and the site table; the
 //! probe plan and its sample on large testbeds.
 
@@ -7,9 +7,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use enos_scenario::{DEFAULT_RATE, Delay, LossRate, Rate};
 use enos_wan::validate::{
-    FpingError, Iperf3Error, PairProbes, PairRate, SAMPLE_THRESHOLD, Tolerance, UnknownTarget,
-    ValidationReport, Verdict, asked, asked_in, pair_probes, parse_fping, parse_iperf3, probe_plan,
-    rtt_stats, sample_summary, site_table, to_csv, validate, validate_plan,
+    PairProbes, PairRate, SAMPLE_THRESHOLD, Tolerance, UnknownTarget, ValidationReport, Verdict,
+    asked, asked_in, pair_probes, probe_plan, rtt_stats, sample_summary, site_table, to_csv,
+    validate, validate_plan,
 };
 use enos_wan::{LinkShape, WanHost, WanMatrix, resolve};
 
@@ -100,90 +100,10 @@ fn row<'r>(
 // --- fping ---------------------------------------------------------------------------------------
 
 #[test]
-fn fping_results_with_padding_icmp_errors_names_and_a_silent_target() {
-    let output = "\
-ICMP Host Unreachable from 198.18.1.1 for ICMP Echo sent to 198.18.1.9
-198.18.1.3     : 10.12 10.09 - 10.11
-198.18.1.4     : 20.51  20.48 20.50 20.49   \n\
-paris-server-2 : 0.05 0.04 0.06 0.05
-ICMP Host Unreachable from 198.18.1.1 for ICMP Echo sent to 198.18.1.9
-198.18.1.9     : - - - -
-198.18.1.3 : duplicate for [1], 64 bytes, 10.10 ms
-
-";
-    let results = parse_fping(output).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        results,
-        vec![
-            (
-                "198.18.1.3".to_owned(),
-                vec![Some(10.12), Some(10.09), None, Some(10.11)]
-            ),
-            (
-                "198.18.1.4".to_owned(),
-                vec![Some(20.51), Some(20.48), Some(20.50), Some(20.49)]
-            ),
-            (
-                "paris-server-2".to_owned(),
-                vec![Some(0.05), Some(0.04), Some(0.06), Some(0.05)]
-            ),
-            ("198.18.1.9".to_owned(), vec![None, None, None, None]),
-        ]
-    );
-}
-
-#[test]
-fn fping_ipv6_targets_keep_their_colons() {
-    let results = parse_fping("fd00::3 : 1.01 - 1.02\n").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        results,
-        vec![("fd00::3".to_owned(), vec![Some(1.01), None, Some(1.02)])]
-    );
-}
-
-#[test]
-fn fping_errors_say_which_line_and_why() {
-    assert_eq!(parse_fping(""), Err(FpingError::NoResult));
-    assert_eq!(
-        parse_fping("ICMP Host Unreachable from 10.0.0.1 for ICMP Echo sent to 10.0.0.2\n"),
-        Err(FpingError::NoResult)
-    );
-    let bad = parse_fping("10.0.0.2 : 1.0 1.x -\n");
-    assert_eq!(
-        bad,
-        Err(FpingError::BadValue {
-            line: 1,
-            value: "1.x".to_owned()
-        })
-    );
-    assert!(
-        bad.unwrap_err()
-            .to_string()
-            .contains("'1.x' is neither a round-trip time")
-    );
-    assert!(matches!(
-        parse_fping("10.0.0.2 : 1.0 -3.0\n"),
-        Err(FpingError::BadValue { .. })
-    ));
-    let unresolved = parse_fping("10.0.0.2 : 1.0 1.1\nnohost: Name or service not known\n");
-    assert_eq!(
-        unresolved,
-        Err(FpingError::Unexpected {
-            line: 2,
-            text: "nohost: Name or service not known".to_owned()
-        })
-    );
-    assert_eq!(
-        unresolved.unwrap_err().to_string(),
-        "line 2: fping said: nohost: Name or service not known"
-    );
-}
-
-#[test]
 fn fping_targets_are_matched_with_hosts_by_name_or_address() {
     let hosts = hosts(&[("a", "s"), ("b", "s"), ("c", "t")]);
-    let results =
-        parse_fping("10.0.0.2 : 1.0 -\nc        : 2.0 2.1\n").unwrap_or_else(|e| panic!("{e}"));
+    let results = enos_probes::fping::parse("10.0.0.2 : 1.0 -\nc        : 2.0 2.1\n")
+        .unwrap_or_else(|e| panic!("{e}"));
     let pairs = pair_probes("a", &hosts, results).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         pairs,
@@ -192,81 +112,13 @@ fn fping_targets_are_matched_with_hosts_by_name_or_address() {
             probes("a", "c", &[Some(2.0), Some(2.1)]),
         ]
     );
-    let unknown = parse_fping("10.0.0.7 : 1.0\n").unwrap_or_else(|e| panic!("{e}"));
+    let unknown = enos_probes::fping::parse("10.0.0.7 : 1.0\n").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         pair_probes("a", &hosts, unknown),
         Err(UnknownTarget {
             src: "a".to_owned(),
             target: "10.0.0.7".to_owned()
         })
-    );
-}
-
-// --- iperf3 --------------------------------------------------------------------------------------
-
-const IPERF3_OK: &str = r#"{
-	"start":	{
-		"connected":	[{
-				"socket":	5,
-				"local_host":	"198.18.1.2",
-				"local_port":	50312,
-				"remote_host":	"198.18.1.3",
-				"remote_port":	5201
-			}],
-		"version":	"iperf 3.12",
-		"test_start":	{ "protocol": "TCP", "num_streams": 1, "duration": 5 }
-	},
-	"intervals":	[{
-			"streams":	[{ "socket": 5, "start": 0, "end": 1.000154, "bytes": 12320768,
-				"bits_per_second": 98551065.4, "retransmits": 0, "omitted": false }],
-			"sum":	{ "start": 0, "end": 1.000154, "bytes": 12320768,
-				"bits_per_second": 98551065.4, "retransmits": 0, "omitted": false }
-		}],
-	"end":	{
-		"streams":	[],
-		"sum_sent":	{ "start": 0, "end": 5.000201, "seconds": 5.000201, "bytes": 59768832,
-			"bits_per_second": 95626209.91, "retransmits": 12, "sender": true },
-		"sum_received":	{ "start": 0, "end": 5.041788, "seconds": 5.000201, "bytes": 58981376,
-			"bits_per_second": 93587813.56, "sender": true },
-		"cpu_utilization_percent":	{ "host_total": 1.2, "remote_total": 0.7 }
-	}
-}"#;
-
-#[test]
-fn iperf3_gives_the_received_throughput() {
-    assert_eq!(parse_iperf3(IPERF3_OK), Ok(93587813.56));
-}
-
-#[test]
-fn iperf3_failures_are_errors() {
-    let refused = r#"{
-	"start":	{ "connected": [], "version": "iperf 3.12" },
-	"intervals":	[],
-	"end":	{},
-	"error":	"unable to connect to server: Connection refused"
-}"#;
-    let error = parse_iperf3(refused);
-    assert_eq!(
-        error,
-        Err(Iperf3Error::Failed(
-            "unable to connect to server: Connection refused".to_owned()
-        ))
-    );
-    assert_eq!(
-        error.unwrap_err().to_string(),
-        "iperf3 failed: unable to connect to server: Connection refused"
-    );
-    assert!(matches!(
-        parse_iperf3("iperf3: error - unable to connect to server"),
-        Err(Iperf3Error::NotJson(_))
-    ));
-    assert_eq!(
-        parse_iperf3(r#"{"end": {"sum_sent": {"bits_per_second": 1.0}}}"#),
-        Err(Iperf3Error::MissingThroughput)
-    );
-    assert_eq!(
-        parse_iperf3(r#"{"end": {"sum_received": {"bits_per_second": -1.0}}}"#),
-        Err(Iperf3Error::InvalidThroughput(-1.0))
     );
 }
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 
-use enos_core::ProviderError;
+use enos_provider::ProviderError;
 
 use crate::plan::{BLOCKS, block_base, management_link, namespace_prefix};
 use crate::sys;

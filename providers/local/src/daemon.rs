@@ -1,16 +1,17 @@
 //! The local provider's daemons — the userspace WAN emulator and the egress proxy — are
-//! subcommands of one program (the `enos` binary), started detached from the command that
+//! entry points of this crate and of the crates that own them, reached through one hidden
+//! subcommand of one program (`enos daemon <name>`), started detached from the command that
 //! starts them and killed with the testbed.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use enos_core::ProviderError;
+use enos_provider::ProviderError;
 
 use crate::sys;
 
-/// The program whose subcommands run the daemons (`<program> wan-emulator …`,
-/// `<program> egress-proxy …`).
+/// The program that runs the daemons (`<program> daemon wan-emulator …`, `<program> daemon
+/// egress-proxy …`, `<program> daemon local-host …`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Daemons {
     /// The program, e.g. the `enos` binary itself.

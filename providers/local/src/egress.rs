@@ -1,7 +1,7 @@
 //! Package downloads for hosts that have no route out: the egress proxy.
 //!
 //! The testbed's hosts reach nothing beyond the testbed, but they reach the root namespace's end
-//! of the management link. One proxy per experiment (`enos egress-proxy`, see `enos-egress`)
+//! of the management link. One proxy per experiment (`enos daemon egress-proxy`, see `enos-egress`)
 //! listens there, in the root namespace, and each host's apt is configured to use it
 //! (`/etc/apt/apt.conf.d/00enos-proxy`). `.deb` files are cached under the experiment's data
 //! directory, so a package several hosts install is downloaded once; the cache goes with the
@@ -19,8 +19,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use enos_core::ProviderError;
 use enos_egress::AllowRule;
+use enos_provider::ProviderError;
 use enos_scenario::{ProviderSpec, Scenario};
 
 use crate::alloc::{data_dir, runtime_dir};
@@ -111,7 +111,8 @@ pub fn allow_list(
 /// experiment's block as its only clients, `allow` as its allow-list, its cache and pid file.
 pub fn proxy_args(plan: &TestbedPlan, allow: &[String]) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![
-        "egress-proxy".into(),
+        "daemon".into(),
+        enos_egress::daemon::NAME.into(),
         "--listen".into(),
         listen_address(plan).to_string().into(),
         "--clients".into(),
@@ -273,8 +274,9 @@ mod tests {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         assert_eq!(
-            args[..7],
+            args[..8],
             [
+                "daemon",
                 "egress-proxy",
                 "--listen",
                 "198.18.48.1:3142",

@@ -12,7 +12,7 @@
 //! The machine's own firewall (the root namespace's rules) is never touched: the table lives,
 //! and dies, with the fabric namespace.
 
-use enos_core::ProviderError;
+use enos_provider::ProviderError;
 
 use crate::egress::PORT;
 use crate::plan::TestbedPlan;

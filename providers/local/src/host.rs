@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use enos_core::ProviderError;
+use enos_provider::ProviderError;
 use tokio::process::Command;
 
 use crate::plan::{HostSlot, TestbedPlan};
@@ -198,7 +198,7 @@ pub fn network_batch(slot: &HostSlot, gateway: std::net::Ipv4Addr) -> String {
     )
 }
 
-/// What `enos local-host` needs to start one host (see [`init_main`]).
+/// What `enos daemon local-host` needs to start one host (see [`init_main`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostInit {
     /// The host's network namespace, e.g. `/run/netns/enos-e1234-paris-server-1`.
@@ -211,11 +211,46 @@ pub struct HostInit {
     pub name: String,
 }
 
+/// The daemon's name: `enos daemon local-host --netns … --dir … --data-root … --name …`.
+pub const DAEMON: &str = "local-host";
+
+/// The arguments of `enos daemon local-host`.
+#[derive(Debug, clap::Parser)]
+#[command(name = "local-host", no_binary_name = true)]
+struct HostArgs {
+    /// The host's network namespace (a path under /run/netns).
+    #[arg(long)]
+    netns: PathBuf,
+    /// The host's directory (its layers).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The machine's data root, hidden inside the host.
+    #[arg(long)]
+    data_root: PathBuf,
+    /// The host's name.
+    #[arg(long)]
+    name: String,
+}
+
+/// The entry point of `enos daemon local-host`: starts one host (see [`init_main`]). It must
+/// run before the process starts any thread.
+pub fn daemon_main(args: Vec<std::ffi::OsString>) -> Result<(), String> {
+    let args = <HostArgs as clap::Parser>::try_parse_from(args).map_err(|e| e.to_string())?;
+    let init = HostInit {
+        netns: args.netns,
+        dir: args.dir,
+        data_root: args.data_root,
+        name: args.name,
+    };
+    init_main(&init).map_err(|e| format!("host {}: {e}", init.name))
+}
+
 impl HostInit {
-    /// The arguments of `enos local-host` for this host.
+    /// The arguments of `enos daemon local-host` for this host.
     pub fn args(&self) -> Vec<std::ffi::OsString> {
         vec![
-            "local-host".into(),
+            "daemon".into(),
+            DAEMON.into(),
             "--netns".into(),
             self.netns.clone().into(),
             "--dir".into(),
@@ -248,7 +283,7 @@ fn errno(what: &str) -> impl Fn(nix::Error) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
-/// Starts one host; the body of `enos local-host`, which the provider runs once per host.
+/// Starts one host; the body of `enos daemon local-host`, which the provider runs once per host.
 ///
 /// In this process, while it has a single thread: a session of its own, the host's network
 /// namespace (configured from the host's `network.batch`), then new mount, UTS and PID
@@ -405,7 +440,7 @@ pub fn init_main(init: &HostInit) -> Result<(), String> {
     }
 }
 
-/// Starts host `slot` with `program local-host …` (see [`init_main`]); its output (and later
+/// Starts host `slot` with `program daemon local-host …` (see [`init_main`]); its output (and later
 /// `sshd`'s) goes to `log`. Returns once `sshd` is started, not once it listens ([`listening`]).
 pub async fn start(
     program: &Path,

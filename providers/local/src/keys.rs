@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use enos_core::ProviderError;
+use enos_provider::ProviderError;
 use ssh_key::{Algorithm, EcdsaCurve, LineEnding, PrivateKey, rand_core::OsRng};
 
 /// The experiment's client key, under its `ssh/` directory (its public half adds `.pub`).

@@ -28,9 +28,8 @@ pub mod wan;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use enos_core::{
-    Experiment, Host, Provider, ProviderError, Reporter, SiteNetwork, SshAccess, Testbed, WanMethod,
-};
+use enos_core::{Experiment, Host, Reporter, SiteNetwork, SshAccess, Testbed};
+use enos_provider::{Daemon, Provider, ProviderError, WanEmulator};
 use enos_wan::WanMatrix;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
@@ -515,7 +514,7 @@ impl Provider for LocalProvider {
         let packages =
             repositories::PackageConfig::of_this_machine(|name| std::env::var(name).ok());
         let allow = egress::allow_list(&experiment.state().scenario, &packages)?;
-        let proxy_log = experiment.subdir("logs")?.join("egress-proxy.log");
+        let proxy_log = experiment.path(enos_core::layout::daemon_log("egress-proxy"))?;
         egress::ensure(&self.daemons, &plan, &allow, &proxy_log).await?;
 
         let namespaces = sys::namespaces();
@@ -546,31 +545,33 @@ impl Provider for LocalProvider {
         self.write_ssh_files(experiment, &plan)
     }
 
-    async fn wan_method(&self, experiment: &Experiment) -> Result<WanMethod, ProviderError> {
-        let state = local_state(experiment)
-            .ok_or_else(|| ProviderError::new("the local testbed is not deployed"))?;
-        Ok(match state.kernel_netem {
-            Some(true) => WanMethod::Tc {
-                device: "eth0".to_owned(),
-            },
-            _ => WanMethod::Emulator {
-                description: "userspace emulator in the fabric (this kernel has no netem)"
-                    .to_owned(),
-            },
-        })
+    fn check_scenario(&self, scenario: &enos_scenario::Scenario) -> Result<(), (String, String)> {
+        wan::check_scenario(scenario).map_err(|why| ("network".to_owned(), why))
     }
 
-    async fn shape_wan(
-        &self,
-        experiment: &mut Experiment,
-        matrix: &WanMatrix,
-        reporter: &dyn Reporter,
-    ) -> Result<(), ProviderError> {
-        let plan = local_state(experiment)
-            .and_then(|s| s.plan)
-            .ok_or_else(|| ProviderError::new("the local testbed is not deployed"))?;
-        let log = experiment.subdir("logs")?.join("wan-emulator.log");
-        wan::shape(&self.daemons, &plan, matrix, &log, reporter).await
+    fn wan_emulator(&self, experiment: &Experiment) -> Option<&dyn WanEmulator> {
+        match local_state(experiment).and_then(|s| s.kernel_netem) {
+            // The kernel has netem: tc on each host's eth0.
+            Some(true) => None,
+            _ => Some(self),
+        }
+    }
+
+    fn daemons(&self) -> Vec<Daemon> {
+        vec![
+            Daemon {
+                name: host::DAEMON,
+                main: host::daemon_main,
+            },
+            Daemon {
+                name: enos_emulator::daemon::NAME,
+                main: enos_emulator::daemon::main,
+            },
+            Daemon {
+                name: enos_egress::daemon::NAME,
+                main: enos_egress::daemon::main,
+            },
+        ]
     }
 
     async fn destroy(
@@ -629,5 +630,25 @@ impl Provider for LocalProvider {
                 },
             ),
         ]
+    }
+}
+
+#[async_trait::async_trait]
+impl WanEmulator for LocalProvider {
+    fn description(&self) -> String {
+        "userspace emulator in the fabric (this kernel has no netem)".to_owned()
+    }
+
+    async fn shape(
+        &self,
+        experiment: &mut Experiment,
+        matrix: &WanMatrix,
+        reporter: &dyn Reporter,
+    ) -> Result<(), ProviderError> {
+        let plan = local_state(experiment)
+            .and_then(|s| s.plan)
+            .ok_or_else(|| ProviderError::new("the local testbed is not deployed"))?;
+        let log = experiment.path(enos_core::layout::daemon_log("wan-emulator"))?;
+        wan::shape(&self.daemons, &plan, matrix, &log, reporter).await
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use enos_core::ProviderError;
+use enos_provider::ProviderError;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use enos_core::ProviderError;
+use enos_provider::ProviderError;
 use rustix::process::Signal;
 
 use crate::alloc::{data_dir, runtime_dir};

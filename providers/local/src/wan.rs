@@ -5,7 +5,7 @@
 //! /32 and sends everything to its site's gateway, even to a host of its own site. That makes
 //! the fabric the one place where the WAN is shaped, whatever the number of hosts:
 //!
-//! - the emulator (`enos wan-emulator`, one process per experiment, started on the first
+//! - the emulator (`enos daemon wan-emulator`, one process per experiment, started on the first
 //!   shaping and killed with the testbed) owns one TUN device, `wan0`, in the fabric;
 //! - an nftables set of the experiment's own (`table ip enos_wan`, set `shaped`) lists the
 //!   shaped (source, destination) address ranges; a packet coming from a bridge that matches is
@@ -26,8 +26,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use enos_core::{ProviderError, Reporter};
+use enos_core::Reporter;
 use enos_emulator::{EmulatorConfig, Endpoint, PairRule};
+use enos_provider::ProviderError;
 use enos_wan::WanMatrix;
 
 use crate::alloc::runtime_dir;
@@ -330,7 +331,8 @@ async fn start(
     let socket = socket_path(&plan.prefix);
     let _ = std::fs::remove_file(&socket);
     let args: Vec<std::ffi::OsString> = vec![
-        "wan-emulator".into(),
+        "daemon".into(),
+        enos_emulator::daemon::NAME.into(),
         "--config".into(),
         config_path.into(),
         "--socket".into(),

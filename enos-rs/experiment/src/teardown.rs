@@ -1,0 +1,89 @@
+//! `enos destroy`: undo what the experiment put on hosts that outlive it, close its SSH
+//! masters, and let the provider remove what it created. The results are kept.
+
+use std::path::{Path, PathBuf};
+
+use enos_core::{Experiment, Phase, Reporter};
+
+use crate::registry::Providers;
+use crate::session::Session;
+use crate::{Error, provider_of};
+
+/// What `enos destroy` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destroyed {
+    /// The experiment was destroyed before.
+    Already {
+        /// Its name.
+        name: String,
+    },
+    /// The experiment is destroyed now.
+    Now {
+        /// Its name.
+        name: String,
+        /// Where its results are kept.
+        results: PathBuf,
+    },
+}
+
+/// Destroys the experiment at `location`.
+pub async fn destroy(
+    providers: &Providers,
+    location: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Destroyed, Error> {
+    let experiment = Experiment::open(location)?;
+    if experiment.state().phase == Phase::Destroyed {
+        return Ok(Destroyed::Already {
+            name: experiment.state().name.clone(),
+        });
+    }
+    let provider = provider_of(providers, &experiment)?;
+    let mut experiment = match (
+        provider.hosts_outlive_destroy(),
+        &experiment.state().testbed,
+    ) {
+        (true, Some(testbed)) => {
+            let testbed = testbed.clone();
+            let mut session = Session::from_parts(experiment, testbed);
+            undo_on_hosts(&mut session, provider.as_ref(), reporter).await;
+            session.experiment
+        }
+        _ => experiment,
+    };
+    experiment.state_mut().begin_step("destroy");
+    experiment.set_phase(Phase::Destroying)?;
+    if let Some(testbed) = &experiment.state().testbed
+        && let Err(e) = enos_remote::close_all(&testbed.ssh.control_dir).await
+    {
+        reporter.note(&format!("warning: closing SSH connections: {e}"));
+    }
+    match provider.destroy(&mut experiment, reporter).await {
+        Ok(()) => {
+            let state = experiment.state_mut();
+            state.phase = Phase::Destroyed;
+            state.end_step(Ok(()));
+            experiment.save()?;
+            Ok(Destroyed::Now {
+                name: experiment.state().name.clone(),
+                results: experiment.dir().to_owned(),
+            })
+        }
+        Err(e) => {
+            let state = experiment.state_mut();
+            state.end_step(Err(e.message.clone()));
+            experiment.save()?;
+            Err(e.into())
+        }
+    }
+}
+
+/// Removes what the experiment put on hosts it does not own: its shaping and the services its
+/// deploy steps started. A host that cannot be reached is a warning: destroy goes on.
+async fn undo_on_hosts(session: &mut Session, provider: &dyn Provider, reporter: &dyn Reporter) {
+    if let Err(e) = crate::wan::reset(session, provider, reporter).await {
+        reporter.note(&format!("warning: removing the WAN shaping: {}", e.message));
+    }
+}
+
+use enos_provider::Provider;

@@ -1,0 +1,168 @@
+//! The provider seam: what every testbed (local, static hosts, Grid'5000, Vagrant, OpenStack)
+//! implements, and the capabilities a provider may or may not have.
+//!
+//! A [`Provider`] turns a checked scenario into a [`Testbed`] (hosts, networks, how to reach
+//! each host) and removes everything it created on `destroy`. It records its own handles in the
+//! experiment's `provider_state` and saves the state after every step, so that `destroy` works
+//! after a crash. It checks its own options in the scenario, so that adding a provider is one crate plus one line where
+//! the binary registers it.
+//!
+//! Capabilities are separate: a provider with its own WAN emulator hands back a
+//! [`WanEmulator`] (without one, the experiment shapes with tc over SSH on each host's
+//! experiment interface); a provider whose testbed needs processes on the control machine
+//! exports them as [`Daemon`] entry points, which the binary reaches through one hidden
+//! subcommand.
+#![warn(missing_docs)]
+
+use std::ffi::OsString;
+
+use enos_core::{Experiment, Reporter, StateError, Testbed};
+use enos_wan::WanMatrix;
+use serde::{Deserialize, Serialize};
+
+/// A failure of a provider, with an optional hint for the person running the command.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it, when there is something to say.
+    pub hint: Option<String>,
+}
+
+impl ProviderError {
+    /// An error with `message` and no hint.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl From<StateError> for ProviderError {
+    fn from(e: StateError) -> Self {
+        ProviderError::new(e.to_string())
+    }
+}
+
+/// How a testbed's WAN was shaped, as recorded beside the matrix in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WanMethod {
+    /// HTB and netem qdiscs on each host's experiment interface, applied over SSH (EnOSlib's
+    /// NetemHTB).
+    Tc {
+        /// The interface, when every host uses the same one; otherwise a few words saying that
+        /// each host uses its own.
+        device: String,
+    },
+    /// The provider's own emulator.
+    Emulator {
+        /// Why, and how, in a few words for `enos info`.
+        description: String,
+    },
+}
+
+/// A testbed provider.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync {
+    /// The provider's name as written in scenarios, e.g. `local`.
+    fn name(&self) -> &'static str;
+
+    /// Checks what the provider can hold once the scenario is resolved (the WAN its emulator
+    /// would carry, for instance), when the scenario is read: an error is the key path to show
+    /// it at and the message.
+    fn check_scenario(&self, scenario: &enos_scenario::Scenario) -> Result<(), (String, String)> {
+        let _ = scenario;
+        Ok(())
+    }
+
+    /// Checks that this machine can run the provider (privileges, programs, credentials) before
+    /// anything is created.
+    async fn check(&self) -> Result<(), ProviderError>;
+
+    /// Brings the experiment's testbed up, or completes a half-made one; a testbed that is already
+    /// up is left as it is. Saves progress in the experiment's state as it goes.
+    ///
+    /// The testbed's SSH client files are written by the experiment from what this returns; a
+    /// provider writes only what is its own (keys it generated, for instance).
+    async fn deploy(
+        &self,
+        experiment: &mut Experiment,
+        reporter: &dyn Reporter,
+    ) -> Result<Testbed, ProviderError>;
+
+    /// Removes everything the experiment created, also after a crash or a half-finished deploy.
+    /// Called after the experiment has undone what it put on the hosts itself (shaping, the
+    /// services of deploy steps) and closed its SSH connections.
+    async fn destroy(
+        &self,
+        experiment: &mut Experiment,
+        reporter: &dyn Reporter,
+    ) -> Result<(), ProviderError>;
+
+    /// The provider's own WAN emulator for this experiment, if it shapes the WAN itself; `None`
+    /// (the default) means tc over SSH on the hosts.
+    fn wan_emulator(&self, experiment: &Experiment) -> Option<&dyn WanEmulator> {
+        let _ = experiment;
+        None
+    }
+
+    /// Whether the experiment should undo what it put on the hosts on `destroy` (tc rules, the
+    /// services of deploy steps): true for hosts the provider does not remove itself.
+    fn hosts_outlive_destroy(&self) -> bool {
+        false
+    }
+
+    /// Facts about the experiment's testbed worth showing in `enos info`, as (label, value) pairs.
+    fn describe(&self, experiment: &Experiment) -> Vec<(String, String)>;
+
+    /// The processes this provider runs on the control machine, reached through the binary's
+    /// hidden `daemon` subcommand.
+    fn daemons(&self) -> Vec<Daemon> {
+        Vec::new()
+    }
+}
+
+/// A provider's own WAN emulator.
+#[async_trait::async_trait]
+pub trait WanEmulator: Send + Sync {
+    /// What shapes the WAN, in a few words for `enos info` and the records.
+    fn description(&self) -> String;
+
+    /// Shapes traffic between the hosts as `matrix` asks, replacing what was shaped before (an
+    /// empty matrix removes all shaping).
+    async fn shape(
+        &self,
+        experiment: &mut Experiment,
+        matrix: &WanMatrix,
+        reporter: &dyn Reporter,
+    ) -> Result<(), ProviderError>;
+}
+
+/// A process a provider runs on the control machine, started as
+/// `<the enos binary> daemon <name> <args…>`.
+///
+/// `main` runs before the binary starts any thread or async runtime (entering namespaces needs
+/// a single-threaded process); it builds its own runtime when it needs one. It returns an error
+/// to print, or nothing when the daemon ended normally.
+#[derive(Clone, Copy)]
+pub struct Daemon {
+    /// The name after `daemon` on the command line.
+    pub name: &'static str,
+    /// The entry point, given the arguments after the name.
+    pub main: fn(Vec<OsString>) -> Result<(), String>,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon").field("name", &self.name).finish()
+    }
+}
