@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod deploy;
 mod egress;
+mod layering;
 mod scale;
 mod stacks;
 mod testbed;

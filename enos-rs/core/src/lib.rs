@@ -1,5 +1,5 @@
 //! The core of enos-rs: experiment state, the results layout, the testbed a provider hands back,
-//! the reporter seam, and inventories.
+//! and the reporter seam.
 //!
 //! The core does no network I/O and never writes to the terminal: providers and the
 //! remote-execution crate talk to hosts, the `enos` binary talks to people.
@@ -7,7 +7,6 @@
 
 pub mod experiment;
 pub mod fsutil;
-pub mod inventory;
 pub mod layout;
 pub mod report;
 pub mod ssh;

@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use enos_core::{Experiment, Phase, Reporter, Testbed, inventory, layout};
+use enos_core::{Experiment, Phase, Reporter, Testbed, layout};
+use enos_inventory as inventory;
 use enos_provider::Provider;
 
 use crate::records::{PhaseRecorder, write_json};

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use enos_core::inventory::{self, InventoryFormat};
+use enos_inventory::InventoryFormat;
 use enos_core::{Experiment, ExperimentState, Host, Phase};
 
 use crate::registry::Providers;
@@ -63,6 +63,6 @@ pub fn info(providers: &Providers, location: &Path) -> Result<Info, Error> {
 /// The inventory of the deployed experiment at `location`, in `format`.
 pub fn inventory(location: &Path, format: InventoryFormat) -> Result<String, Error> {
     let session = Session::open(location)?;
-    inventory::render(format, &session.experiment.state().name, &session.testbed)
+    enos_inventory::render(format, &session.experiment.state().name, &session.testbed)
         .map_err(|e| Error::new(e.to_string()))
 }

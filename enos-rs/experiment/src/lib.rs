@@ -28,7 +28,7 @@ use std::sync::Arc;
 use enos_core::Experiment;
 use enos_provider::Provider;
 
-pub use enos_core::inventory::InventoryFormat;
+pub use enos_inventory::InventoryFormat;
 pub use enos_core::{ExperimentState, Host, NullReporter, Reporter, TaskId};
 pub use enos_remote::CommandOutput;
 

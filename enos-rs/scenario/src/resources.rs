@@ -1,4 +1,4 @@
-//! Files built into enos: the stacks under `stacks/` and the inventory templates they use, so
+//! Files built into enos: the stacks under `stacks/`, so
 //! that the binary works alone and users can read and copy the same files from the repository.
 
 use std::borrow::Cow;
@@ -15,7 +15,6 @@ macro_rules! builtin_files {
 
 // Every file under `stacks/` must be listed here; a test checks that none is missing.
 builtin_files!(
-    "inventories/kolla-multinode.j2",
     "stacks/etcd/stack.yaml",
     "stacks/k3s/stack.yaml",
     "stacks/keystone/admin-openrc.j2",
@@ -26,6 +25,7 @@ builtin_files!(
     "stacks/nginx/site.conf.j2",
     "stacks/nginx/stack.yaml",
     "stacks/openstack/globals.yml.j2",
+    "stacks/openstack/kolla-multinode.j2",
     "stacks/openstack/stack.yaml",
 );
 
@@ -131,8 +131,8 @@ mod tests {
     #[test]
     fn builtin_paths_join_without_the_disk() {
         assert_eq!(
-            builtin_join("stacks/openstack", "../../inventories/kolla-multinode.j2").as_deref(),
-            Some("inventories/kolla-multinode.j2")
+            builtin_join("stacks/openstack", "../nginx/site.conf.j2").as_deref(),
+            Some("stacks/nginx/site.conf.j2")
         );
         assert_eq!(
             builtin_join("stacks/etcd", "./a/b.j2").as_deref(),

@@ -1,13 +1,14 @@
 //! Inventories: the testbed written for other tools (Ansible INI and YAML, and JSON), rendered with
-//! minijinja from the templates under `inventories/`.
+//! minijinja from this crate's `templates/`.
+#![warn(missing_docs)]
 
 use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
-use crate::fsutil::write_atomic;
-use crate::testbed::{Host, Testbed};
+use enos_core::fsutil::write_atomic;
+use enos_core::{Host, Testbed};
 
 /// The inventory formats enos writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,15 +38,15 @@ impl InventoryFormat {
         match self {
             Self::Ini => (
                 "ansible.ini.j2",
-                include_str!("../../../inventories/ansible.ini.j2"),
+                include_str!("../templates/ansible.ini.j2"),
             ),
             Self::Yaml => (
                 "ansible.yaml.j2",
-                include_str!("../../../inventories/ansible.yaml.j2"),
+                include_str!("../templates/ansible.yaml.j2"),
             ),
             Self::Json => (
                 "hosts.json.j2",
-                include_str!("../../../inventories/hosts.json.j2"),
+                include_str!("../templates/hosts.json.j2"),
             ),
         }
     }
