@@ -9,7 +9,7 @@
 #   - the SQL statements an `openstack token issue` costs (the `Questions` counter of the database that
 #     site's Keystone uses: paris's MariaDB for the shared layout, the site's own with Galera).
 # Prints the median of RUNS requests of each kind per site (default 5).
-# Usage: bench/keystone-tokens.sh [RUNS]
+# Usage: perf/keystone-tokens.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}

@@ -9,7 +9,7 @@
 #     testbed has its own package cache, so both download the same packages through the proxy.
 # Scenarios: scenarios/etcd-3sites.yaml, scenarios/keystone-3sites.yaml (shared database) and the
 # same with `database: galera`. Prints medians of RUNS runs (default 3).
-# Usage: bench/services.sh [RUNS] [SCENARIO…]   (SCENARIO: etcd, keystone-shared, keystone-galera)
+# Usage: perf/services.sh [RUNS] [SCENARIO…]   (SCENARIO: etcd, keystone-shared, keystone-galera)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
