@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
 work=$(mktemp -d /tmp/enos-perf.XXXXXX)
 trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
 work=$(mktemp -d /tmp/enos-keystone.XXXXXX)
 trap 'cd /; for r in "$work"/r-*; do [ -d "$r" ] && "$enos" -q destroy --results "$r" >/dev/null 2>&1; done; rm -rf "$work"' EXIT
 

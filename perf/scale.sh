@@ -17,13 +17,14 @@
 # Usage: perf/scale.sh [RUNS] [SIZES...]   (default 3 runs, sizes 48 200 400 1000; medians)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 runs=${1:-3}
 shift || true
 sizes=${*:-48 200 400 1000}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
 work=$(mktemp -d /tmp/enos-scale.XXXXXX)
-trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash perf/bare-testbed.sh down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash "$root/perf/bare-testbed.sh" down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }

@@ -16,7 +16,7 @@ runs=${1:-3}
 shift || true
 wanted=${*:-etcd keystone-shared keystone-galera}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
 work=$(mktemp -d /tmp/enos-services.XXXXXX)
 trap 'cd /; for r in "$work"/r-*; do [ -d "$r" ] && "$enos" -q destroy --results "$r" >/dev/null 2>&1; done; rm -rf "$work"' EXIT
 

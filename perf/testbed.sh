@@ -10,11 +10,12 @@
 # Usage: perf/testbed.sh [RUNS]   (default 5; prints medians)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 runs=${1:-5}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
 work=$(mktemp -d /tmp/enos-perf.XXXXXX)
-trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash perf/bare-testbed.sh down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash "$root/perf/bare-testbed.sh" down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
