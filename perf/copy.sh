@@ -15,7 +15,7 @@
 # against the file's SHA-256.
 # Writes OUTDIR/copy.csv (every run) and OUTDIR/copy.md (medians).
 # Usage: perf/copy.sh [RUNS] [OUTDIR]   (default 5 runs, OUTDIR perf-out/copy)
-# Environment: SIZE_MB (default 10), SCENARIO (another testbed, no deploy section), ENOS (an
+# Environment: SIZE_MB (default 10, in MiB), SCENARIO (another testbed, no deploy section), ENOS (an
 # enos binary to use instead of a release build).
 set -euo pipefail
 runs=${1:-5}

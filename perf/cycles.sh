@@ -9,7 +9,8 @@
 #   - whatever the names: no process started by the cycle's enos commands is alive (each command
 #     runs in a cgroup of its own, which processes cannot leave by daemonising: it must be empty
 #     after the destroy), and no new entry in /tmp, /run, /dev/shm, /run/enos, /var/lib/enos,
-#     nor in the TMPDIR the enos commands were given.
+#     nor in the TMPDIR the enos commands were given (other experiments' directories in
+#     /run/enos and /var/lib/enos are not counted).
 # Kept on purpose, and not counted: the results directory of each cycle (under OUTDIR/results,
 # with its state marked `destroyed`), /run/enos with its allocation lock, /var/lib/enos.
 # It records each command's time and the peak memory of the `enos` process (`/usr/bin/time -f
@@ -149,7 +150,9 @@ for cycle in $(seq "$cycles"); do
     {
         traces "$prefix" "$cidr"
         cgroup_processes
+        # (another experiment's directories, created meanwhile, are not this one's)
         files | comm -13 "$work/before" - | grep -Ev "$kept_on_purpose" |
+            awk -v p="$prefix" '!/^\/(run|var\/lib)\/enos\/[a-z0-9]+$/ || $0 ~ ("/" p "$")' |
             { if [ -n "${IGNORE:-}" ]; then grep -Ev "$IGNORE"; else cat; fi; } |
             sed 's/^/file: /' || true
         phase=$(jq -r .phase "$env_dir/state.json")
