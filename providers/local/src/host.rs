@@ -269,7 +269,7 @@ impl HostInit {
 /// first. Re-execution gives every connection a fresh address-space layout, a defence against
 /// memory disclosure that a testbed host reachable only from its testbed and this machine can
 /// do without; it costs about 7 ms of CPU per connection, a quarter of it
-/// (`bench/ssh-connection.sh`), which a thousand hosts pay at once when `enos` connects to them.
+/// (`perf/ssh-connection.sh`), which a thousand hosts pay at once when `enos` connects to them.
 pub const SSHD_ARGV: [&str; 6] = [
     "/usr/sbin/sshd",
     "-D",

@@ -4,7 +4,7 @@
 //!
 //! Generating them here rather than with one `ssh-keygen` process per host keeps a 1000-host
 //! bring-up from spending seconds starting processes. A connection costs the same CPU with
-//! P-256 keys and key exchange as with ed25519 and curve25519 (`bench/ssh-connection.sh`); P-256
+//! P-256 keys and key exchange as with ed25519 and curve25519 (`perf/ssh-connection.sh`); P-256
 //! is what OpenSSL, which OpenSSH links, implements itself.
 
 use std::path::Path;

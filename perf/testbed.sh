@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Benchmarks of docs/performance.md, peers side by side in the same run (as root):
 #   1. bring-up of 3 sites x 16 hosts until every host answers over SSH:
-#      `enos deploy scenarios/bench-48.yaml` beside bench/bare-testbed.sh (same namespaces, one
+#      `enos deploy scenarios/bench-48.yaml` beside perf/bare-testbed.sh (same namespaces, one
 #      sshd per host, no per-host file system);
 #      and their removal: `enos destroy` beside the bare script's `down`;
 #   2. `true` on those 48 hosts: `enos exec` over its open connections beside
 #      `ansible all -m command -a true -f 48` (defaults), `parallel-ssh -p 48` and `xargs -P 48 ssh`
 #      (one ssh client per host over the ControlMaster connections of ssh_config), on the same hosts.
-# Usage: bench/testbed.sh [RUNS]   (default 5; prints medians)
+# Usage: perf/testbed.sh [RUNS]   (default 5; prints medians)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 runs=${1:-5}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
-work=$(mktemp -d /tmp/enos-bench.XXXXXX)
-trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash bench/bare-testbed.sh down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
+work=$(mktemp -d /tmp/enos-perf.XXXXXX)
+trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash "$root/perf/bare-testbed.sh" down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
@@ -23,8 +24,8 @@ elapsed() { echo "$(now) - $1" | bc; }
 echo "== bring-up, 48 hosts, $runs runs"
 : > "$work/bare.t"; : > "$work/enos.t"; : > "$work/bare-down.t"; : > "$work/enos-down.t"
 for _ in $(seq "$runs"); do
-    t=$(now); bash bench/bare-testbed.sh up 3 16 "$work/bare" >/dev/null; elapsed "$t" >> "$work/bare.t"
-    t=$(now); bash bench/bare-testbed.sh down "$work/bare" >/dev/null; elapsed "$t" >> "$work/bare-down.t"
+    t=$(now); bash perf/bare-testbed.sh up 3 16 "$work/bare" >/dev/null; elapsed "$t" >> "$work/bare.t"
+    t=$(now); bash perf/bare-testbed.sh down "$work/bare" >/dev/null; elapsed "$t" >> "$work/bare-down.t"
     t=$(now); "$enos" -q deploy --results "$work/results" scenarios/bench-48.yaml >/dev/null; elapsed "$t" >> "$work/enos.t"
     t=$(now); "$enos" -q destroy --results "$work/results" >/dev/null; elapsed "$t" >> "$work/enos-down.t"
 done

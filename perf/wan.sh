@@ -10,13 +10,13 @@
 #   4. time of `enos tc apply` (no validation) for the 2256 directions of 48 hosts: the first
 #      apply (the emulator is started in the fabric) and applying again.
 # Every figure is the median of RUNS runs (default 3).
-# Usage: bench/wan.sh [RUNS]
+# Usage: perf/wan.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
-work=$(mktemp -d /tmp/enos-wan-bench.XXXXXX)
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
+work=$(mktemp -d /tmp/enos-wan-perf.XXXXXX)
 bare=bw$$
 cleanup() {
     cd /
@@ -96,7 +96,7 @@ echo "emulator CPU: $(median < "$work/cpu.t") % of one core; datagrams lost: $(m
 echo "== 4. enos tc apply on 48 hosts (2256 directions, no validation), median of $runs"
 "$enos" -q deploy --no-validate --results "$work/r48" scenarios/bench-48.yaml >/dev/null
 prefix48=$(jq -r .provider_state.prefix "$work/r48/current/state.json")
-apply48() { "$enos" -q tc apply --results "$work/r48" --constraints bench/wan-48.yaml --no-validate >/dev/null; }
+apply48() { "$enos" -q tc apply --results "$work/r48" --constraints perf/wan-48.yaml --no-validate >/dev/null; }
 : > "$work/first.t"; : > "$work/again.t"
 for _ in $(seq "$runs"); do
     # No emulator: the apply starts it (one TUN device in the fabric) and loads the marks.

@@ -4,10 +4,10 @@
 # `ssh -M -f -N` to one sshd on loopback, for ed25519 keys with curve25519 key exchange (OpenSSH's
 # own code) and P-256 keys with ecdh-sha2-nistp256 (OpenSSL's), each with sshd re-executing itself
 # per connection (the default) and without (`sshd -r`). 60 connections per run.
-# Usage: bench/ssh-connection.sh [RUNS]   (as root; default 3; medians)
+# Usage: perf/ssh-connection.sh [RUNS]   (as root; default 3; medians)
 set -euo pipefail
 runs=${1:-3}
-work=$(mktemp -d /tmp/enos-ssh-bench.XXXXXX)
+work=$(mktemp -d /tmp/enos-ssh-perf.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"

@@ -8,7 +8,7 @@ Prints, as `name seconds`: `up` (build and start until every host's shell answer
 (`true` in every host's shell, one after the other, Mininet's way of running a command on all
 hosts) and `down` (stop and remove everything).
 
-Usage: bench/mininet-peer.py SITES HOSTS_PER_SITE   (as root)
+Usage: perf/mininet-peer.py SITES HOSTS_PER_SITE   (as root)
 """
 import sys
 import time

@@ -8,22 +8,23 @@
 #     bring-up (the phases `enos deploy` records in logs/deploy-phases.json);
 #   - `xargs -P 64 ssh -F ssh_config HOST true` on enos's own testbed, over the connections enos
 #     keeps open (one ssh client per host: the practical limit of a tool that starts ssh);
-#   - bench/bare-testbed.sh: the same namespaces, bridges and one sshd per host (no per-host file
+#   - perf/bare-testbed.sh: the same namespaces, bridges and one sshd per host (no per-host file
 #     system), sequentially, until every host answers over SSH (a master connection each); its
 #     teardown;
-#   - Mininet 2.3 (bench/mininet-peer.py: Linux bridges, no controller, bare namespaces with a
+#   - Mininet 2.3 (perf/mininet-peer.py: Linux bridges, no controller, bare namespaces with a
 #     shell, no sshd and no file system per host): up, `true` in every host's shell, down.
 # Neither peer can shape the WAN here: both would need netem, which this kernel lacks.
-# Usage: bench/scale.sh [RUNS] [SIZES...]   (default 3 runs, sizes 48 200 400 1000; medians)
+# Usage: perf/scale.sh [RUNS] [SIZES...]   (default 3 runs, sizes 48 200 400 1000; medians)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 runs=${1:-3}
 shift || true
 sizes=${*:-48 200 400 1000}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
 work=$(mktemp -d /tmp/enos-scale.XXXXXX)
-trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash bench/bare-testbed.sh down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash "$root/perf/bare-testbed.sh" down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
@@ -84,12 +85,12 @@ EOF
         t=$(now); "$enos" -q destroy --results "$work/results" >/dev/null
         elapsed "$t" >> "$work/$size.down"
 
-        t=$(now); bash bench/bare-testbed.sh up "$sites" "$per" "$work/bare" >/dev/null
+        t=$(now); bash perf/bare-testbed.sh up "$sites" "$per" "$work/bare" >/dev/null
         elapsed "$t" >> "$work/$size.bare-up"
-        t=$(now); bash bench/bare-testbed.sh down "$work/bare" >/dev/null
+        t=$(now); bash perf/bare-testbed.sh down "$work/bare" >/dev/null
         elapsed "$t" >> "$work/$size.bare-down"
 
-        /usr/bin/python3 bench/mininet-peer.py "$sites" "$per" > "$work/mn.out"
+        /usr/bin/python3 perf/mininet-peer.py "$sites" "$per" > "$work/mn.out"
         awk '$1=="up"{print $2}' "$work/mn.out" >> "$work/$size.mn-up"
         awk '$1=="exec"{print $2}' "$work/mn.out" >> "$work/$size.mn-exec"
         awk '$1=="down"{print $2}' "$work/mn.out" >> "$work/$size.mn-down"

@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
 # Deploy steps on 48 hosts, beside Ansible, in the same run (as root): a template rendered per
-# host and a guarded command (bench/deploy-48.yaml and the same work in bench/deploy-48.yml).
+# host and a guarded command (perf/deploy-48.yaml and the same work in perf/deploy-48.yml).
 #   - first apply: the files are removed from every host before each run;
 #   - second apply: nothing to do (both tools check and skip).
 # `enos deploy` is timed whole on an already deployed testbed (it also checks SSH, gathers facts
 # and renders the plan); ansible-playbook runs over the same hosts, inventory and ssh_config.
-# Usage: bench/deploy.sh [RUNS]   (default 5; prints medians)
+# Usage: perf/deploy.sh [RUNS]   (default 5; prints medians)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
-work=$(mktemp -d /tmp/enos-bench.XXXXXX)
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
+work=$(mktemp -d /tmp/enos-perf.XXXXXX)
 trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
 elapsed() { echo "$(now) - $1" | bc; }
 
-cd bench
+cd perf
 "$enos" -q deploy --results "$work/results" deploy-48.yaml >/dev/null
 env_dir=$(readlink -f "$work/results/current")
 inv=$env_dir/inventory/hosts.ini

@@ -9,14 +9,14 @@
 #     testbed has its own package cache, so both download the same packages through the proxy.
 # Scenarios: scenarios/etcd-3sites.yaml, scenarios/keystone-3sites.yaml (shared database) and the
 # same with `database: galera`. Prints medians of RUNS runs (default 3).
-# Usage: bench/services.sh [RUNS] [SCENARIO…]   (SCENARIO: etcd, keystone-shared, keystone-galera)
+# Usage: perf/services.sh [RUNS] [SCENARIO…]   (SCENARIO: etcd, keystone-shared, keystone-galera)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 shift || true
 wanted=${*:-etcd keystone-shared keystone-galera}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
 work=$(mktemp -d /tmp/enos-services.XXXXXX)
 trap 'cd /; for r in "$work"/r-*; do [ -d "$r" ] && "$enos" -q destroy --results "$r" >/dev/null 2>&1; done; rm -rf "$work"' EXIT
 

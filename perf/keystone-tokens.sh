@@ -9,12 +9,12 @@
 #   - the SQL statements an `openstack token issue` costs (the `Questions` counter of the database that
 #     site's Keystone uses: paris's MariaDB for the shared layout, the site's own with Galera).
 # Prints the median of RUNS requests of each kind per site (default 5).
-# Usage: bench/keystone-tokens.sh [RUNS]
+# Usage: perf/keystone-tokens.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 cargo build --release -q -p enos-cli
-enos=$PWD/target/release/enos
+enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
 work=$(mktemp -d /tmp/enos-keystone.XXXXXX)
 trap 'cd /; for r in "$work"/r-*; do [ -d "$r" ] && "$enos" -q destroy --results "$r" >/dev/null 2>&1; done; rm -rf "$work"' EXIT
 
