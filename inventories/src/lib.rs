@@ -44,10 +44,7 @@ impl InventoryFormat {
                 "ansible.yaml.j2",
                 include_str!("../templates/ansible.yaml.j2"),
             ),
-            Self::Json => (
-                "hosts.json.j2",
-                include_str!("../templates/hosts.json.j2"),
-            ),
+            Self::Json => ("hosts.json.j2", include_str!("../templates/hosts.json.j2")),
         }
     }
 }

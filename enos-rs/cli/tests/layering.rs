@@ -37,7 +37,13 @@ fn binary_may_use(name: &str) -> bool {
 /// `name → [(dependency, kind)]` for every workspace crate.
 fn workspace_graph() -> BTreeMap<String, Vec<(String, Option<String>)>> {
     let output = std::process::Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
@@ -76,7 +82,9 @@ fn every_crate_depends_downwards_only() {
     let mut wrong = Vec::new();
     for (name, dependencies) in &graph {
         let Some(own) = layer(name) else {
-            wrong.push(format!("{name} has no layer: give it one in LAYERS and in docs/ARCHITECTURE.md"));
+            wrong.push(format!(
+                "{name} has no layer: give it one in LAYERS and in docs/ARCHITECTURE.md"
+            ));
             continue;
         };
         for (dependency, kind) in dependencies {
@@ -115,7 +123,10 @@ fn the_core_does_not_know_the_wan_and_only_analysis_uses_polars() {
             .iter()
             .any(|(d, kind)| d == dependency && kind.is_none())
     };
-    assert!(!uses("enos-core", "enos-wan"), "enos-core depends on enos-wan");
+    assert!(
+        !uses("enos-core", "enos-wan"),
+        "enos-core depends on enos-wan"
+    );
     let polars: Vec<&String> = graph
         .keys()
         .filter(|name| *name != "enos-analysis" && uses(name, "polars"))
@@ -132,5 +143,8 @@ fn the_architecture_document_names_every_crate() {
         .keys()
         .filter(|name| !doc.contains(&format!("`{name}`")))
         .collect();
-    assert!(missing.is_empty(), "docs/ARCHITECTURE.md does not name {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/ARCHITECTURE.md does not name {missing:?}"
+    );
 }

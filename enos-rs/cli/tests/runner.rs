@@ -11,6 +11,7 @@ mod common;
 mod deploy;
 mod egress;
 mod layering;
+mod masters;
 mod scale;
 mod stacks;
 mod testbed;

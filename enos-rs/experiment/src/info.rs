@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use enos_inventory::InventoryFormat;
 use enos_core::{Experiment, ExperimentState, Host, Phase};
+use enos_inventory::InventoryFormat;
 
 use crate::registry::Providers;
 use crate::session::Session;

@@ -28,8 +28,8 @@ use std::sync::Arc;
 use enos_core::Experiment;
 use enos_provider::Provider;
 
-pub use enos_inventory::InventoryFormat;
 pub use enos_core::{ExperimentState, Host, NullReporter, Reporter, TaskId};
+pub use enos_inventory::InventoryFormat;
 pub use enos_remote::CommandOutput;
 
 /// The types of a deploy plan and of a deploy report, as the deploy engine defines them.
