@@ -8,7 +8,7 @@ use hyper::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::*;
+use crate::common::*;
 
 /// Sends `CONNECT target` and returns the answer's head and body.
 async fn connect_head(proxy: SocketAddr, target: &str) -> String {

@@ -3,7 +3,7 @@
 use hyper::StatusCode;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
-use crate::support::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn deb_is_served_from_cache_the_second_time() {

@@ -3,7 +3,7 @@
 use hyper::header::{CONTENT_LENGTH, HOST};
 use hyper::{Request, StatusCode};
 
-use crate::support::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn forward_get_streams_large_body_unchanged() {

@@ -4,5 +4,5 @@
 mod access;
 mod cache;
 mod forward;
-mod support;
+mod common;
 mod tunnel;

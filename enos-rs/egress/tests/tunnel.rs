@@ -3,7 +3,7 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::*;
+use crate::common::*;
 
 async fn connect_request(
     proxy: std::net::SocketAddr,
