@@ -9,7 +9,7 @@ use clap::CommandFactory;
 use enos_core::inventory::{self, InventoryFormat};
 use enos_core::{Experiment, Phase, Provider, Reporter, Testbed};
 use enos_remote::Fleet;
-use enos_scenario::Scenario;
+use enos_scenario::{ProviderKind, Scenario};
 
 use crate::Failure;
 use crate::args::{Cli, Command, EnvArgs, InfoFormat, InventoryKind, TcCommand};
@@ -22,8 +22,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Validate { file } => validate(&file),
         Command::Schema => {
-            let schema = serde_json::to_string_pretty(&enos_scenario::json_schema())
-                .map_err(|e| Failure::new(e.to_string()))?;
+            let schema =
+                serde_json::to_string_pretty(&enos_scenario::json_schema(&provider_kinds()))
+                    .map_err(|e| Failure::new(e.to_string()))?;
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
         }
@@ -154,15 +155,20 @@ fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
     )
 }
 
-/// Reads and parses the scenario `file` through the scenario library's loader (size cap, UTF-8
-/// errors with their line and column); returns it with its text.
-/// Reads and checks a scenario, including what its provider can hold once it is resolved (the
-/// local provider's WAN), so that no scenario that validates fails later for its size.
+/// The provider kinds this program reads scenarios with: their options, checks and schemas.
+fn provider_kinds() -> [&'static dyn ProviderKind; 1] {
+    [&enos_provider_local::options::LocalKind]
+}
+
+/// Reads and checks a scenario (size cap, UTF-8 errors with their line and column, the
+/// provider's options), including what its provider can hold once it is resolved (the local
+/// provider's WAN), so that no scenario that validates fails later for its size; returns it with
+/// its text.
 fn load(file: &Path) -> Result<(Scenario, String), Failure> {
     let source = enos_scenario::read_file(file)?;
     let name = file.display().to_string();
-    let scenario = enos_scenario::parse(&source, &name)?;
-    if matches!(scenario.provider, enos_scenario::ProviderSpec::Local(_)) {
+    let scenario = enos_scenario::parse(&source, &name, &provider_kinds())?;
+    if scenario.provider.name == "local" {
         enos_provider_local::wan::check_scenario(&scenario)
             .map_err(|why| enos_scenario::error_at_key(&source, &name, "network", why))?;
     }
@@ -215,7 +221,7 @@ async fn deploy(
 ) -> Result<ExitCode, Failure> {
     let (scenario, source) = load(file)?;
     crate::apply::example_plan(&scenario)?;
-    let provider = provider_for(&scenario.provider);
+    let provider = provider_for(&scenario.provider)?;
     provider.check().await?;
     let (mut experiment, _) =
         Experiment::open_for_deploy(results, &scenario, &source, provider.name())?;
@@ -482,7 +488,7 @@ fn info(env: &EnvArgs, format: InfoFormat) -> Result<ExitCode, Failure> {
         println!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
-    let provider = provider_for(&state.scenario.provider);
+    let provider = provider_for(&state.scenario.provider)?;
     let mut rows: Vec<(String, String)> = vec![
         ("experiment".to_owned(), state.name.clone()),
         ("phase".to_owned(), state.phase.to_string()),
@@ -554,7 +560,7 @@ async fn destroy(env: &EnvArgs, reporter: &TerminalReporter) -> Result<ExitCode,
         println!("'{}' is already destroyed", experiment.state().name);
         return Ok(ExitCode::SUCCESS);
     }
-    let provider = provider_for(&experiment.state().scenario.provider);
+    let provider = provider_for(&experiment.state().scenario.provider)?;
     experiment.state_mut().begin_step("destroy");
     experiment.set_phase(Phase::Destroying)?;
     if let Some(testbed) = experiment.state().testbed.clone()

@@ -7,7 +7,7 @@ use enos_core::{Experiment, Phase, Provider, Testbed};
 use enos_provider_local::LocalProvider;
 use enos_provider_local::daemon::Daemons;
 use enos_remote::{RemoteConfig, Target};
-use enos_scenario::ProviderSpec;
+use enos_scenario::ProviderSection;
 
 use crate::Failure;
 use crate::args::EnvArgs;
@@ -21,12 +21,15 @@ pub(crate) fn plural(n: usize) -> &'static str {
 }
 
 /// The provider a scenario names.
-pub(crate) fn provider_for(spec: &ProviderSpec) -> Box<dyn Provider> {
-    match spec {
-        ProviderSpec::Local(_) => Box::new(LocalProvider::new(Daemons {
+pub(crate) fn provider_for(spec: &ProviderSection) -> Result<Box<dyn Provider>, Failure> {
+    match spec.name.as_str() {
+        "local" => Ok(Box::new(LocalProvider::new(Daemons {
             // The daemons are this very binary, behind hidden subcommands.
             program: std::env::current_exe().unwrap_or_else(|_| "enos".into()),
-        })),
+        }))),
+        other => Err(Failure::new(format!(
+            "the {other} provider's scenarios validate, but this version cannot deploy them yet"
+        ))),
     }
 }
 

@@ -208,7 +208,7 @@ async fn run_each(
 /// `enos tc apply`.
 pub async fn apply(args: &ApplyArgs, reporter: &TerminalReporter) -> Result<ExitCode, Failure> {
     let (mut experiment, testbed) = open_with_testbed(&args.env)?;
-    let provider = provider_for(&experiment.state().scenario.provider);
+    let provider = provider_for(&experiment.state().scenario.provider)?;
     let scenario = experiment.state().scenario.clone();
     let hosts = testbed.wan_hosts();
     let (mut matrix, mut source) = match (&args.constraints, applied(&experiment, &hosts)) {
@@ -284,7 +284,7 @@ pub async fn reset(
     reporter: &TerminalReporter,
 ) -> Result<ExitCode, Failure> {
     let (mut experiment, testbed) = open_with_testbed(env)?;
-    let provider = provider_for(&experiment.state().scenario.provider);
+    let provider = provider_for(&experiment.state().scenario.provider)?;
     apply_matrix(
         &mut experiment,
         provider.as_ref(),

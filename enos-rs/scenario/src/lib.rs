@@ -26,7 +26,9 @@ pub use model::Scenario;
 pub use schema::json_schema;
 pub use sections::deploy;
 pub use sections::network::{Constraint, DEFAULT_RATE, NetworkSpec};
-pub use sections::provider::{LocalOptions, ProviderSpec};
+pub use sections::provider::{
+    CheckedOptions, DEFAULT_PROVIDER, OptionsContext, ProviderKind, ProviderSection, UncheckedKind,
+};
 pub use sections::sites::{HostPlan, RoleCount, Site};
 pub(crate) use sections::{network, provider, sites, vars};
 pub use selector::{Named, Selector};
@@ -42,12 +44,6 @@ pub const MAX_HOSTS: u64 = 4096;
 pub const MAX_NAME_LEN: usize = 32;
 /// The longest site or role name.
 pub const MAX_PART_LEN: usize = 16;
-/// The most sites of an experiment on the local provider: one /24 each in the experiment's /20
-/// address block, less the management /24.
-pub const LOCAL_MAX_SITES: usize = 15;
-/// The most hosts of one site on the local provider: its /24 less the network, gateway and
-/// broadcast addresses.
-pub const LOCAL_MAX_HOSTS_PER_SITE: usize = 253;
 /// The largest scenario file, in bytes.
 pub const MAX_FILE_BYTES: usize = 1 << 20;
 
@@ -93,10 +89,12 @@ impl std::fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-/// Reads and parses the scenario file at `path`; messages name the path as given.
-pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+/// Reads and parses the scenario file at `path` with the provider kinds `kinds` (see
+/// [`parse`]); messages name the path as given, and files the scenario names are relative to its
+/// directory.
+pub fn load(path: &Path, kinds: &[&dyn ProviderKind]) -> Result<Scenario, ScenarioError> {
     let source = read_file(path)?;
-    parse(&source, &path.display().to_string())
+    parse(&source, &path.display().to_string(), kinds)
 }
 
 /// Reads the text of a scenario (or constraints) file at `path`, as every command must: at most
@@ -106,9 +104,18 @@ pub fn read_file(path: &Path) -> Result<String, ScenarioError> {
     check::read_file(path)
 }
 
-/// Parses and validates the scenario `source`, naming `file_name` in messages.
-pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
-    sections::parse(source, file_name)
+/// Parses and validates the scenario `source`, naming `file_name` in messages; the files it
+/// names (templates, stacks, a provider's hosts file) are relative to the directory of
+/// `file_name`.
+///
+/// `kinds` are the providers the program has: the scenario's `provider:` must name one of them
+/// (`local` when it names none), which checks its options (see [`ProviderKind`]).
+pub fn parse(
+    source: &str,
+    file_name: &str,
+    kinds: &[&dyn ProviderKind],
+) -> Result<Scenario, ScenarioError> {
+    sections::parse(source, file_name, kinds)
 }
 
 /// A located error about the key `path` (e.g. `network`) of a scenario that parsed: for checks
@@ -139,74 +146,20 @@ pub fn parse_network(
     network::parse_constraints(source, file_name, sites)
 }
 
-/// Checks an entry of the local provider's `egress_allow`: a host name (`deb.debian.org`), every
-/// name under a domain (`*.opendev.org`), either with `:port`, or an IP literal (`192.0.2.7`,
-/// `2001:db8::7`, `[2001:db8::7]:8443`). Says what is wrong with it.
-///
-/// The egress proxy reads the same syntax (`enos_egress::AllowRule`).
-pub fn check_egress_rule(text: &str) -> Result<(), String> {
-    let port = |digits: &str| match digits.parse::<u16>() {
-        Ok(p) if p > 0 => Ok(()),
-        _ => Err("the port must be a number from 1 to 65535".to_owned()),
-    };
-    if let Some((_, rest)) = text.split_once("://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-        return Err(format!("expected a host, not a URL: write `{host}`"));
-    }
-    if let Some(rest) = text.strip_prefix('[') {
-        let (inside, after) = rest
-            .split_once(']')
-            .ok_or_else(|| "a `[` without its `]`".to_owned())?;
-        if inside.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err("expected an IPv6 address between `[` and `]`".to_owned());
-        }
-        return match after {
-            "" => Ok(()),
-            _ => port(
-                after
-                    .strip_prefix(':')
-                    .ok_or_else(|| "expected `:port` after `]`".to_owned())?,
-            ),
-        };
-    }
-    if text.parse::<std::net::Ipv6Addr>().is_ok() {
-        return Ok(());
-    }
-    let host = match text.split_once(':') {
-        Some((host, digits)) => {
-            port(digits)?;
-            host
-        }
-        None => text,
-    };
-    if host.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Ok(());
-    }
-    let name = host.strip_prefix("*.").unwrap_or(host);
-    if name.is_empty() {
-        return Err("expected a host name such as deb.debian.org".to_owned());
-    }
-    if name.contains('*') {
-        return Err("`*` may only start an entry, as in `*.example.org`".to_owned());
-    }
-    if name.len() > 253 {
-        return Err("a host name has at most 253 characters".to_owned());
-    }
-    for label in name.split('.') {
-        if label.is_empty() {
-            return Err("a host name has no empty labels (`..`, or a dot at an end)".to_owned());
-        }
-        if label.len() > 63 {
-            return Err("a label of a host name has at most 63 characters".to_owned());
-        }
-        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err("a host name holds only letters, digits, dashes and dots".to_owned());
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err("a label of a host name does not start or end with a dash".to_owned());
-        }
-    }
-    Ok(())
+/// `text` in quotes for a message, cut after 40 characters: `'paris'`.
+pub fn quote(text: &str) -> String {
+    check::quote(text)
+}
+
+/// What a loosely typed value is, for a message: `'two'`, `4`, `a list`, `nothing`.
+pub fn describe(value: &serde_json::Value) -> String {
+    check::describe(value)
+}
+
+/// Checks a name as experiment, site and role names are: lowercase letters, digits and single
+/// dashes, starting with a letter, at most `max` characters; says what is wrong with it.
+pub fn check_name(text: &str, max: usize) -> Result<(), String> {
+    check::check_name(text, max)
 }
 
 /// Reads `text` as a selector of the hosts of `sites`: a site, role or host name, or an EnOS

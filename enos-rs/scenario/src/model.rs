@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::deploy::DeploySpec;
 use crate::network::NetworkSpec;
-use crate::provider::{LocalOptions, ProviderSpec};
+use crate::provider::ProviderSection;
 use crate::sites::{HostPlan, Site};
 
 /// A validated scenario.
@@ -12,8 +12,8 @@ use crate::sites::{HostPlan, Site};
 pub struct Scenario {
     /// The experiment's name (`[a-z0-9-]`).
     pub name: String,
-    /// Which testbed provides the hosts.
-    pub provider: ProviderSpec,
+    /// Which testbed provides the hosts, with its options.
+    pub provider: ProviderSection,
     /// The sites, in file order.
     pub sites: Vec<Site>,
     /// The WAN between sites.
@@ -31,7 +31,7 @@ impl Scenario {
             for role in &site.roles {
                 for index in 1..=role.count {
                     hosts.push(HostPlan {
-                        name: format!("{}-{}-{index}", site.name, role.role),
+                        name: role.host_name(&site.name, index),
                         site: site.name.clone(),
                         role: role.role.clone(),
                         index,
@@ -42,15 +42,14 @@ impl Scenario {
         hosts
     }
 
-    /// Whether `other` asks for the same testbed (name, provider, sites and roles): it may
-    /// differ in its WAN, in what it deploys and in the local provider's `egress_allow`, which a
-    /// later `enos deploy` applies to the testbed in place.
+    /// Whether `other` asks for the same testbed (name, provider, sites, roles and host
+    /// names): it may differ in its WAN, in what it deploys and in the provider's options (the
+    /// local provider's `egress_allow`, which a later `enos deploy` applies to the testbed in
+    /// place).
     pub fn same_testbed(&self, other: &Scenario) -> bool {
-        // No provider option shapes the testbed yet; one that does must be compared here.
-        let provider = |s: &Scenario| match &s.provider {
-            ProviderSpec::Local(LocalOptions { egress_allow: _ }) => "local",
-        };
-        self.name == other.name && provider(self) == provider(other) && self.sites == other.sites
+        self.name == other.name
+            && self.provider.name == other.provider.name
+            && self.sites == other.sites
     }
 
     /// The site called `name`.

@@ -63,7 +63,7 @@ impl Names {
                 if !roles.contains(&role.role) {
                     roles.push(role.role.clone());
                 }
-                hosts.extend((1..=role.count).map(|i| format!("{}-{}-{i}", site.name, role.role)));
+                hosts.extend((1..=role.count).map(|i| role.host_name(&site.name, i)));
             }
         }
         Names {

@@ -19,6 +19,7 @@ pub mod egress;
 pub mod firewall;
 pub mod host;
 pub mod keys;
+pub mod options;
 pub mod plan;
 pub mod repositories;
 pub mod sys;

@@ -4,7 +4,7 @@
 //! column and key path.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -71,6 +71,16 @@ pub(crate) fn read_source(
     file_name: &str,
     expected: &str,
 ) -> Result<(SourceMap, Position), ScenarioError> {
+    read_document(source, file_name, expected, false)
+}
+
+/// [`read_source`], where the root may also be a list when `list_ok`.
+pub(crate) fn read_document(
+    source: &str,
+    file_name: &str,
+    expected: &str,
+    list_ok: bool,
+) -> Result<(SourceMap, Position), ScenarioError> {
     let whole = |at: Position, message: &str| {
         ScenarioError::one(Diagnostic::new(file_name, source, at, "", message))
     };
@@ -95,6 +105,7 @@ pub(crate) fn read_source(
     }
     let root = match map.root {
         Root::Mapping(at) => at,
+        Root::Other("list", at) if list_ok => at,
         Root::Nothing if source.trim().is_empty() => {
             return Err(whole(
                 Position::START,
@@ -323,6 +334,21 @@ impl<'a> Checker<'a> {
                 format!("missing key `{key}`: {what} (e.g. `{example}`)"),
             );
         }
+    }
+
+    /// The directory of the file being checked, absolute: where the relative file names it
+    /// holds resolve.
+    pub(crate) fn dir(&self) -> PathBuf {
+        let dir = Path::new(self.file)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        std::path::absolute(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &dir
+        })
+        .unwrap_or(dir)
     }
 
     /// The location of the key at `path`, for the model.

@@ -18,7 +18,7 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::check::{Checker, read_source, saphyr_options, serde_error};
-use crate::provider::ProviderSpec;
+use crate::provider::ProviderKind;
 use crate::{Scenario, ScenarioError};
 use network::RawNetwork;
 use sites::RawSite;
@@ -28,12 +28,17 @@ pub(crate) const TOP_LEVEL_KEYS: &str = "name, provider, sites, network, vars, d
 /// Top-level keys of later versions: refused as not built yet, not as unknown.
 pub(crate) const NOT_BUILT_YET: [&str; 2] = ["bench", "metrics"];
 
-/// Parses and checks the scenario `source`, naming `file_name` in messages.
-pub(crate) fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
+/// Parses and checks the scenario `source`, naming `file_name` in messages, with the provider
+/// kinds `kinds`.
+pub(crate) fn parse(
+    source: &str,
+    file_name: &str,
+    kinds: &[&dyn ProviderKind],
+) -> Result<Scenario, ScenarioError> {
     let (map, root) = read_source(source, file_name, "a mapping with `name` and `sites`")?;
     let raw: RawScenario = serde_saphyr::from_str_with_options(source, saphyr_options())
         .map_err(|e| serde_error(&e, &map, file_name, source))?;
-    Checker::new(file_name, source, &map, root).scenario(raw)
+    Checker::new(file_name, source, &map, root).scenario(raw, kinds)
 }
 
 /// A scenario file as serde reads it.
@@ -55,7 +60,11 @@ pub(crate) struct RawScenario {
 
 impl Checker<'_> {
     /// Checks every section of `raw`, in order, and builds the scenario; or returns every error.
-    pub(crate) fn scenario(mut self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+    pub(crate) fn scenario(
+        mut self,
+        raw: RawScenario,
+        kinds: &[&dyn ProviderKind],
+    ) -> Result<Scenario, ScenarioError> {
         for key in NOT_BUILT_YET {
             if self.map.has(key) {
                 self.key_error(
@@ -68,18 +77,16 @@ impl Checker<'_> {
             }
         }
         let name = self.name(raw.name);
-        let provider = self.provider(raw.provider.as_ref());
-        let sites = self.sites(raw.sites);
-        if matches!(provider, ProviderSpec::Local(_)) {
-            self.local_limits(&sites);
-        }
+        let provider = self.provider(raw.provider.as_ref(), kinds);
+        let sites = self.sites(raw.sites, provider.sites.clone(), &provider.section.name);
+        self.provider_sites(&provider, &sites);
         let network = self.network(raw.network, &sites, "network.");
         let vars = self.vars_section(raw.vars);
         let deploy = self.deploy(raw.deploy, &vars, &sites);
         if self.diagnostics.is_empty() {
             Ok(Scenario {
                 name,
-                provider,
+                provider: provider.section,
                 sites,
                 network,
                 deploy,

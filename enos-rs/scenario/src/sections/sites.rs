@@ -1,5 +1,6 @@
 //! The `sites:` section: the sites, their roles and how many hosts play each; and the hosts
-//! this gives.
+//! this gives. A provider whose options define the hosts (the static provider) defines the sites
+//! too: `sites:` may then be left out, and must agree with them when it is written.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::check::{Checker, check_name, describe};
+use crate::check::{Checker, check_name, describe, quote};
 use crate::{MAX_HOSTS, MAX_PART_LEN};
 
 /// One site as written.
@@ -33,12 +34,40 @@ pub struct RoleCount {
     pub role: String,
     /// The number of hosts (at least 1).
     pub count: u32,
+    /// The hosts' names, in order, when the provider names them (static hosts; a host with
+    /// several roles is named in each); empty when they are `{site}-{role}-{n}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+impl RoleCount {
+    /// `count` hosts of `role`, named `{site}-{role}-{n}`.
+    pub fn new(role: impl Into<String>, count: u32) -> Self {
+        Self {
+            role: role.into(),
+            count,
+            names: Vec::new(),
+        }
+    }
+
+    /// The name of host number `index` (from 1) of this role on `site`: the name the provider
+    /// gave it, or `{site}-{role}-{index}`.
+    pub fn host_name(&self, site: &str, index: u32) -> String {
+        let given = usize::try_from(index)
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| self.names.get(i));
+        match given {
+            Some(name) => name.clone(),
+            None => format!("{site}-{}-{index}", self.role),
+        }
+    }
 }
 
 /// One host the scenario asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostPlan {
-    /// `{site}-{role}-{index}`.
+    /// `{site}-{role}-{index}`, or the name the provider gave it.
     pub name: String,
     /// Its site.
     pub site: String,
@@ -49,8 +78,40 @@ pub struct HostPlan {
 }
 
 impl Checker<'_> {
+    /// The sites: those of `sites:` (`raw`), or those the provider's options define
+    /// (`defined`, from the provider `provider`); when both are given, they must agree.
+    pub(crate) fn sites(
+        &mut self,
+        raw: Option<IndexMap<String, Option<RawSite>>>,
+        defined: Option<Vec<Site>>,
+        provider: &str,
+    ) -> Vec<Site> {
+        match (raw, defined) {
+            (raw, None) => self.sites_section(raw),
+            (None, Some(defined)) => {
+                let total: u64 = defined
+                    .iter()
+                    .flat_map(|s| &s.roles)
+                    .map(|r| u64::from(r.count))
+                    .sum();
+                if total > MAX_HOSTS {
+                    self.key_error(
+                        &format!("provider.{provider}"),
+                        format!("the hosts are {total}, at most {MAX_HOSTS} are allowed"),
+                    );
+                }
+                defined
+            }
+            (Some(raw), Some(defined)) => {
+                let mut written = self.sites_section(Some(raw));
+                self.agree(&mut written, &defined, provider);
+                written
+            }
+        }
+    }
+
     /// The `sites:` section: at least one site, each with at least one role.
-    pub(crate) fn sites(&mut self, raw: Option<IndexMap<String, Option<RawSite>>>) -> Vec<Site> {
+    fn sites_section(&mut self, raw: Option<IndexMap<String, Option<RawSite>>>) -> Vec<Site> {
         let Some(raw) = raw else {
             self.missing(
                 "sites",
@@ -94,7 +155,7 @@ impl Checker<'_> {
                 }
                 if let Some(count) = self.count(&role_path, &count) {
                     total += u64::from(count);
-                    roles.push(RoleCount { role, count });
+                    roles.push(RoleCount::new(role, count));
                 }
             }
             sites.push(Site {
@@ -110,6 +171,71 @@ impl Checker<'_> {
         }
         self.host_names(&sites);
         sites
+    }
+
+    /// `sites:` must say what the provider's options define (`defined`): the same sites, roles
+    /// and counts; each difference is an error at the site or role of `sites:`. The hosts'
+    /// names come from `defined`.
+    fn agree(&mut self, written: &mut [Site], defined: &[Site], provider: &str) {
+        let options = format!("`provider.{provider}`");
+        for site in written.iter_mut() {
+            let path = format!("sites.{}", site.name);
+            let Some(theirs) = defined.iter().find(|d| d.name == site.name) else {
+                self.key_error(
+                    &path,
+                    format!("{options} defines no host of site {}", quote(&site.name)),
+                );
+                continue;
+            };
+            for role in &mut site.roles {
+                let role_path = format!("{path}.roles.{}", role.role);
+                let count = match theirs.roles.iter().find(|r| r.role == role.role) {
+                    Some(r) if r.count == role.count => {
+                        role.names = r.names.clone();
+                        continue;
+                    }
+                    Some(r) => r.count,
+                    None => 0,
+                };
+                self.value_error(
+                    &role_path,
+                    format!(
+                        "{options} defines {count} host{} of site {} role {}, `sites:` asks for \
+                         {}",
+                        if count == 1 { "" } else { "s" },
+                        quote(&site.name),
+                        quote(&role.role),
+                        role.count
+                    ),
+                );
+            }
+            for role in &theirs.roles {
+                if !site.roles.iter().any(|r| r.role == role.role) {
+                    self.key_error(
+                        &format!("{path}.roles"),
+                        format!(
+                            "{options} defines {} host{} of site {} role {}, which `sites:` does \
+                             not list",
+                            role.count,
+                            if role.count == 1 { "" } else { "s" },
+                            quote(&site.name),
+                            quote(&role.role)
+                        ),
+                    );
+                }
+            }
+        }
+        for theirs in defined {
+            if !written.iter().any(|s| s.name == theirs.name) {
+                self.key_error(
+                    "sites",
+                    format!(
+                        "{options} defines hosts of site {}, which `sites:` does not list",
+                        quote(&theirs.name)
+                    ),
+                );
+            }
+        }
     }
 
     /// A role's number of hosts: a whole number from 1 to [`MAX_HOSTS`].

@@ -25,16 +25,7 @@ impl Checker<'_> {
         sites: &[Site],
     ) -> DeploySpec {
         let names = Names::of(sites);
-        let scenario_dir = Path::new(self.file)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let scenario_dir = std::path::absolute(if scenario_dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            &scenario_dir
-        })
-        .unwrap_or(scenario_dir);
+        let scenario_dir = self.dir();
         let files = FileRoot::Dir(scenario_dir.clone());
         let mut groups = Vec::new();
         // The names of the scenario's own steps so far: its services may watch them.
