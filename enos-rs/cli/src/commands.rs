@@ -156,8 +156,11 @@ fn not_built(command: &str, capability: &str) -> Result<ExitCode, Failure> {
 }
 
 /// The provider kinds this program reads scenarios with: their options, checks and schemas.
-fn provider_kinds() -> [&'static dyn ProviderKind; 1] {
-    [&enos_provider_local::options::LocalKind]
+fn provider_kinds() -> [&'static dyn ProviderKind; 2] {
+    [
+        &enos_provider_local::options::LocalKind,
+        &enos_provider_static::StaticKind,
+    ]
 }
 
 /// Reads and checks a scenario (size cap, UTF-8 errors with their line and column, the

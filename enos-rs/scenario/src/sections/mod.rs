@@ -78,7 +78,18 @@ impl Checker<'_> {
         }
         let name = self.name(raw.name);
         let provider = self.provider(raw.provider.as_ref(), kinds);
-        let sites = self.sites(raw.sites, provider.sites.clone(), &provider.section.name);
+        // After an error about the provider, whether its options would define the sites is
+        // unknown: a missing `sites:` is not reported too. After errors in its options, the
+        // sites they give may lack hosts: `sites:` is not compared with them.
+        let defined = match (&raw.sites, provider.options_failed) {
+            (Some(_), true) => None,
+            _ => provider.sites.clone(),
+        };
+        let sites = if raw.sites.is_none() && provider.kind.is_none() {
+            Vec::new()
+        } else {
+            self.sites(raw.sites, defined, &provider.section.name)
+        };
         self.provider_sites(&provider, &sites);
         let network = self.network(raw.network, &sites, "network.");
         let vars = self.vars_section(raw.vars);

@@ -260,6 +260,8 @@ pub(crate) struct Provider<'k> {
     pub section: ProviderSection,
     pub kind: Option<&'k dyn ProviderKind>,
     pub sites: Option<Vec<Site>>,
+    /// Whether the kind found errors in the options (the sites it gives may lack hosts).
+    pub options_failed: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -274,6 +276,7 @@ impl<'a> Checker<'a> {
             section: ProviderSection::new(name, Value::Object(Map::new())),
             kind: None,
             sites: None,
+            options_failed: false,
         };
         let (name, options) = match value {
             None if self.map.has("provider") => {
@@ -353,11 +356,13 @@ impl<'a> Checker<'a> {
         };
         let mut ctx = self.options_context();
         let checked = kind.check_options(options, &mut ctx);
+        let options_failed = ctx.failed();
         self.diagnostics.append(&mut ctx.checker.diagnostics);
         Provider {
             section: ProviderSection::new(name, checked.options),
             kind: Some(kind),
             sites: checked.sites,
+            options_failed,
         }
     }
 
