@@ -9,6 +9,15 @@
 //! sites of constraints, host names) collect every error of the file and produce the
 //! [`Scenario`]. Every error names the file, line, column and key path, with a snippet and a
 //! caret; nothing here panics on bad input or prints.
+//!
+//! This crate knows no provider: the program passes the [`ProviderKind`]s it has to [`parse`],
+//! and the kind the scenario names checks its options (located like every other error, in the
+//! scenario or in a file the options name) and may define the sites. The options stay a JSON
+//! value in [`ProviderSection`], which the provider reads back at run time.
+//!
+//! Modules: `check` holds what every section shares (reading a file, serde's errors located,
+//! the checker that collects errors); `sections` one module per section, each with its raw
+//! shape, its checks and its model; `source` the source map; `schema` the JSON Schema.
 #![warn(missing_docs)]
 
 mod check;
