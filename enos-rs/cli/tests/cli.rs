@@ -27,6 +27,53 @@ fn validate_accepts_every_example_scenario() {
     assert!(seen >= 1);
 }
 
+/// The static provider's example validates (its hosts define its sites); it cannot be deployed
+/// yet, and saying so creates nothing.
+#[test]
+fn validate_accepts_the_static_example_and_deploy_refuses_it() {
+    let root = repo_root();
+    let out = enos(&root, &["validate", "scenarios/static.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "ok: scenarios/static.yaml: experiment 'static', 2 sites, 3 hosts, 2 deploy steps\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("scenarios/static.yaml"),
+        dir.path().join("s.yaml"),
+    )
+    .unwrap();
+    let out = enos(dir.path(), &["deploy", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error: the static provider's scenarios validate, but"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("enos-results").exists());
+}
+
+#[test]
+fn an_unknown_provider_is_located_with_the_providers_this_enos_has() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "name: q\nprovider: {aws: {}}\nsites: {a: {roles: {x: 1}}}\n",
+    )
+    .unwrap();
+    let out = enos(dir.path(), &["validate", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with(
+            "error: s.yaml:2:12: provider.aws: unknown provider 'aws', expected one of local, \
+             static\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn validate_reports_location_and_key_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,6 +183,16 @@ fn schema_is_json_with_the_top_level_keys() {
             "schema lacks {key}"
         );
     }
+    // Each provider this enos has, with its options.
+    let providers: Vec<&str> = schema["properties"]["provider"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|choice| choice["const"].as_str())
+        .collect();
+    assert_eq!(providers, ["local", "static"]);
+    let fragment = &schema["properties"]["provider"]["oneOf"][3]["properties"]["static"];
+    assert_eq!(fragment["required"], serde_json::json!(["hosts"]));
 }
 
 #[test]

@@ -357,7 +357,7 @@ mod tests {
 
     fn scenario(name: &str, hosts: u32) -> Scenario {
         let text = format!("name: {name}\nsites:\n  a: {{roles: {{x: {hosts}}}}}\n");
-        enos_scenario::parse(&text, "t.yaml").unwrap()
+        enos_scenario::parse(&text, "t.yaml", &[&enos_scenario::UncheckedKind("local")]).unwrap()
     }
 
     #[test]

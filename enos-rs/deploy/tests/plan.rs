@@ -13,7 +13,8 @@ fn plan_of(deploy: &str) -> Result<DeployPlan, PlanError> {
         "name: p\nsites:\n  paris: {{roles: {{web: 2, db: 1}}}}\n  nantes: {{roles: {{web: 1}}}}\n\
          vars: {{port: 8080, greeting: hello}}\ndeploy:\n{deploy}"
     );
-    let scenario = enos_scenario::parse(&text, "p.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let scenario = enos_scenario::parse(&text, "p.yaml", &[&enos_scenario::UncheckedKind("local")])
+        .unwrap_or_else(|e| panic!("{e}"));
     let testbed = enos_deploy::example_testbed(&scenario, "/results");
     enos_deploy::plan(
         &scenario.deploy,

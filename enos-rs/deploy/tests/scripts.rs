@@ -129,7 +129,12 @@ fn a_directory_is_unpacked_once() {
         src.path().display(),
         target.display()
     );
-    let scenario = enos_scenario::parse(&scenario, "t.yaml").unwrap();
+    let scenario = enos_scenario::parse(
+        &scenario,
+        "t.yaml",
+        &[&enos_scenario::UncheckedKind("local")],
+    )
+    .unwrap();
     let testbed = enos_deploy::example_testbed(&scenario, "/results");
     let plan = enos_deploy::plan(
         &scenario.deploy,

@@ -8,8 +8,12 @@ use enos_deploy::plan::{HostAction, Work};
 use enos_deploy::{DeployPlan, SecretStore};
 
 fn plan_of(scenario: &str) -> DeployPlan {
-    let scenario =
-        enos_scenario::parse(scenario, "scenario.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let scenario = enos_scenario::parse(
+        scenario,
+        "scenario.yaml",
+        &[&enos_scenario::UncheckedKind("local")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let testbed = enos_deploy::example_testbed(&scenario, "/results");
     enos_deploy::plan(
         &scenario.deploy,

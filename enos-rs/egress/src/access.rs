@@ -201,6 +201,14 @@ pub struct AllowRuleError {
     why: String,
 }
 
+impl AllowRuleError {
+    /// What is wrong with the entry, without the entry (`the port must be a number from 1 to
+    /// 65535`): for messages that show the entry their own way.
+    pub fn why(&self) -> &str {
+        &self.why
+    }
+}
+
 impl FromStr for AllowRule {
     type Err = AllowRuleError;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use enos_provider::{Daemon, Provider};
+use enos_provider::{Daemon, Provider, ProviderKind};
 
 use crate::Error;
 
@@ -53,6 +53,14 @@ impl Providers {
     /// Every registered provider.
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         self.providers.iter()
+    }
+
+    /// The scenario side of every provider: how a scenario's `provider:` options are checked.
+    pub fn kinds(&self) -> Vec<&dyn ProviderKind> {
+        self.providers
+            .iter()
+            .map(|p| p.as_ref() as &dyn ProviderKind)
+            .collect()
     }
 
     /// The daemons of every provider, for the binary's hidden `daemon` subcommand.

@@ -11,9 +11,7 @@ use crate::{Error, steps};
 
 /// The name of the provider `scenario` asks for.
 pub fn provider_name(scenario: &Scenario) -> &str {
-    match &scenario.provider {
-        enos_scenario::ProviderSpec::Local(_) => "local",
-    }
+    &scenario.provider.name
 }
 
 /// Reads and checks the scenario `file` (size cap, UTF-8 errors with their line and column, every
@@ -22,7 +20,7 @@ pub fn provider_name(scenario: &Scenario) -> &str {
 pub fn load(providers: &Providers, file: &Path) -> Result<(Scenario, String), Error> {
     let source = enos_scenario::read_file(file)?;
     let name = file.display().to_string();
-    let scenario = enos_scenario::parse(&source, &name)?;
+    let scenario = enos_scenario::parse(&source, &name, &providers.kinds())?;
     let provider = providers.get(provider_name(&scenario))?;
     if let Err((key, why)) = provider.check_scenario(&scenario) {
         return Err(enos_scenario::error_at_key(&source, &name, &key, why).into());
@@ -64,6 +62,5 @@ pub fn dry_run(providers: &Providers, file: &Path) -> Result<DeployPlan, Error> 
 
 /// The JSON Schema of scenario files, with the registered providers' options.
 pub fn schema(providers: &Providers) -> serde_json::Value {
-    let _ = providers;
-    enos_scenario::json_schema()
+    enos_scenario::json_schema(&providers.kinds())
 }

@@ -4,7 +4,8 @@
 //! A [`Provider`] turns a checked scenario into a [`Testbed`] (hosts, networks, how to reach
 //! each host) and removes everything it created on `destroy`. It records its own handles in the
 //! experiment's `provider_state` and saves the state after every step, so that `destroy` works
-//! after a crash. It checks its own options in the scenario, so that adding a provider is one crate plus one line where
+//! after a crash. Through its [`ProviderKind`] side it checks its own options in the scenario,
+//! with located errors, and gives their JSON Schema, so that adding a provider is one crate plus one line where
 //! the binary registers it.
 //!
 //! Capabilities are separate: a provider with its own WAN emulator hands back a
@@ -19,6 +20,8 @@ use std::ffi::OsString;
 use enos_core::{Experiment, Reporter, StateError, Testbed};
 use enos_wan::WanMatrix;
 use serde::{Deserialize, Serialize};
+
+pub use enos_scenario::ProviderKind;
 
 /// A failure of a provider, with an optional hint for the person running the command.
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +75,7 @@ pub enum WanMethod {
 
 /// A testbed provider.
 #[async_trait::async_trait]
-pub trait Provider: Send + Sync {
-    /// The provider's name as written in scenarios, e.g. `local`.
-    fn name(&self) -> &'static str;
-
+pub trait Provider: ProviderKind {
     /// Checks what the provider can hold once the scenario is resolved (the WAN its emulator
     /// would carry, for instance), when the scenario is read: an error is the key path to show
     /// it at and the message.

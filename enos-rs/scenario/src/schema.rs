@@ -8,21 +8,15 @@
 
 use serde_json::{Value, json};
 
+use crate::provider::{DEFAULT_PROVIDER, ProviderKind};
+
 /// A name: lowercase letters, digits and single dashes, starting with a letter, not ending
 /// with a dash.
 const NAME: &str = "^[a-z](-?[a-z0-9])*$";
 const NUMBER: &str = "[0-9]+(\\.[0-9]+)?";
-/// An entry of `provider.local.egress_allow`: a name or `*.domain` with an optional port, a
-/// bracketed IPv6 address with an optional port, or a bare IPv6 address.
-const EGRESS_HOST: &str = concat!(
-    "^((\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*",
-    "(:[0-9]{1,5})?",
-    "|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?",
-    "|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)$"
-);
-
-/// The JSON Schema (draft 2020-12) of the scenario format.
-pub fn json_schema() -> Value {
+/// The JSON Schema (draft 2020-12) of the scenario format, with the options of the provider
+/// kinds `kinds` under `provider`.
+pub fn json_schema(kinds: &[&dyn ProviderKind]) -> Value {
     let part_name = |what: &str| {
         json!({
             "type": "string",
@@ -68,7 +62,7 @@ pub fn json_schema() -> Value {
                         sites, and what to deploy on the hosts.",
         "type": "object",
         "additionalProperties": false,
-        "required": ["name", "sites"],
+        "required": ["name"],
         "properties": {
             "name": {
                 "type": "string",
@@ -80,49 +74,11 @@ pub fn json_schema() -> Value {
                     crate::MAX_NAME_LEN
                 ),
             },
-            "provider": {
-                "description": "The testbed that provides the hosts: `local` (the default) or \
-                                `{local: {options}}`.",
-                "default": "local",
-                "oneOf": [
-                    {"const": "local"},
-                    {
-                        "type": "object",
-                        "required": ["local"],
-                        "additionalProperties": false,
-                        "properties": {
-                            "local": {
-                                "type": ["object", "null"],
-                                "additionalProperties": false,
-                                "description": "Options of the local provider.",
-                                "properties": {
-                                    "egress_allow": {
-                                        "type": "array",
-                                        "description": "Hosts the egress proxy forwards to \
-                                                        besides the package repositories this \
-                                                        machine's apt and pip name: a name \
-                                                        (ports 80 and 443), `*.domain` for \
-                                                        every name under it, `name:port`, or \
-                                                        an IP literal.",
-                                        "items": {
-                                            "type": "string",
-                                            "pattern": EGRESS_HOST,
-                                            "examples": [
-                                                "github.com",
-                                                "*.opendev.org",
-                                                "mirror.example.org:8080"
-                                            ],
-                                        },
-                                    }
-                                },
-                            }
-                        }
-                    }
-                ]
-            },
+            "provider": provider_schema(kinds),
             "sites": {
                 "description": "The sites (EnOS groups), in order; each has roles with a number \
-                                of hosts. Hosts are named {site}-{role}-{n}.",
+                                of hosts. Hosts are named {site}-{role}-{n}. Required, unless \
+                                the provider's options define the hosts (`static`).",
                 "type": "object",
                 "minProperties": 1,
                 "propertyNames": part_name("site"),
@@ -201,6 +157,29 @@ pub fn json_schema() -> Value {
             },
             "deploy": deploy,
         }
+    })
+}
+
+/// The `provider:` section: one of `kinds`, by name or as a one-key mapping of its options.
+fn provider_schema(kinds: &[&dyn ProviderKind]) -> Value {
+    let names: Vec<String> = kinds.iter().map(|k| format!("`{}`", k.name())).collect();
+    let mut choices: Vec<Value> = kinds.iter().map(|k| json!({"const": k.name()})).collect();
+    choices.extend(kinds.iter().map(|k| {
+        json!({
+            "type": "object",
+            "required": [k.name()],
+            "additionalProperties": false,
+            "properties": {k.name(): k.options_schema()},
+        })
+    }));
+    json!({
+        "description": format!(
+            "The testbed that provides the hosts: {} (`{DEFAULT_PROVIDER}` when absent), by \
+             name or as `{{name: {{options}}}}`.",
+            names.join(", ")
+        ),
+        "default": DEFAULT_PROVIDER,
+        "oneOf": choices,
     })
 }
 

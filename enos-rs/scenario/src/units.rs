@@ -180,7 +180,7 @@ impl FromStr for LossRate {
             other => {
                 return Err(format!(
                     "unknown unit {}, expected a percentage such as 1%",
-                    crate::quote(other)
+                    crate::check::quote(other)
                 ));
             }
         }

@@ -64,10 +64,7 @@ const KINDS: &[&str] = &[
     "unknown-provider",
     "provider-not-built",
     "several-providers",
-    "local-provider-option",
-    "local-provider-bad-egress-allow",
-    "local-provider-too-many-sites",
-    "local-provider-site-too-large",
+    // The local provider's options and limits: in enos-provider-local's tests.
     // Quantities.
     "malformed-delay",
     "delay-unknown-unit",
@@ -151,7 +148,7 @@ fn every_kind_of_bad_scenario_is_rejected_with_a_located_message() {
     for kind in KINDS {
         let path = fixture(kind);
         let file = path.display().to_string();
-        let error = enos_scenario::load(&path).expect_err(kind);
+        let error = enos_scenario::load(&path, crate::KINDS).expect_err(kind);
         for d in error.diagnostics() {
             assert!(d.line >= 1 && d.column >= 1, "{kind}: {d:?}");
             assert_eq!(d.file, file, "{kind}");
@@ -171,7 +168,7 @@ fn every_kind_of_bad_scenario_is_rejected_with_a_located_message() {
 fn the_documented_example_message() {
     let text =
         "name: quickstart\nprovider: local\nsites:\n  paris:\n    roles: {server: 0, client: 1}\n";
-    let error = enos_scenario::parse(text, "quickstart.yaml").unwrap_err();
+    let error = enos_scenario::parse(text, "quickstart.yaml", crate::KINDS).unwrap_err();
     assert_eq!(
         error.to_string(),
         "error: quickstart.yaml:5:21: sites.paris.roles.server: expected at least 1 host, found 0\n  \
@@ -189,7 +186,7 @@ fn the_documented_example_message() {
 fn semantic_errors_are_all_reported_at_once() {
     let text = "name: Bad\nsites:\n  paris: {roles: {server: 0}}\n  Nantes: {roles: {}}\n\
                 network:\n  default_rate: 0mbit\n  constraints:\n    - {src: lyon, dst: paris}\n";
-    let error = enos_scenario::parse(text, "s.yaml").unwrap_err();
+    let error = enos_scenario::parse(text, "s.yaml", crate::KINDS).unwrap_err();
     let places: Vec<_> = error
         .diagnostics()
         .iter()
@@ -212,7 +209,8 @@ fn semantic_errors_are_all_reported_at_once() {
 
 #[test]
 fn load_names_the_path_as_given() {
-    let error = enos_scenario::load(Path::new("tests/invalid/zero-hosts.yaml")).unwrap_err();
+    let error =
+        enos_scenario::load(Path::new("tests/invalid/zero-hosts.yaml"), crate::KINDS).unwrap_err();
     assert!(
         error.to_string().starts_with(
             "error: tests/invalid/zero-hosts.yaml:4:21: sites.paris.roles.server: expected at \
@@ -220,7 +218,7 @@ fn load_names_the_path_as_given() {
         ),
         "{error}"
     );
-    let missing = enos_scenario::load(Path::new("no-such-file.yaml")).unwrap_err();
+    let missing = enos_scenario::load(Path::new("no-such-file.yaml"), crate::KINDS).unwrap_err();
     assert!(
         missing
             .to_string()
@@ -235,7 +233,7 @@ fn a_file_over_a_mebibyte_is_refused_before_parsing() {
     while text.len() <= enos_scenario::MAX_FILE_BYTES {
         text.push_str("# padding padding padding padding padding padding padding padding\n");
     }
-    let error = enos_scenario::parse(&text, "big.yaml").unwrap_err();
+    let error = enos_scenario::parse(&text, "big.yaml", crate::KINDS).unwrap_err();
     assert_eq!(
         error.to_string(),
         "error: big.yaml:1:1: the file is larger than 1024 KiB; a scenario is far smaller"

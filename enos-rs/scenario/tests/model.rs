@@ -1,10 +1,10 @@
 //! The validated model: host plans, look-ups, canonical quantities and the JSON round trip that
 //! the experiment state relies on.
 
-use enos_scenario::{Delay, LossRate, ProviderSpec, Rate, Scenario};
+use enos_scenario::{Delay, LossRate, ProviderSection, Rate, Scenario};
 
 fn parse(text: &str) -> Scenario {
-    enos_scenario::parse(text, "t.yaml").unwrap_or_else(|e| panic!("{e}"))
+    enos_scenario::parse(text, "t.yaml", crate::KINDS).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -90,45 +90,12 @@ fn quantities_serialize_as_their_canonical_strings() {
 }
 
 #[test]
-fn the_local_provider_takes_an_egress_allow_list() {
-    let s = parse(
-        "name: q\nprovider:\n  local:\n    egress_allow: [github.com, \"*.opendev.org\", \
-         \"mirror.lan:8080\", 192.0.2.7, \"[2001:db8::7]:8443\"]\nsites: {a: {roles: {x: 1}}}\n",
-    );
-    let ProviderSpec::Local(options) = &s.provider;
-    assert_eq!(
-        options.egress_allow,
-        [
-            "github.com",
-            "*.opendev.org",
-            "mirror.lan:8080",
-            "192.0.2.7",
-            "[2001:db8::7]:8443"
-        ]
-    );
-    let json = serde_json::to_value(&s).unwrap();
-    assert_eq!(
-        json["provider"]["local"]["egress_allow"][1],
-        "*.opendev.org"
-    );
-    // Another list asks for the same testbed: a deploy applies it in place.
-    let other = parse(
-        "name: q\nprovider: {local: {egress_allow: [ftp.debian.org]}}\nsites: {a: {roles: {x: 1}}}\n",
-    );
-    assert!(s.same_testbed(&other) && other.same_testbed(&s));
-    let more = parse(
-        "name: q\nprovider: {local: {egress_allow: [ftp.debian.org]}}\nsites: {a: {roles: {x: 2}}}\n",
-    );
-    assert!(!other.same_testbed(&more));
-    let empty =
-        parse("name: q\nprovider: {local: {egress_allow: []}}\nsites: {a: {roles: {x: 1}}}\n");
-    assert_eq!(empty.provider, ProviderSpec::Local(Default::default()));
-}
-
-#[test]
 fn absent_keys_take_their_defaults() {
     let short = parse("name: q\nsites: {a: {roles: {x: 1}}}\n");
-    assert_eq!(short.provider, ProviderSpec::Local(Default::default()));
+    assert_eq!(
+        short.provider,
+        ProviderSection::new("local", serde_json::json!({}))
+    );
     assert_eq!(short.network.default_delay, Delay::default());
     assert_eq!(short.network.default_rate, Rate(10_000_000_000));
     assert_eq!(short.network.default_loss.percent(), 0.0);

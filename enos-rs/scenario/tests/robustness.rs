@@ -69,7 +69,7 @@ fn mutated_scenarios_never_panic() {
             }
             let text = String::from_utf8_lossy(&bytes);
             // Either outcome is fine; a panic fails the test. Errors must be located.
-            match enos_scenario::parse(&text, "mutant.yaml") {
+            match enos_scenario::parse(&text, "mutant.yaml", crate::KINDS) {
                 Ok(_) => accepted += 1,
                 Err(e) => {
                     let d = &e.diagnostics()[0];
@@ -101,7 +101,7 @@ fn an_alias_bomb_is_rejected_quickly() {
     for under in ["deploy:", "provider:\n local:"] {
         let text = alias_bomb(under);
         let start = Instant::now();
-        let error = enos_scenario::parse(&text, "bomb.yaml").unwrap_err();
+        let error = enos_scenario::parse(&text, "bomb.yaml", crate::KINDS).unwrap_err();
         assert!(start.elapsed() < QUICK, "{:?}", start.elapsed());
         let message = &error.diagnostics()[0].message;
         assert!(
@@ -129,7 +129,7 @@ fn ten_thousand_levels_of_nesting_are_rejected_quickly() {
     );
     for text in [flow, flow_maps, block] {
         let start = Instant::now();
-        let error = enos_scenario::parse(&text, "deep.yaml").unwrap_err();
+        let error = enos_scenario::parse(&text, "deep.yaml", crate::KINDS).unwrap_err();
         assert!(start.elapsed() < QUICK, "{:?}", start.elapsed());
         let d = &error.diagnostics()[0];
         assert!([3, 4].contains(&d.line), "{error}");
@@ -148,7 +148,7 @@ fn a_document_with_too_many_values_is_rejected_quickly() {
     let items = vec!["x"; 150_000].join(", ");
     let text = format!("name: wide\nsites: {{p: {{roles: {{x: 1}}}}}}\ndeploy: [{items}]\n");
     let start = Instant::now();
-    let error = enos_scenario::parse(&text, "wide.yaml").unwrap_err();
+    let error = enos_scenario::parse(&text, "wide.yaml", crate::KINDS).unwrap_err();
     assert!(start.elapsed() < QUICK, "{:?}", start.elapsed());
     assert_eq!(error.diagnostics()[0].path, "deploy", "{error}");
     assert!(

@@ -6,7 +6,14 @@
     missing_docs
 )]
 
+use enos_scenario::{ProviderKind, UncheckedKind};
+
+/// The provider kinds these tests register: `local`, taking its options unchecked (the local
+/// provider's crate checks them, and its tests the messages).
+const KINDS: &[&dyn ProviderKind] = &[&UncheckedKind("local")];
+
 mod examples;
 mod invalid;
 mod model;
+mod providers;
 mod robustness;

@@ -11,6 +11,7 @@ fn setup() -> (Scenario, Vec<WanHost>) {
          nice: {roles: {server: 1}}\nnetwork:\n  constraints:\n    \
          - {src: paris, dst: rennes, delay: 10ms, rate: 1gbit, symmetric: true}\n",
         "t.yaml",
+        &[&enos_scenario::UncheckedKind("local")],
     )
     .unwrap();
     let hosts = s
@@ -113,6 +114,7 @@ fn split_setup() -> (Scenario, Vec<WanHost>) {
          network:\n  constraints:\n    \
          - {src: paris, dst: rennes, delay: 10ms, rate: 1gbit, symmetric: true}\n",
         "t.yaml",
+        &[&enos_scenario::UncheckedKind("local")],
     )
     .unwrap();
     let hosts = s

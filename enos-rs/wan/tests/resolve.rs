@@ -13,7 +13,8 @@ fn scenario(network: &str) -> Scenario {
         "name: q\nsites:\n  paris: {{roles: {{server: 2, client: 1}}}}\n  \
          rennes: {{roles: {{server: 1}}}}\n  nantes: {{roles: {{client: 1}}}}\nnetwork:\n{network}"
     );
-    enos_scenario::parse(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}"))
+    enos_scenario::parse(&text, "t.yaml", &[&enos_scenario::UncheckedKind("local")])
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The scenario's hosts with addresses 10.0.0.1, 10.0.0.2, … in host order.
@@ -336,7 +337,8 @@ fn thousand(network: &str) -> (Scenario, Vec<WanHost>) {
         .map(|i| format!("  s{i}: {{roles: {{node: 100}}}}\n"))
         .collect();
     let text = format!("name: big\nsites:\n{sites}network:\n{network}");
-    let s = enos_scenario::parse(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let s = enos_scenario::parse(&text, "t.yaml", &[&enos_scenario::UncheckedKind("local")])
+        .unwrap_or_else(|e| panic!("{e}"));
     let hosts = s
         .hosts()
         .into_iter()

@@ -73,9 +73,12 @@ mod tests {
 
     #[test]
     fn only_the_proxy_port_is_open_towards_the_root_namespace() {
-        let scenario =
-            enos_scenario::parse("name: q\nsites:\n  paris: {roles: {client: 1}}\n", "q.yaml")
-                .unwrap();
+        let scenario = enos_scenario::parse(
+            "name: q\nsites:\n  paris: {roles: {client: 1}}\n",
+            "q.yaml",
+            &[&crate::options::LocalKind],
+        )
+        .unwrap();
         let plan = crate::plan::plan(&scenario, "eab12", 3).unwrap();
         let rules = ruleset(&plan);
         let towards_root: Vec<&str> = rules

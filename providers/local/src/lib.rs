@@ -19,6 +19,7 @@ pub mod egress;
 pub mod firewall;
 pub mod host;
 pub mod keys;
+pub mod options;
 pub mod plan;
 pub mod repositories;
 pub mod sys;
@@ -419,11 +420,35 @@ fn write_file(path: &Path, contents: &[u8]) -> Result<(), ProviderError> {
         .map_err(|e| ProviderError::new(format!("cannot write {}: {e}", path.display())))
 }
 
+impl enos_scenario::ProviderKind for LocalProvider {
+    fn name(&self) -> &'static str {
+        options::LocalKind.name()
+    }
+
+    fn options_schema(&self) -> serde_json::Value {
+        options::LocalKind.options_schema()
+    }
+
+    fn check_options(
+        &self,
+        options: &serde_json::Value,
+        ctx: &mut enos_scenario::OptionsContext<'_>,
+    ) -> enos_scenario::CheckedOptions {
+        options::LocalKind.check_options(options, ctx)
+    }
+
+    fn check_sites(
+        &self,
+        options: &serde_json::Value,
+        sites: &[enos_scenario::Site],
+        ctx: &mut enos_scenario::OptionsContext<'_>,
+    ) {
+        options::LocalKind.check_sites(options, sites, ctx);
+    }
+}
+
 #[async_trait::async_trait]
 impl Provider for LocalProvider {
-    fn name(&self) -> &'static str {
-        "local"
-    }
 
     async fn check(&self) -> Result<(), ProviderError> {
         if !cfg!(target_os = "linux") {

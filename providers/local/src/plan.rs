@@ -13,12 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// How many /20 blocks the local provider can hand out (one per experiment on this machine).
 pub const BLOCKS: u32 = 32;
-/// The most sites one local experiment can have (one /24 each in a /20, minus the management
-/// /24); `enos validate` checks it.
-pub const MAX_SITES: usize = enos_scenario::LOCAL_MAX_SITES;
-/// The most hosts one site can have on the local provider (a /24 minus network, gateway,
-/// broadcast); `enos validate` checks it.
-pub const MAX_HOSTS_PER_SITE: usize = enos_scenario::LOCAL_MAX_HOSTS_PER_SITE;
+pub use crate::options::{MAX_HOSTS_PER_SITE, MAX_SITES};
 const BASE: u32 = u32::from_be_bytes([198, 18, 0, 0]);
 
 /// The link-layer address of the interface holding `address` (a host's `eth0`, a site's
@@ -192,7 +187,7 @@ mod tests {
     use super::*;
 
     fn scenario(text: &str) -> Scenario {
-        enos_scenario::parse(text, "test.yaml").unwrap()
+        enos_scenario::parse(text, "test.yaml", &[&crate::options::LocalKind]).unwrap()
     }
 
     #[test]
@@ -234,17 +229,25 @@ mod tests {
 
     #[test]
     fn limits_are_checked_when_the_scenario_is_read() {
-        let error = enos_scenario::parse("name: q\nsites:\n  a: {roles: {r: 254}}\n", "q.yaml")
-            .unwrap_err()
-            .to_string();
+        let error = enos_scenario::parse(
+            "name: q\nsites:\n  a: {roles: {r: 254}}\n",
+            "q.yaml",
+            &[&crate::options::LocalKind],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("q.yaml:3:3"), "{error}");
         assert!(error.contains("at most 253 hosts per site"), "{error}");
         let sites: String = (0..16)
             .map(|i| format!("  s{i}: {{roles: {{r: 1}}}}\n"))
             .collect();
-        let error = enos_scenario::parse(&format!("name: q\nsites:\n{sites}"), "q.yaml")
-            .unwrap_err()
-            .to_string();
+        let error = enos_scenario::parse(
+            &format!("name: q\nsites:\n{sites}"),
+            "q.yaml",
+            &[&crate::options::LocalKind],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("q.yaml:18:3"), "{error}");
         assert!(error.contains("at most 15 sites"), "{error}");
         let s = scenario("name: q\nsites:\n  a: {roles: {r: 253}}\n");

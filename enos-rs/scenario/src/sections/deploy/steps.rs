@@ -8,13 +8,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::model::{
-    Action, FailurePolicy, FileRoot, FileSpec, Location, Readiness, RunSpec, ServiceSpec, Step,
-    Targets, TemplateSource, Vars,
+    Action, FailurePolicy, FileRoot, FileSpec, Readiness, RunSpec, ServiceSpec, Step, Targets,
+    TemplateSource, Vars,
 };
+use crate::check::{Checker, describe, quote};
 use crate::resources::{self, Found};
-use crate::source::SourceMap;
+use crate::selector::Names;
 use crate::units::Timeout;
-use crate::{Checker, Names, describe, quote};
 
 /// One entry of `deploy:` or of a stack's `steps:`, as written.
 #[derive(Debug, Deserialize)]
@@ -105,18 +105,6 @@ pub(crate) const KINDS: [&str; 8] = [
 /// The options of `run` steps.
 const RUN_OPTIONS: [&str; 4] = ["creates", "unless", "chdir", "env"];
 
-/// Names that templates use for their own context; variables may not take them.
-const RESERVED: [&str; 8] = [
-    "host",
-    "hosts",
-    "groups",
-    "sites",
-    "experiment",
-    "vars",
-    "secret",
-    "free_address",
-];
-
 /// Whether `text` holds minijinja syntax (and so is only known once rendered).
 pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
@@ -127,27 +115,6 @@ fn syntax_env() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env
-}
-
-/// A variable name: `[a-z_][a-z0-9_]*`, as templates can write `vars.name`.
-pub(crate) fn check_var_name(name: &str) -> Result<(), String> {
-    let ok = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !ok {
-        return Err(format!(
-            "bad variable name {}: lowercase letters, digits and `_`, not starting with a digit",
-            quote(name)
-        ));
-    }
-    if RESERVED.contains(&name) {
-        return Err(format!(
-            "{} is a name templates use for their own context; choose another",
-            quote(name)
-        ));
-    }
-    Ok(())
 }
 
 /// Where the steps being checked are written, and what they may use.
@@ -165,17 +132,6 @@ pub(crate) struct StepContext<'a> {
 }
 
 impl Checker<'_> {
-    /// The location of the key at `path`, for the model.
-    pub(crate) fn location(&self, path: &str) -> Location {
-        let at = self.map.key_at(path).unwrap_or(self.root);
-        Location {
-            file: self.file.to_owned(),
-            line: at.line,
-            column: at.column,
-            path: path.to_owned(),
-        }
-    }
-
     /// One step, of the scenario or of a stack (`ctx` says which). `earlier` holds the names of
     /// the steps before it in the same group, for `watch`.
     pub(crate) fn step(
@@ -1150,20 +1106,4 @@ pub(crate) fn check_stack_steps(
         }
     }
     checked
-}
-
-/// A checker over a file that is not the scenario (a stack file).
-pub(crate) fn checker_for<'a>(
-    file: &'a str,
-    source: &'a str,
-    map: &'a SourceMap,
-    root: crate::source::Position,
-) -> Checker<'a> {
-    Checker {
-        file,
-        source,
-        map,
-        root,
-        diagnostics: Vec::new(),
-    }
 }

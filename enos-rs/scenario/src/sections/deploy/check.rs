@@ -1,5 +1,5 @@
-//! Checks of the scenario's `vars:` and `deploy:` sections: its own steps, and the stacks it
-//! uses with their variables.
+//! Checks of the scenario's `deploy:` section: its own steps, and the stacks it uses with their
+//! variables.
 
 use std::path::Path;
 
@@ -8,24 +8,15 @@ use serde_json::Value;
 
 use super::model::{DeploySpec, FileRoot, StackUse, StepGroup, Vars};
 use super::stack::{StackFile, VarSpec};
-use super::steps::{KINDS, RawStep, StepContext, check_var_name};
-use crate::{Checker, Names, Site, quote};
+use super::steps::{KINDS, RawStep, StepContext};
+use crate::check::{Checker, quote};
+use crate::selector::Names;
+use crate::sites::Site;
 
 /// The keys an entry naming a stack may have.
 const STACK_KEYS: [&str; 4] = ["stack", "vars", "name", "on_failure"];
 
 impl Checker<'_> {
-    /// The scenario's `vars:` section.
-    pub(crate) fn vars_section(&mut self, raw: Option<IndexMap<String, Value>>) -> Vars {
-        let raw = raw.unwrap_or_default();
-        for name in raw.keys() {
-            if let Err(why) = check_var_name(name) {
-                self.key_error(&format!("vars.{name}"), why);
-            }
-        }
-        raw
-    }
-
     /// The `deploy:` section.
     pub(crate) fn deploy(
         &mut self,
@@ -34,16 +25,7 @@ impl Checker<'_> {
         sites: &[Site],
     ) -> DeploySpec {
         let names = Names::of(sites);
-        let scenario_dir = Path::new(self.file)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let scenario_dir = std::path::absolute(if scenario_dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            &scenario_dir
-        })
-        .unwrap_or(scenario_dir);
+        let scenario_dir = self.dir();
         let files = FileRoot::Dir(scenario_dir.clone());
         let mut groups = Vec::new();
         // The names of the scenario's own steps so far: its services may watch them.

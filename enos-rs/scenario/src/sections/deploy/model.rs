@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::Selector;
+use crate::selector::Selector;
 use crate::units::Timeout;
 
 /// Variables: names to values (strings, numbers, booleans, lists, mappings), in file order.

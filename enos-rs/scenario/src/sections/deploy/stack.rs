@@ -18,9 +18,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::model::{FailurePolicy, FileRoot, Step};
-use super::steps::{RawStep, StepContext, check_stack_steps, checker_for};
+use super::steps::{RawStep, StepContext, check_stack_steps};
+use crate::check::{Checker, describe, quote};
+use crate::resources;
+use crate::selector::Names;
 use crate::source::{Diagnostic, Position, SourceMap};
-use crate::{Names, describe, quote, resources};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -187,21 +189,20 @@ impl StackFile {
 
     /// Parses the stack file: its structure and its variable declarations.
     pub(crate) fn parse(&self) -> Result<ParsedStack<'_>, Vec<Diagnostic>> {
-        let (map, root) = crate::read_source(
+        let (map, root) = crate::check::read_source(
             &self.source,
             &self.display,
             "a stack (a mapping with description, vars and steps)",
         )
         .map_err(|e| e.diagnostics().to_vec())?;
         let raw: RawStack =
-            serde_saphyr::from_str_with_options(&self.source, crate::saphyr_options()).map_err(
-                |e| {
-                    crate::serde_error(&e, &map, &self.display, &self.source)
+            serde_saphyr::from_str_with_options(&self.source, crate::check::saphyr_options())
+                .map_err(|e| {
+                    crate::check::serde_error(&e, &map, &self.display, &self.source)
                         .diagnostics()
                         .to_vec()
-                },
-            )?;
-        let mut checker = checker_for(&self.display, &self.source, &map, root);
+                })?;
+        let mut checker = Checker::new(&self.display, &self.source, &map, root);
         if raw
             .description
             .as_deref()
@@ -217,7 +218,7 @@ impl StackFile {
         let mut vars = IndexMap::new();
         for (name, spec) in raw.vars.unwrap_or_default() {
             let path = format!("vars.{name}");
-            if let Err(why) = super::steps::check_var_name(&name) {
+            if let Err(why) = crate::vars::check_var_name(&name) {
                 checker.key_error(&path, why);
                 continue;
             }
@@ -285,7 +286,7 @@ impl ParsedStack<'_> {
         ctx: &mut StepContext<'_>,
         policy: Option<FailurePolicy>,
     ) -> (Vec<Step>, Vec<Diagnostic>) {
-        let mut checker = checker_for(
+        let mut checker = Checker::new(
             &self.stack.display,
             &self.stack.source,
             &self.map,
