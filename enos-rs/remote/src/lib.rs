@@ -44,6 +44,7 @@
 mod error;
 mod fleet;
 mod master;
+mod session;
 mod transfer;
 mod types;
 
