@@ -18,4 +18,4 @@ pub use experiment::{Experiment, Opened, StateError};
 pub use provider::{Provider, ProviderError, WanMethod};
 pub use report::{NullReporter, Reporter, TaskId};
 pub use state::{ExperimentState, Phase};
-pub use testbed::{Host, SiteNetwork, SshAccess, Testbed};
+pub use testbed::{Become, Host, HostKeySource, Jump, SiteNetwork, SshAccess, Testbed};
