@@ -43,13 +43,7 @@ pub(crate) fn fleet_config(testbed: &Testbed, parallelism: usize) -> RemoteConfi
 
 /// The SSH targets of `hosts` (their names are their `ssh_config` aliases).
 pub(crate) fn targets<'a>(hosts: impl IntoIterator<Item = &'a enos_core::Host>) -> Vec<Target> {
-    hosts
-        .into_iter()
-        .map(|h| Target {
-            name: h.name.clone(),
-            alias: h.name.clone(),
-        })
-        .collect()
+    hosts.into_iter().map(Target::from).collect()
 }
 
 /// Opens the experiment `env` designates, whose testbed is up: deployed, or failed after its

@@ -51,4 +51,6 @@ mod types;
 pub use error::RemoteError;
 pub use fleet::Fleet;
 pub use master::{MAX_CONTROL_DIR_LEN, close_all};
-pub use types::{CommandOutput, Exit, HostCommand, HostFailure, HostResult, RemoteConfig, Target};
+pub use types::{
+    CommandOutput, Exit, HostCommand, HostFailure, HostKeyCheck, HostResult, RemoteConfig, Target,
+};
