@@ -66,8 +66,12 @@ pub fn testbed_view(
             role: h.role.clone(),
             address: h.address,
             user: h.user.clone(),
-            interface: facts.interface_of(h.address).unwrap_or_default().to_owned(),
+            interface: h
+                .interface
+                .clone()
+                .unwrap_or_else(|| facts.interface_of(h.address).unwrap_or_default().to_owned()),
             facts: facts.clone(),
+            become_root: h.become_root,
         });
     }
     if !without.is_empty() {
@@ -124,6 +128,7 @@ pub fn example_testbed(scenario: &Scenario, results_dir: &str) -> TestbedView {
                 address,
                 user: "root".to_owned(),
                 interface: "eth0".to_owned(),
+                become_root: None,
             });
         }
         sites.push(SiteView {

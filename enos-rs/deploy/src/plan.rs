@@ -58,6 +58,8 @@ pub struct HostTask {
     pub role: String,
     /// What it does, or why it does nothing.
     pub work: Work,
+    /// How its script becomes root, when the login is not root.
+    pub become_root: Option<enos_core::Become>,
 }
 
 /// A host's part in a step.
@@ -283,6 +285,7 @@ pub fn plan(
                     host: host.name.clone(),
                     role: host.role.clone(),
                     work,
+                    become_root: host.become_root,
                 });
             }
             from_stack.push(group.stack.is_some());

@@ -225,7 +225,8 @@ async fn run_step(
                         .get(w)
                         .is_some_and(|hosts| hosts.contains(&task.host))
                 });
-                let s = script(action, restart, step.timeout.as_secs().max(1));
+                let s = script(action, restart, step.timeout.as_secs().max(1))
+                    .become_root(task.become_root);
                 commands.push((
                     i,
                     HostCommand {

@@ -11,8 +11,15 @@
 //! on standard input, ahead of the step's own input (file contents), and is run from a file
 //! only root can read. Commands of the step (`run`, `unless`, readiness checks, services) reach
 //! their `sh` in its environment, which only their user can read, never as arguments.
+//!
+//! Scripts expect root. On a host whose login is not root and whose testbed says how it
+//! becomes root ([`enos_core::Host::become_root`]), the bootstrap runs under `sudo -n`
+//! ([`Script::become_root`]): non-interactive, never a password, the script still on standard
+//! input.
 
 use std::fmt::Write as _;
+
+use enos_core::Become;
 
 use crate::plan::{Check, HostAction};
 
@@ -66,6 +73,19 @@ impl Script {
             command: format!("sh -c {}", quote(&bootstrap)),
             input,
         }
+    }
+}
+
+impl Script {
+    /// The script run as root through `how` when the host's login is not root: the command
+    /// line becomes `sudo -n sh -c '<bootstrap>'`, which fails at once rather than ask for a
+    /// password; the script and the step's input still travel on standard input, so nothing
+    /// more shows in an argument list (nor in sudo's log) than the script's length.
+    pub fn become_root(mut self, how: Option<Become>) -> Script {
+        if let Some(how) = how {
+            self.command = format!("{}{}", how.prefix(), self.command);
+        }
+        self
     }
 }
 
@@ -483,6 +503,28 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn a_script_becomes_root_through_sudo_with_its_input_still_on_standard_input() {
+        let action = HostAction::Run {
+            command: "echo enos-secret".into(),
+            creates: None,
+            unless: None,
+            chdir: None,
+            env: indexmap::IndexMap::new(),
+        };
+        let plain = script(&action, false, 10);
+        assert_eq!(script(&action, false, 10).become_root(None), plain);
+        let root = script(&action, false, 10).become_root(Some(Become::Sudo));
+        assert_eq!(root.command, format!("sudo -n {}", plain.command));
+        assert!(
+            root.command.starts_with("sudo -n sh -c '"),
+            "{}",
+            root.command
+        );
+        assert!(!root.command.contains("enos-secret"));
+        assert_eq!(root.input, plain.input);
     }
 
     #[test]

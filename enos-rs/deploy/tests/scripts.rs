@@ -8,7 +8,7 @@ use enos_deploy::plan::{Check, HostAction};
 use enos_deploy::script::{Said, script};
 use indexmap::IndexMap;
 
-use crate::common::{free_port, run};
+use crate::common::{free_port, run, run_with_env};
 use enos_testkit::require_root;
 
 fn put(dest: &str, content: &str, mode: &str) -> HostAction {
@@ -518,4 +518,49 @@ fn a_fetch_says_the_mode_of_the_file_before_its_content() {
         enos_deploy::script::fetched(ran.stdout.as_bytes()),
         Some((0o640, &b"export OS_PASSWORD=x\n"[..]))
     );
+}
+
+#[test]
+fn a_step_through_sudo_gets_its_script_and_input_on_standard_input() {
+    if !require_root("a_step_through_sudo_gets_its_script_and_input_on_standard_input") {
+        return;
+    }
+    // A stand-in for sudo that says how it was called, refuses to ask for a password, and
+    // runs the command.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let calls = dir.path().join("sudo-calls");
+    let sudo = bin.join("sudo");
+    std::fs::write(
+        &sudo,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\n\
+             [ \"$1\" = -n ] || {{ echo 'sudo: a password is required' >&2; exit 1; }}\n\
+             shift\nexec \"$@\"\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let secret = format!("enos-secret-{}", std::process::id());
+    let dest = dir.path().join("etc/app.conf");
+    let step = put(&dest.display().to_string(), &format!("{secret}\n"), "0600");
+    let root = script(&step, false, 10).become_root(Some(enos_core::Become::Sudo));
+    let ran = run_with_env(&root, &[("PATH", path)]);
+    assert_eq!((ran.code, ran.said), (0, Some(Said::Changed)), "{ran:?}");
+    assert_eq!(
+        std::fs::read_to_string(&dest).unwrap(),
+        format!("{secret}\n")
+    );
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+    assert!(calls.starts_with("-n sh -c "), "{calls}");
+    assert!(!calls.contains(&secret), "{calls}");
 }
