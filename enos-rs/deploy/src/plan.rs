@@ -26,6 +26,22 @@ pub struct DeployPlan {
     pub steps: Vec<PlannedStep>,
 }
 
+impl DeployPlan {
+    /// The services the plan starts or keeps: host → service names, in step order.
+    pub fn services(&self) -> BTreeMap<String, Vec<String>> {
+        let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for task in self.steps.iter().flat_map(|s| &s.tasks) {
+            if let Work::Do(HostAction::Service { name, .. }) = &task.work {
+                let names = services.entry(task.host.clone()).or_default();
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        services
+    }
+}
+
 /// One step, ready to run.
 #[derive(Debug, Clone)]
 pub struct PlannedStep {

@@ -56,6 +56,7 @@ pub async fn execute(
     reporter: &dyn Reporter,
 ) -> DeployReport {
     let mut report = DeployReport::start();
+    report.services = plan.services();
     let _ = save(&report, dirs);
     // The hosts each step changed something on (for services that watch it).
     let mut changed: Vec<HashSet<String>> = Vec::new();

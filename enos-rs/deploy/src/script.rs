@@ -493,6 +493,76 @@ esac
     )
 }
 
+/// Whether `name` can be a service's name: `[a-z0-9_.-]`, not starting with a dot (what a
+/// scenario allows; a name read back from a report may have been edited).
+pub fn is_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+}
+
+/// Stops the services `names` (each of [`is_service_name`]) and removes their pid and
+/// definition files, so that nothing of them is left but their logs: the whole process group
+/// of each gets SIGTERM, then, ten seconds later, SIGKILL. A pid file whose process is gone, or
+/// is no longer the leader of its own process group (its pid was taken by another process),
+/// has only its files removed. Says `changed` when it stopped or removed anything; fails when
+/// a service survives SIGKILL.
+pub fn stop_script(names: &[String]) -> Script {
+    let list: Vec<String> = names.iter().map(|n| quote(n)).collect();
+    let body = format!(
+        r#"set -u
+dir={SERVICE_DIR}
+status=unchanged
+# Whether process $1 runs (is not a zombie) and leads its own process group, as a service
+# started by enos does. (`kill -s SIG -- -PGID` is the form every sh reads as a group.)
+ours() {{
+  f=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  state=${{f%% *}}; f=${{f#* }}; f=${{f#* }}; group=${{f%% *}}
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$group" = "$1" ]
+}}
+# Waits up to $1 tenths of a second until no process of $pids runs.
+settle() {{
+  n=0
+  while [ "$n" -lt "$1" ]; do
+    left=""
+    for p in $pids; do if ours "$p"; then left="$left $p"; fi; done
+    [ -z "$left" ] && return 0
+    sleep 0.1; n=$((n + 1))
+  done
+  return 1
+}}
+pids=""
+for name in {list}; do
+  pid=$(cat "$dir/$name.pid" 2>/dev/null || true)
+  case "$pid" in ''|*[!0-9]*) continue ;; esac
+  if ours "$pid"; then
+    echo "stopping $name (pid $pid)"
+    kill -s TERM -- "-$pid" 2>/dev/null || true
+    pids="$pids $pid"
+  fi
+done
+if [ -n "$pids" ]; then
+  status=changed
+  settle 100 || true
+  # The rest of each group (children that outlived their leader, or ignored SIGTERM).
+  for p in $pids; do kill -s KILL -- "-$p" 2>/dev/null || true; done
+  if ! settle 50; then echo "services do not stop: pid$left" >&2; exit 1; fi
+fi
+for name in {list}; do
+  for f in "$dir/$name.pid" "$dir/$name.definition"; do
+    if [ -e "$f" ]; then rm -f "$f" || exit $?; status=changed; fi
+  done
+done
+rmdir "$dir" 2>/dev/null || true
+echo "::enos:: $status"
+"#,
+        list = list.join(" "),
+    );
+    Script::new(&body, Vec::new())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
 use enos_deploy::plan::{Check, HostAction};
-use enos_deploy::script::{Said, script};
+use enos_deploy::script::{Said, script, stop_script};
 use indexmap::IndexMap;
 
 use crate::common::{free_port, run, run_with_env};
@@ -563,4 +563,106 @@ fn a_step_through_sudo_gets_its_script_and_input_on_standard_input() {
     assert_eq!(calls.lines().count(), 1, "{calls}");
     assert!(calls.starts_with("-n sh -c "), "{calls}");
     assert!(!calls.contains(&secret), "{calls}");
+}
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+fn gone(pid: u32) -> bool {
+    !std::path::Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid)
+}
+
+#[test]
+fn stopping_services_kills_their_process_groups_once_and_spares_strangers() {
+    if !require_root("stopping_services_kills_their_process_groups_once_and_spares_strangers") {
+        return;
+    }
+    let name = format!("enos-test-stop-{}", std::process::id());
+    let stubborn = format!("{name}-stubborn");
+    let stranger = format!("{name}-stranger");
+    let never = format!("{name}-never");
+    let _guard = Services(vec![name.clone(), stubborn.clone(), stranger.clone()]);
+    let dir = tempfile::tempdir().unwrap();
+    let child_pid = dir.path().join("child.pid");
+    // A service with a child of its own, and one that ignores SIGTERM.
+    let started = run(&script(
+        &service(
+            &name,
+            &format!(
+                "sleep 300 & echo $! > {}; exec sleep 300",
+                child_pid.display()
+            ),
+            None,
+            "d",
+        ),
+        false,
+        10,
+    ));
+    assert_eq!(started.code, 0, "{started:?}");
+    let started = run(&script(
+        &service(
+            &stubborn,
+            "trap '' TERM; while :; do sleep 1; done",
+            None,
+            "d",
+        ),
+        false,
+        10,
+    ));
+    assert_eq!(started.code, 0, "{started:?}");
+    let leader = pid_of(&name).unwrap();
+    let child: u32 = std::fs::read_to_string(&child_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stubborn_pid = pid_of(&stubborn).unwrap();
+    // A pid file naming a process that is not a service's (its pid was reused): spared.
+    let mut other = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .unwrap();
+    std::fs::write(
+        format!("/run/enos/services/{stranger}.pid"),
+        format!("{}\n", other.id()),
+    )
+    .unwrap();
+
+    let names = vec![name.clone(), stubborn.clone(), stranger.clone(), never];
+    let started_at = Instant::now();
+    let stopped = run(&stop_script(&names));
+    assert_eq!(
+        (stopped.code, stopped.said),
+        (0, Some(Said::Changed)),
+        "{stopped:?}"
+    );
+    assert!(
+        stopped
+            .stdout
+            .contains(&format!("stopping {name} (pid {leader})")),
+        "{stopped:?}"
+    );
+    for pid in [leader, child, stubborn_pid] {
+        assert!(gone(pid), "pid {pid} still runs");
+    }
+    // SIGKILL came after the grace period, for the one that ignored SIGTERM.
+    assert!(
+        started_at.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started_at.elapsed()
+    );
+    assert!(other.try_wait().unwrap().is_none(), "a stranger was killed");
+    for n in [&name, &stubborn, &stranger] {
+        assert!(pid_of(n).is_none(), "{n}: pid file left");
+        assert!(!std::path::Path::new(&format!("/run/enos/services/{n}.definition")).exists());
+    }
+    // The logs stay.
+    assert!(std::path::Path::new(&format!("/var/log/enos/{name}.log")).exists());
+
+    let again = run(&stop_script(&names));
+    assert_eq!(
+        (again.code, again.said),
+        (0, Some(Said::Unchanged)),
+        "{again:?}"
+    );
+    other.kill().unwrap();
+    other.wait().unwrap();
 }
