@@ -464,10 +464,10 @@ if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then running=1; fi
 status=unchanged
 if [ $running = 0 ] || [ "$(cat "$deff" 2>/dev/null)" != {definition} ] || [ {restart} = 1 ]; then
   if [ $running = 1 ]; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    kill -s TERM -- "-$pid" 2>/dev/null || kill -s TERM "$pid" 2>/dev/null
     n=0
     while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    kill -s KILL -- "-$pid" 2>/dev/null || true
   fi
   echo "== $(date -u +%FT%TZ) starting $name" >> "$log"
   ({chdir}export {env}{COMMAND_VARIABLE}={command} && exec setsid {as_user}{FRESH_SHELL}) </dev/null >>"$log" 2>&1 &

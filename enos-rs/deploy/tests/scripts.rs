@@ -666,3 +666,32 @@ fn stopping_services_kills_their_process_groups_once_and_spares_strangers() {
     other.kill().unwrap();
     other.wait().unwrap();
 }
+
+#[test]
+fn a_restarted_service_takes_its_children_with_it() {
+    if !require_root("a_restarted_service_takes_its_children_with_it") {
+        return;
+    }
+    let name = format!("enos-test-restart-{}", std::process::id());
+    let _guard = Services(vec![name.clone()]);
+    let dir = tempfile::tempdir().unwrap();
+    let child_pid = dir.path().join("child.pid");
+    let with_child = service(
+        &name,
+        &format!(
+            "sleep 300 & echo $! > {}; exec sleep 300",
+            child_pid.display()
+        ),
+        None,
+        "d",
+    );
+    assert_eq!(run(&script(&with_child, false, 10)).code, 0);
+    let child: u32 = std::fs::read_to_string(&child_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let restarted = run(&script(&with_child, true, 10));
+    assert_eq!(restarted.said, Some(Said::Changed), "{restarted:?}");
+    assert!(gone(child), "the first start's child {child} still runs");
+}
