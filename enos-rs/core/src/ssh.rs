@@ -274,36 +274,46 @@ fn check(testbed: &Testbed) -> Result<(), SshFilesError> {
                 }
             }
         }
-        if let HostKeySource::Pinned { key } = &host.host_key
-            && !key.is_empty()
-            && key.split_whitespace().count() < 2
-        {
-            return Err(invalid(
-                &host.name,
-                format!("its pinned key '{key}' is not '<type> <base64>'"),
-            ));
+        let sources = [
+            Some(&host.host_key),
+            host.jump.as_ref().map(|j| &j.host_key),
+        ];
+        for source in sources.into_iter().flatten() {
+            if let HostKeySource::Pinned { key } = source
+                && !key.is_empty()
+                && key.split_whitespace().count() < 2
+            {
+                return Err(invalid(
+                    &host.name,
+                    format!("a pinned key '{key}' is not '<type> <base64>'"),
+                ));
+            }
         }
     }
     Ok(())
 }
 
+/// Whether known_hosts holds the key of a host with this source already, and must keep it:
+/// a key learnt on first contact, or pinned without being recorded in the testbed (a state
+/// written before keys were).
+fn kept(source: &HostKeySource) -> bool {
+    match source {
+        HostKeySource::LearnOnFirstContact => true,
+        HostKeySource::Pinned { key } => key.is_empty(),
+        HostKeySource::KnownHostsFile { .. } => false,
+    }
+}
+
 /// The names under which known_hosts may hold a key that the experiment must keep when it
-/// rewrites the file: hosts whose key is learnt on first contact (or pinned in an older state
-/// that did not record it), and jump hosts whose key is learnt.
+/// rewrites the file ([`kept`]): a host's name, a jump host's address (and port).
 fn kept_names(testbed: &Testbed) -> HashSet<String> {
     let mut names = HashSet::new();
     for host in &testbed.hosts {
-        match &host.host_key {
-            HostKeySource::LearnOnFirstContact => {
-                names.insert(host.name.clone());
-            }
-            HostKeySource::Pinned { key } if key.is_empty() => {
-                names.insert(host.name.clone());
-            }
-            _ => {}
+        if kept(&host.host_key) {
+            names.insert(host.name.clone());
         }
         if let Some(jump) = &host.jump
-            && jump.host_key == HostKeySource::LearnOnFirstContact
+            && kept(&jump.host_key)
         {
             names.insert(known_hosts_name(&jump.address, jump.port));
         }
@@ -612,6 +622,18 @@ mod tests {
                 "a,198.18.1.2 {ED25519}\nb,[b.example.org]:2222 {}\n",
                 rsa.join(" ")
             )
+        );
+    }
+
+    #[test]
+    fn keys_of_hosts_from_older_states_stay_in_known_hosts() {
+        // Such a host's key is not recorded with it: the file written then holds it.
+        let dir = Path::new("/exp");
+        let tb = testbed(dir, vec![host("a", 2)]);
+        let existing = format!("a,198.18.1.2 {ED25519}\nb,198.18.1.3 {ED25519}\n");
+        assert_eq!(
+            known_hosts(&tb, &existing).unwrap(),
+            format!("a,198.18.1.2 {ED25519}\n")
         );
     }
 

@@ -134,7 +134,8 @@ pub struct Jump {
     /// The private key to log in with; the experiment's key otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<PathBuf>,
-    /// Where its SSH key comes from.
+    /// Where its SSH key comes from (its name in known_hosts is its address, as
+    /// `[address]:port` when the port is not 22).
     #[serde(default, skip_serializing_if = "HostKeySource::is_default")]
     pub host_key: HostKeySource,
 }
