@@ -2,13 +2,14 @@
 //! minijinja from this crate's `templates/`.
 #![warn(missing_docs)]
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use enos_core::fsutil::write_atomic;
-use enos_core::{Host, Testbed};
+use enos_core::{Become, Host, HostKeySource, Jump, Testbed};
 
 /// The inventory formats enos writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,12 +71,58 @@ pub enum InventoryError {
     },
 }
 
+/// A host as inventories see it: its access fields when they are not the defaults, without
+/// a pinned key (the experiment's known_hosts holds it).
+#[derive(Debug, Serialize)]
+struct Entry<'a> {
+    name: &'a str,
+    site: &'a str,
+    role: &'a str,
+    address: IpAddr,
+    user: &'a str,
+    port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssh_host: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<&'a Path>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jump: Option<&'a Jump>,
+    #[serde(rename = "become", skip_serializing_if = "Option::is_none")]
+    become_root: Option<Become>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_key: Option<&'a HostKeySource>,
+}
+
+impl<'a> From<&'a Host> for Entry<'a> {
+    fn from(h: &'a Host) -> Self {
+        Entry {
+            name: &h.name,
+            site: &h.site,
+            role: &h.role,
+            address: h.address,
+            user: &h.user,
+            port: h.port,
+            ssh_host: h.ssh_host.as_deref(),
+            identity: h.identity.as_deref(),
+            jump: h.jump.as_ref(),
+            become_root: h.become_root,
+            interface: h.interface.as_deref(),
+            host_key: match &h.host_key {
+                HostKeySource::Pinned { .. } => None,
+                other => Some(other),
+            },
+        }
+    }
+}
+
 /// A group of hosts as inventories see it: one per role and one per site.
 #[derive(Debug, Serialize)]
 struct Group<'a> {
     name: &'a str,
     kind: &'static str,
-    hosts: Vec<&'a Host>,
+    hosts: Vec<Entry<'a>>,
 }
 
 fn groups(testbed: &Testbed) -> Vec<Group<'_>> {
@@ -87,11 +134,11 @@ fn groups(testbed: &Testbed) -> Vec<Group<'_>> {
         for host in &testbed.hosts {
             let name = key(host);
             match groups.iter_mut().find(|g| g.name == name && g.kind == kind) {
-                Some(group) => group.hosts.push(host),
+                Some(group) => group.hosts.push(host.into()),
                 None => groups.push(Group {
                     name,
                     kind,
-                    hosts: vec![host],
+                    hosts: vec![host.into()],
                 }),
             }
         }
@@ -123,7 +170,7 @@ pub fn render(
         name => name,
         user => user,
         ssh => &testbed.ssh,
-        hosts => &testbed.hosts,
+        hosts => testbed.hosts.iter().map(Entry::from).collect::<Vec<_>>(),
         networks => &testbed.networks,
         groups => groups(testbed),
     };
@@ -156,4 +203,68 @@ pub fn write_all(
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use enos_core::{SiteNetwork, SshAccess};
+
+    fn testbed() -> Testbed {
+        let mut plain = Host::new("paris-web-1", "paris", "web", "198.18.1.2".parse().unwrap());
+        plain.host_key = HostKeySource::Pinned {
+            key: "ssh-ed25519 AAAA".into(),
+        };
+        let mut sudo = Host::new("paris-db-1", "paris", "db", "198.18.1.3".parse().unwrap());
+        sudo.user = "debian".into();
+        sudo.become_root = Some(Become::Sudo);
+        sudo.host_key = HostKeySource::LearnOnFirstContact;
+        Testbed {
+            hosts: vec![plain, sudo],
+            networks: vec![SiteNetwork {
+                site: "paris".into(),
+                cidr: "198.18.1.0/24".into(),
+                gateway: "198.18.1.1".parse().unwrap(),
+            }],
+            ssh: SshAccess::in_experiment(Path::new("/exp"), "/exp/ssh/id".into(), "/run/x".into()),
+        }
+    }
+
+    #[test]
+    fn inventories_say_how_to_become_root_and_leave_pinned_keys_to_known_hosts() {
+        let tb = testbed();
+        let ini = render(InventoryFormat::Ini, "e", &tb).unwrap();
+        assert!(
+            ini.contains(
+                "paris-web-1 ansible_host=198.18.1.2 ansible_port=22 ansible_user=root \
+                 enos_site=paris enos_role=web\n"
+            ),
+            "{ini}"
+        );
+        assert!(
+            ini.contains(
+                "paris-db-1 ansible_host=198.18.1.3 ansible_port=22 ansible_user=debian \
+                 ansible_become=true ansible_become_method=sudo enos_site=paris enos_role=db\n"
+            ),
+            "{ini}"
+        );
+        let yaml = render(InventoryFormat::Yaml, "e", &tb).unwrap();
+        assert!(
+            yaml.contains(
+                "      ansible_user: \"debian\"\n      ansible_become: true\n      \
+                 ansible_become_method: sudo\n      enos_site: \"paris\"\n"
+            ),
+            "{yaml}"
+        );
+        assert_eq!(yaml.matches("ansible_become:").count(), 1, "{yaml}");
+        let json: serde_json::Value =
+            serde_json::from_str(&render(InventoryFormat::Json, "e", &tb).unwrap()).unwrap();
+        let hosts = json["hosts"].as_array().unwrap();
+        assert_eq!(
+            hosts[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["name", "site", "role", "address", "user", "port"]
+        );
+        assert_eq!(hosts[1]["become"], "sudo");
+        assert_eq!(hosts[1]["host_key"]["source"], "learn_on_first_contact");
+    }
 }

@@ -16,4 +16,4 @@ pub mod testbed;
 pub use experiment::{Experiment, Opened, StateError};
 pub use report::{NullReporter, Reporter, TaskId};
 pub use state::{ExperimentState, Phase};
-pub use testbed::{Host, SiteNetwork, SshAccess, Testbed};
+pub use testbed::{Become, Host, HostKeySource, Jump, SiteNetwork, SshAccess, Testbed};

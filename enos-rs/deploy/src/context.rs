@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use enos_core::Become;
 use indexmap::IndexMap;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
@@ -26,10 +27,14 @@ pub struct HostView {
     pub address: IpAddr,
     /// The user enos logs in as.
     pub user: String,
-    /// The network interface that holds `address` (from the facts).
+    /// Its interface on the experiment network: the testbed's when it names one, otherwise the
+    /// one that holds `address` (from the facts).
     pub interface: String,
     /// What the host said about itself.
     pub facts: Facts,
+    /// How its steps become root when `user` is not root (not shown to templates).
+    #[serde(skip)]
+    pub become_root: Option<Become>,
 }
 
 /// A site network as templates see it: `sites[i].name`, `.cidr`, `.gateway`, `.hosts`.
@@ -186,6 +191,7 @@ mod tests {
             user: "root".into(),
             interface: "eth0".into(),
             facts: Facts::default(),
+            become_root: None,
         }
     }
 

@@ -16,6 +16,9 @@
 //!    its failure policy decides whether the deploy goes on. Every host's output is logged and
 //!    the report is saved after every step.
 //!
+//! Hosts whose login is not root run every step under `sudo -n` ([`script::Script::become_root`]).
+//! On hosts enos does not own, [`stop_services`] undoes what a deploy left running.
+//!
 //! The engine talks to hosts only through [`enos_remote`] and to people only through
 //! [`enos_core::Reporter`].
 #![warn(missing_docs)]
@@ -27,6 +30,7 @@ pub mod report;
 pub mod run;
 pub mod script;
 pub mod secrets;
+pub mod undo;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -41,6 +45,7 @@ pub use plan::{DeployPlan, PlanError, plan};
 pub use report::{DeployReport, Outcome, Status};
 pub use run::{RunDirs, execute};
 pub use secrets::SecretStore;
+pub use undo::stop_services;
 
 /// How long a host gets to report its facts.
 const FACTS_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,8 +71,12 @@ pub fn testbed_view(
             role: h.role.clone(),
             address: h.address,
             user: h.user.clone(),
-            interface: facts.interface_of(h.address).unwrap_or_default().to_owned(),
+            interface: h
+                .interface
+                .clone()
+                .unwrap_or_else(|| facts.interface_of(h.address).unwrap_or_default().to_owned()),
             facts: facts.clone(),
+            become_root: h.become_root,
         });
     }
     if !without.is_empty() {
@@ -124,6 +133,7 @@ pub fn example_testbed(scenario: &Scenario, results_dir: &str) -> TestbedView {
                 address,
                 user: "root".to_owned(),
                 interface: "eth0".to_owned(),
+                become_root: None,
             });
         }
         sites.push(SiteView {

@@ -26,6 +26,22 @@ pub struct DeployPlan {
     pub steps: Vec<PlannedStep>,
 }
 
+impl DeployPlan {
+    /// The services the plan starts or keeps: host → service names, in step order.
+    pub fn services(&self) -> BTreeMap<String, Vec<String>> {
+        let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for task in self.steps.iter().flat_map(|s| &s.tasks) {
+            if let Work::Do(HostAction::Service { name, .. }) = &task.work {
+                let names = services.entry(task.host.clone()).or_default();
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        services
+    }
+}
+
 /// One step, ready to run.
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
@@ -58,6 +74,8 @@ pub struct HostTask {
     pub role: String,
     /// What it does, or why it does nothing.
     pub work: Work,
+    /// How its script becomes root, when the login is not root.
+    pub become_root: Option<enos_core::Become>,
 }
 
 /// A host's part in a step.
@@ -283,6 +301,7 @@ pub fn plan(
                     host: host.name.clone(),
                     role: host.role.clone(),
                     work,
+                    become_root: host.become_root,
                 });
             }
             from_stack.push(group.stack.is_some());

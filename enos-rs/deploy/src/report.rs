@@ -1,6 +1,8 @@
 //! The deploy report: what every step did on every host, saved as versioned JSON after each step
 //! so that a failed or interrupted deploy keeps what it did.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +22,11 @@ pub struct DeployReport {
     pub outcome: Outcome,
     /// The steps that ran, in order.
     pub steps: Vec<StepReport>,
+    /// The services the deploy was to start or keep: host → service names. Recorded before
+    /// the first step runs, so that an interrupted deploy still says which services it may
+    /// have started ([`crate::stop_services`] stops them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, Vec<String>>,
 }
 
 /// How a deploy went.
@@ -115,6 +122,7 @@ impl DeployReport {
             ended: None,
             outcome: Outcome::Running,
             steps: Vec::new(),
+            services: BTreeMap::new(),
         }
     }
 
@@ -149,5 +157,29 @@ impl StepReport {
     /// How many of its hosts ended in `status`.
     pub fn count(&self, status: Status) -> usize {
         self.hosts.iter().filter(|h| h.status == status).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_without_services_still_read_and_those_with_them_keep_them() {
+        let old = r#"{"version":1,"started":"2025-01-01T00:00:00Z","ended":null,
+            "outcome":{"state":"succeeded"},"steps":[]}"#;
+        let report: DeployReport = serde_json::from_str(old).unwrap();
+        assert!(report.services.is_empty());
+        assert!(!serde_json::to_string(&report).unwrap().contains("services"));
+        let mut report = DeployReport::start();
+        report
+            .services
+            .insert("paris-web-1".into(), vec!["web".into()]);
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(
+            text.contains(r#""services":{"paris-web-1":["web"]}"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<DeployReport>(&text).unwrap(), report);
     }
 }

@@ -56,6 +56,7 @@ pub async fn execute(
     reporter: &dyn Reporter,
 ) -> DeployReport {
     let mut report = DeployReport::start();
+    report.services = plan.services();
     let _ = save(&report, dirs);
     // The hosts each step changed something on (for services that watch it).
     let mut changed: Vec<HashSet<String>> = Vec::new();
@@ -225,7 +226,8 @@ async fn run_step(
                         .get(w)
                         .is_some_and(|hosts| hosts.contains(&task.host))
                 });
-                let s = script(action, restart, step.timeout.as_secs().max(1));
+                let s = script(action, restart, step.timeout.as_secs().max(1))
+                    .become_root(task.become_root);
                 commands.push((
                     i,
                     HostCommand {

@@ -11,8 +11,15 @@
 //! on standard input, ahead of the step's own input (file contents), and is run from a file
 //! only root can read. Commands of the step (`run`, `unless`, readiness checks, services) reach
 //! their `sh` in its environment, which only their user can read, never as arguments.
+//!
+//! Scripts expect root. On a host whose login is not root and whose testbed says how it
+//! becomes root ([`enos_core::Host::become_root`]), the bootstrap runs under `sudo -n`
+//! ([`Script::become_root`]): non-interactive, never a password, the script still on standard
+//! input.
 
 use std::fmt::Write as _;
+
+use enos_core::Become;
 
 use crate::plan::{Check, HostAction};
 
@@ -66,6 +73,19 @@ impl Script {
             command: format!("sh -c {}", quote(&bootstrap)),
             input,
         }
+    }
+}
+
+impl Script {
+    /// The script run as root through `how` when the host's login is not root: the command
+    /// line becomes `sudo -n sh -c '<bootstrap>'`, which fails at once rather than ask for a
+    /// password; the script and the step's input still travel on standard input, so nothing
+    /// more shows in an argument list (nor in sudo's log) than the script's length.
+    pub fn become_root(mut self, how: Option<Become>) -> Script {
+        if let Some(how) = how {
+            self.command = format!("{}{}", how.prefix(), self.command);
+        }
+        self
     }
 }
 
@@ -444,10 +464,10 @@ if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then running=1; fi
 status=unchanged
 if [ $running = 0 ] || [ "$(cat "$deff" 2>/dev/null)" != {definition} ] || [ {restart} = 1 ]; then
   if [ $running = 1 ]; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    kill -s TERM -- "-$pid" 2>/dev/null || kill -s TERM "$pid" 2>/dev/null
     n=0
     while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    kill -s KILL -- "-$pid" 2>/dev/null || true
   fi
   echo "== $(date -u +%FT%TZ) starting $name" >> "$log"
   ({chdir}export {env}{COMMAND_VARIABLE}={command} && exec setsid {as_user}{FRESH_SHELL}) </dev/null >>"$log" 2>&1 &
@@ -473,6 +493,76 @@ esac
     )
 }
 
+/// Whether `name` can be a service's name: `[a-z0-9_.-]`, not starting with a dot (what a
+/// scenario allows; a name read back from a report may have been edited).
+pub fn is_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+}
+
+/// Stops the services `names` (each of [`is_service_name`]) and removes their pid and
+/// definition files, so that nothing of them is left but their logs: the whole process group
+/// of each gets SIGTERM, then, ten seconds later, SIGKILL. A pid file whose process is gone, or
+/// is no longer the leader of its own process group (its pid was taken by another process),
+/// has only its files removed. Says `changed` when it stopped or removed anything; fails when
+/// a service survives SIGKILL.
+pub fn stop_script(names: &[String]) -> Script {
+    let list: Vec<String> = names.iter().map(|n| quote(n)).collect();
+    let body = format!(
+        r#"set -u
+dir={SERVICE_DIR}
+status=unchanged
+# Whether process $1 runs (is not a zombie) and leads its own process group, as a service
+# started by enos does. (`kill -s SIG -- -PGID` is the form every sh reads as a group.)
+ours() {{
+  f=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  state=${{f%% *}}; f=${{f#* }}; f=${{f#* }}; group=${{f%% *}}
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$group" = "$1" ]
+}}
+# Waits up to $1 tenths of a second until no process of $pids runs.
+settle() {{
+  n=0
+  while [ "$n" -lt "$1" ]; do
+    left=""
+    for p in $pids; do if ours "$p"; then left="$left $p"; fi; done
+    [ -z "$left" ] && return 0
+    sleep 0.1; n=$((n + 1))
+  done
+  return 1
+}}
+pids=""
+for name in {list}; do
+  pid=$(cat "$dir/$name.pid" 2>/dev/null || true)
+  case "$pid" in ''|*[!0-9]*) continue ;; esac
+  if ours "$pid"; then
+    echo "stopping $name (pid $pid)"
+    kill -s TERM -- "-$pid" 2>/dev/null || true
+    pids="$pids $pid"
+  fi
+done
+if [ -n "$pids" ]; then
+  status=changed
+  settle 100 || true
+  # The rest of each group (children that outlived their leader, or ignored SIGTERM).
+  for p in $pids; do kill -s KILL -- "-$p" 2>/dev/null || true; done
+  if ! settle 50; then echo "services do not stop: pid$left" >&2; exit 1; fi
+fi
+for name in {list}; do
+  for f in "$dir/$name.pid" "$dir/$name.definition"; do
+    if [ -e "$f" ]; then rm -f "$f" || exit $?; status=changed; fi
+  done
+done
+rmdir "$dir" 2>/dev/null || true
+echo "::enos:: $status"
+"#,
+        list = list.join(" "),
+    );
+    Script::new(&body, Vec::new())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,6 +573,28 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn a_script_becomes_root_through_sudo_with_its_input_still_on_standard_input() {
+        let action = HostAction::Run {
+            command: "echo enos-secret".into(),
+            creates: None,
+            unless: None,
+            chdir: None,
+            env: indexmap::IndexMap::new(),
+        };
+        let plain = script(&action, false, 10);
+        assert_eq!(script(&action, false, 10).become_root(None), plain);
+        let root = script(&action, false, 10).become_root(Some(Become::Sudo));
+        assert_eq!(root.command, format!("sudo -n {}", plain.command));
+        assert!(
+            root.command.starts_with("sudo -n sh -c '"),
+            "{}",
+            root.command
+        );
+        assert!(!root.command.contains("enos-secret"));
+        assert_eq!(root.input, plain.input);
     }
 
     #[test]

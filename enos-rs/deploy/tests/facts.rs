@@ -12,13 +12,13 @@ fn testbed(names: &[&str]) -> Testbed {
         hosts: names
             .iter()
             .enumerate()
-            .map(|(i, name)| Host {
-                name: (*name).to_owned(),
-                site: "paris".to_owned(),
-                role: "app".to_owned(),
-                address: format!("198.18.1.{}", i + 2).parse().unwrap(),
-                user: "root".to_owned(),
-                port: 22,
+            .map(|(i, name)| {
+                Host::new(
+                    *name,
+                    "paris",
+                    "app",
+                    format!("198.18.1.{}", i + 2).parse().unwrap(),
+                )
             })
             .collect(),
         networks: vec![SiteNetwork {

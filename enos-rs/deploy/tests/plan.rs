@@ -200,3 +200,30 @@ impl PlanOk for Result<DeployPlan, PlanError> {
         self.unwrap_or_else(|e| panic!("{e}"))
     }
 }
+
+#[test]
+fn a_plan_lists_the_services_it_starts_per_host_for_undoing_them() {
+    let plan = plan_of(
+        "  - {service: {name: web, command: 'run-web'}, roles: [web]}\n\
+         \x20 - {service: {name: db, command: 'run-db'}, roles: [db]}\n\
+         \x20 - {service: {name: web, command: 'run-web --again'}, roles: [web], when: \"host.site == 'paris'\"}\n\
+         \x20 - {service: {name: cache, command: 'run-cache'}, hosts: [paris-web-1]}\n",
+    )
+    .unwrap();
+    let services: Vec<(String, Vec<String>)> = plan.services().into_iter().collect();
+    let list = |host: &str, names: &[&str]| {
+        (
+            host.to_owned(),
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        services,
+        vec![
+            list("nantes-web-1", &["web"]),
+            list("paris-db-1", &["db"]),
+            list("paris-web-1", &["web", "cache"]),
+            list("paris-web-2", &["web"]),
+        ]
+    );
+}

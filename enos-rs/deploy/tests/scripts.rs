@@ -5,10 +5,10 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
 use enos_deploy::plan::{Check, HostAction};
-use enos_deploy::script::{Said, script};
+use enos_deploy::script::{Said, script, stop_script};
 use indexmap::IndexMap;
 
-use crate::common::{free_port, run};
+use crate::common::{free_port, run, run_with_env};
 use enos_testkit::require_root;
 
 fn put(dest: &str, content: &str, mode: &str) -> HostAction {
@@ -523,4 +523,180 @@ fn a_fetch_says_the_mode_of_the_file_before_its_content() {
         enos_deploy::script::fetched(ran.stdout.as_bytes()),
         Some((0o640, &b"export OS_PASSWORD=x\n"[..]))
     );
+}
+
+#[test]
+fn a_step_through_sudo_gets_its_script_and_input_on_standard_input() {
+    if !require_root("a_step_through_sudo_gets_its_script_and_input_on_standard_input") {
+        return;
+    }
+    // A stand-in for sudo that says how it was called, refuses to ask for a password, and
+    // runs the command.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let calls = dir.path().join("sudo-calls");
+    let sudo = bin.join("sudo");
+    std::fs::write(
+        &sudo,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\n\
+             [ \"$1\" = -n ] || {{ echo 'sudo: a password is required' >&2; exit 1; }}\n\
+             shift\nexec \"$@\"\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let secret = format!("enos-secret-{}", std::process::id());
+    let dest = dir.path().join("etc/app.conf");
+    let step = put(&dest.display().to_string(), &format!("{secret}\n"), "0600");
+    let root = script(&step, false, 10).become_root(Some(enos_core::Become::Sudo));
+    let ran = run_with_env(&root, &[("PATH", path)]);
+    assert_eq!((ran.code, ran.said), (0, Some(Said::Changed)), "{ran:?}");
+    assert_eq!(
+        std::fs::read_to_string(&dest).unwrap(),
+        format!("{secret}\n")
+    );
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+    assert!(calls.starts_with("-n sh -c "), "{calls}");
+    assert!(!calls.contains(&secret), "{calls}");
+}
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+fn gone(pid: u32) -> bool {
+    !std::path::Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid)
+}
+
+#[test]
+fn stopping_services_kills_their_process_groups_once_and_spares_strangers() {
+    if !require_root("stopping_services_kills_their_process_groups_once_and_spares_strangers") {
+        return;
+    }
+    let name = format!("enos-test-stop-{}", std::process::id());
+    let stubborn = format!("{name}-stubborn");
+    let stranger = format!("{name}-stranger");
+    let never = format!("{name}-never");
+    let _guard = Services(vec![name.clone(), stubborn.clone(), stranger.clone()]);
+    let dir = tempfile::tempdir().unwrap();
+    let child_pid = dir.path().join("child.pid");
+    // A service with a child of its own, and one that ignores SIGTERM.
+    let started = run(&script(
+        &service(
+            &name,
+            &format!(
+                "sleep 300 & echo $! > {}; exec sleep 300",
+                child_pid.display()
+            ),
+            None,
+            "d",
+        ),
+        false,
+        10,
+    ));
+    assert_eq!(started.code, 0, "{started:?}");
+    let started = run(&script(
+        &service(
+            &stubborn,
+            "trap '' TERM; while :; do sleep 1; done",
+            None,
+            "d",
+        ),
+        false,
+        10,
+    ));
+    assert_eq!(started.code, 0, "{started:?}");
+    let leader = pid_of(&name).unwrap();
+    let child: u32 = std::fs::read_to_string(&child_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stubborn_pid = pid_of(&stubborn).unwrap();
+    // A pid file naming a process that is not a service's (its pid was reused): spared.
+    let mut other = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .unwrap();
+    std::fs::write(
+        format!("/run/enos/services/{stranger}.pid"),
+        format!("{}\n", other.id()),
+    )
+    .unwrap();
+
+    let names = vec![name.clone(), stubborn.clone(), stranger.clone(), never];
+    let started_at = Instant::now();
+    let stopped = run(&stop_script(&names));
+    assert_eq!(
+        (stopped.code, stopped.said),
+        (0, Some(Said::Changed)),
+        "{stopped:?}"
+    );
+    assert!(
+        stopped
+            .stdout
+            .contains(&format!("stopping {name} (pid {leader})")),
+        "{stopped:?}"
+    );
+    for pid in [leader, child, stubborn_pid] {
+        assert!(gone(pid), "pid {pid} still runs");
+    }
+    // SIGKILL came after the grace period, for the one that ignored SIGTERM.
+    assert!(
+        started_at.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started_at.elapsed()
+    );
+    assert!(other.try_wait().unwrap().is_none(), "a stranger was killed");
+    for n in [&name, &stubborn, &stranger] {
+        assert!(pid_of(n).is_none(), "{n}: pid file left");
+        assert!(!std::path::Path::new(&format!("/run/enos/services/{n}.definition")).exists());
+    }
+    // The logs stay.
+    assert!(std::path::Path::new(&format!("/var/log/enos/{name}.log")).exists());
+
+    let again = run(&stop_script(&names));
+    assert_eq!(
+        (again.code, again.said),
+        (0, Some(Said::Unchanged)),
+        "{again:?}"
+    );
+    other.kill().unwrap();
+    other.wait().unwrap();
+}
+
+#[test]
+fn a_restarted_service_takes_its_children_with_it() {
+    if !require_root("a_restarted_service_takes_its_children_with_it") {
+        return;
+    }
+    let name = format!("enos-test-restart-{}", std::process::id());
+    let _guard = Services(vec![name.clone()]);
+    let dir = tempfile::tempdir().unwrap();
+    let child_pid = dir.path().join("child.pid");
+    let with_child = service(
+        &name,
+        &format!(
+            "sleep 300 & echo $! > {}; exec sleep 300",
+            child_pid.display()
+        ),
+        None,
+        "d",
+    );
+    assert_eq!(run(&script(&with_child, false, 10)).code, 0);
+    let child: u32 = std::fs::read_to_string(&child_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let restarted = run(&script(&with_child, true, 10));
+    assert_eq!(restarted.said, Some(Said::Changed), "{restarted:?}");
+    assert!(gone(child), "the first start's child {child} still runs");
 }

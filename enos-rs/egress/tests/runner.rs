@@ -3,6 +3,6 @@
 
 mod access;
 mod cache;
-mod forward;
 mod common;
+mod forward;
 mod tunnel;

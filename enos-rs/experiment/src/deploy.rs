@@ -9,7 +9,7 @@ use enos_core::{Experiment, Phase, Reporter, Testbed, layout};
 use enos_inventory as inventory;
 use enos_provider::Provider;
 
-use crate::records::{PhaseRecorder, write_json};
+use crate::records::{HOST_KEYS_VERSION, HostKeys, PhaseRecorder, write_json};
 use crate::registry::Providers;
 use crate::session::{Session, connect_all};
 use crate::steps::StepsRun;
@@ -249,18 +249,54 @@ async fn provision(
     if let Err(e) = written {
         return Err((experiment, e));
     }
-    match connect_all(&testbed, reporter).await {
-        Ok(fleet) => Ok((experiment, testbed, fleet)),
+    let fleet = match connect_all(&testbed, reporter).await {
+        Ok(fleet) => fleet,
+        Err(e) => return Err((experiment, e)),
+    };
+    match pin_learnt_keys(&experiment, &testbed) {
+        Ok(()) => Ok((experiment, testbed, fleet)),
         Err(e) => Err((experiment, e)),
     }
 }
 
-/// The files that give access to the testbed: inventories for other tools.
+/// The files that give access to the testbed, for every provider alike: the SSH client files
+/// (`ssh_config`, `known_hosts`) and inventories for other tools.
 fn write_access_files(experiment: &Experiment, testbed: &Testbed) -> Result<(), Error> {
+    enos_core::ssh::write_client_files(testbed).map_err(|e| Error::new(e.to_string()))?;
     let dir = experiment.dir().join(layout::INVENTORY_DIR);
     inventory::write_all(&dir, &experiment.state().name, testbed)
         .map(|_| ())
         .map_err(|e| Error::new(e.to_string()))
+}
+
+/// Records the fingerprints of the host keys learnt on first contact, and refuses a host whose
+/// key is not the one recorded before (even if known_hosts lost it).
+fn pin_learnt_keys(experiment: &Experiment, testbed: &Testbed) -> Result<(), Error> {
+    let offered =
+        enos_core::ssh::learnt_host_keys(testbed).map_err(|e| Error::new(e.to_string()))?;
+    if offered.is_empty() {
+        return Ok(());
+    }
+    let path = experiment.dir().join(layout::HOST_KEYS);
+    let mut record: HostKeys = std::fs::read(&path)
+        .ok()
+        .and_then(|text| serde_json::from_slice(&text).ok())
+        .unwrap_or_default();
+    enos_core::ssh::check_host_keys(&record.keys, &offered).map_err(|e| {
+        Error::new(e.to_string()).hint(format!(
+            "if the host was reinstalled, check its new key out of band, then remove its line \
+             from {} and {}",
+            path.display(),
+            testbed.ssh.known_hosts.display()
+        ))
+    })?;
+    for key in offered {
+        if !record.keys.iter().any(|k| k.host == key.host) {
+            record.keys.push(key);
+        }
+    }
+    record.version = HOST_KEYS_VERSION;
+    write_json(&path, &record)
 }
 
 /// Records that the deploy failed: the phase becomes `failed` and the error ends the step in

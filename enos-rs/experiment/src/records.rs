@@ -118,8 +118,9 @@ pub struct PhaseTiming {
 pub struct HostKeys {
     /// Format version.
     pub version: u32,
-    /// Host name → the SHA256 fingerprints of its keys, as `ssh-keygen -l` prints them.
-    pub hosts: std::collections::BTreeMap<String, Vec<String>>,
+    /// Each host (or jump host) and the SHA256 fingerprint of its key, as `ssh-keygen -l`
+    /// prints it.
+    pub keys: Vec<enos_core::ssh::LearntHostKey>,
 }
 
 /// Writes `value` as pretty JSON to `path`, atomically, creating its directory.

@@ -28,13 +28,7 @@ pub fn fleet_config(testbed: &Testbed, parallelism: usize) -> RemoteConfig {
 
 /// The SSH targets of `hosts` (their names are their `ssh_config` aliases).
 pub fn targets<'a>(hosts: impl IntoIterator<Item = &'a Host>) -> Vec<Target> {
-    hosts
-        .into_iter()
-        .map(|h| Target {
-            name: h.name.clone(),
-            alias: h.name.clone(),
-        })
-        .collect()
+    hosts.into_iter().map(Target::from).collect()
 }
 
 /// Connects to `hosts`: one master per host, shared by whatever the command does next.

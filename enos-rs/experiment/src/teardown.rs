@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use enos_core::{Experiment, Phase, Reporter};
+use std::collections::BTreeMap;
+
+use enos_core::{Experiment, Phase, Reporter, layout};
+use enos_deploy::DeployReport;
+use enos_provider::Provider;
 
 use crate::registry::Providers;
 use crate::session::Session;
@@ -84,6 +88,51 @@ async fn undo_on_hosts(session: &mut Session, provider: &dyn Provider, reporter:
     if let Err(e) = crate::wan::reset(session, provider, reporter).await {
         reporter.note(&format!("warning: removing the WAN shaping: {}", e.message));
     }
+    let services = services_started(session.experiment.dir());
+    if services.is_empty() {
+        return;
+    }
+    let fleet = match session.fleet(reporter).await {
+        Ok(fleet) => fleet,
+        Err(e) => {
+            reporter.note(&format!("warning: stopping services: {}", e.message));
+            return;
+        }
+    };
+    let results = enos_deploy::stop_services(&fleet, &session.testbed, &services, reporter).await;
+    for result in results {
+        if let Err(e) = result.outcome {
+            reporter.note(&format!(
+                "warning: stopping services on {}: {}",
+                result.host,
+                e.reason()
+            ));
+        }
+    }
 }
 
-use enos_provider::Provider;
+/// Every service a deploy run of the experiment in `dir` may have started, by host: the
+/// union over the reports of every run, so that a service a later run dropped is stopped too.
+fn services_started(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let Ok(runs) = std::fs::read_dir(dir.join(layout::DEPLOY_DIR)) else {
+        return services;
+    };
+    for run in runs.flatten() {
+        let Some(report) = std::fs::read(run.path().join(layout::DEPLOY_REPORT))
+            .ok()
+            .and_then(|text| serde_json::from_slice::<DeployReport>(&text).ok())
+        else {
+            continue;
+        };
+        for (host, names) in report.services {
+            let known = services.entry(host).or_default();
+            for name in names {
+                if !known.contains(&name) {
+                    known.push(name);
+                }
+            }
+        }
+    }
+    services
+}

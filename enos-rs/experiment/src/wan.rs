@@ -128,8 +128,9 @@ pub fn wan_hosts(testbed: &Testbed) -> Vec<WanHost> {
 
 /// The interface tc shapes on `host`: its experiment interface.
 pub fn interface_of(host: &Host) -> String {
-    let _ = host;
-    DEFAULT_INTERFACE.to_owned()
+    host.interface
+        .clone()
+        .unwrap_or_else(|| DEFAULT_INTERFACE.to_owned())
 }
 
 /// How `method` reads in one line.
@@ -225,8 +226,7 @@ async fn apply_tc(
 
 /// `script` as `host` must run it to act as root: through its privilege escalation, if any.
 fn as_root(host: &Host, script: &str) -> String {
-    let _ = host;
-    script.to_owned()
+    host.as_root(script)
 }
 
 /// Runs each host's own script; fails naming every host whose script failed, and what its

@@ -55,6 +55,12 @@ impl From<StateError> for ProviderError {
     }
 }
 
+impl From<enos_core::ssh::SshFilesError> for ProviderError {
+    fn from(e: enos_core::ssh::SshFilesError) -> Self {
+        ProviderError::new(e.to_string())
+    }
+}
+
 /// How a testbed's WAN was shaped, as recorded beside the matrix in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

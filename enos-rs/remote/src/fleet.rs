@@ -8,18 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use enos_core::Reporter;
-use openssh::{OwningCommand, Session, Stdio};
-use tokio::io::AsyncReadExt as _;
+use openssh::{Session, Stdio};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::RemoteError;
-use crate::error;
-use crate::master::{self, MasterPaths};
+use crate::master;
+use crate::session::{HostCtx, Link, exit_of, read_all};
 use crate::transfer;
-use crate::types::{
-    CommandOutput, Exit, HostCommand, HostFailure, HostResult, RemoteConfig, Target,
-};
+use crate::types::{CommandOutput, HostCommand, HostFailure, HostResult, RemoteConfig, Target};
 
 /// A set of hosts with a master connection each, to run commands and transfer files on.
 ///
@@ -37,24 +34,6 @@ pub struct Fleet {
 struct Shared {
     config: RemoteConfig,
     limit: Arc<Semaphore>,
-}
-
-/// One host of the fleet.
-#[derive(Debug)]
-pub(crate) struct Link {
-    pub(crate) target: Target,
-    /// Where its master listens (unset when the host's alias could not be used).
-    paths: Option<MasterPaths>,
-    /// A handle on the master at `paths.socket`.
-    session: Option<Session>,
-    /// The outcome of connecting.
-    connected: Result<(), RemoteError>,
-}
-
-impl Link {
-    pub(crate) fn host(&self) -> &str {
-        &self.target.name
-    }
 }
 
 type Job<T> = Pin<Box<dyn Future<Output = Result<T, RemoteError>> + Send + 'static>>;
@@ -135,12 +114,7 @@ impl Fleet {
             let session = paths
                 .as_ref()
                 .map(|p| Session::resume_mux(p.socket.clone().into_boxed_path(), None));
-            hosts.push(Arc::new(Link {
-                target,
-                paths,
-                session,
-                connected: outcome.outcome,
-            }));
+            hosts.push(Arc::new(Link::new(target, paths, session, outcome.outcome)));
         }
         (
             Fleet {
@@ -317,14 +291,7 @@ impl Fleet {
                 let plan = plan.clone();
                 Box::pin(async move {
                     let plan = plan.map_err(|e| e.for_host(link.host()))?;
-                    transfer::upload_one(
-                        &HostCtx {
-                            shared: &shared,
-                            link: &link,
-                        },
-                        &plan,
-                    )
-                    .await
+                    transfer::upload_one(&HostCtx::new(&shared.config, &link), &plan).await
                 })
             },
         )
@@ -357,14 +324,7 @@ impl Fleet {
                 let plan = plan.clone();
                 Box::pin(async move {
                     let plan = plan.map_err(|e| e.for_host(link.host()))?;
-                    transfer::download_one(
-                        &HostCtx {
-                            shared: &shared,
-                            link: &link,
-                        },
-                        &plan,
-                    )
-                    .await
+                    transfer::download_one(&HostCtx::new(&shared.config, &link), &plan).await
                 })
             },
         )
@@ -413,51 +373,6 @@ fn succeeded<T>(outcome: &Result<T, RemoteError>) -> bool {
     outcome.is_ok()
 }
 
-/// What a per-host operation needs: the configuration and the host's link.
-pub(crate) struct HostCtx<'a> {
-    shared: &'a Shared,
-    link: &'a Link,
-}
-
-impl HostCtx<'_> {
-    pub(crate) fn host(&self) -> &str {
-        self.link.host()
-    }
-
-    pub(crate) fn session(&self) -> Result<&Session, RemoteError> {
-        self.link
-            .session
-            .as_ref()
-            .ok_or_else(|| RemoteError::Invalid {
-                host: self.host().to_owned(),
-                message: "the host has no master connection".to_owned(),
-            })
-    }
-
-    /// Starts `command`; when the master has gone away (idle timeout, killed), connects again
-    /// once and retries. The command has not started in that case, so retrying is safe.
-    pub(crate) async fn spawn<'s>(
-        &self,
-        command: &mut OwningCommand<&'s Session>,
-    ) -> Result<openssh::Child<&'s Session>, RemoteError> {
-        match command.spawn().await {
-            Ok(child) => Ok(child),
-            Err(openssh::Error::Disconnected) => {
-                let paths = self.link.paths.as_ref().ok_or_else(|| {
-                    error::from_session(self.host(), &openssh::Error::Disconnected)
-                })?;
-                tracing::debug!(host = self.host(), "ssh master gone, connecting again");
-                master::ensure_master(&self.shared.config, &self.link.target, paths).await?;
-                command
-                    .spawn()
-                    .await
-                    .map_err(|e| error::from_session(self.host(), &e))
-            }
-            Err(e) => Err(error::from_session(self.host(), &e)),
-        }
-    }
-}
-
 async fn run_one(
     shared: &Shared,
     link: &Link,
@@ -465,7 +380,7 @@ async fn run_one(
     input: &[u8],
 ) -> Result<CommandOutput, RemoteError> {
     use tokio::io::AsyncWriteExt as _;
-    let ctx = HostCtx { shared, link };
+    let ctx = HostCtx::new(&shared.config, link);
     let start = Instant::now();
     let mut child = {
         let mut cmd = ctx.session()?.raw_command(command);
@@ -503,35 +418,6 @@ async fn run_one(
         stderr: stderr.map_err(io_error)?,
         duration: start.elapsed(),
     })
-}
-
-/// Reads a remote output stream to its end.
-pub(crate) async fn read_all<R: tokio::io::AsyncRead + Unpin>(
-    stream: Option<R>,
-) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    if let Some(mut stream) = stream {
-        stream.read_to_end(&mut bytes).await?;
-    }
-    Ok(bytes)
-}
-
-/// How the remote command ended, from what `Child::wait` returned.
-pub(crate) fn exit_of(
-    host: &str,
-    waited: Result<std::process::ExitStatus, openssh::Error>,
-) -> Result<Exit, RemoteError> {
-    match waited {
-        Ok(status) => Ok(status.code().map_or(Exit::Signal, Exit::Code)),
-        // openssh turns exit code 127 into this error; for a shell command line it is just an
-        // exit code ("command not found"), with output worth keeping.
-        Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            Ok(Exit::Code(127))
-        }
-        // No exit status: the remote process was killed by a signal.
-        Err(openssh::Error::RemoteProcessTerminated) => Ok(Exit::Signal),
-        Err(e) => Err(error::from_session(host, &e)),
-    }
 }
 
 /// Runs `jobs` (one per host, in order) with at most `limit` at once and a time limit each

@@ -44,10 +44,13 @@
 mod error;
 mod fleet;
 mod master;
+mod session;
 mod transfer;
 mod types;
 
 pub use error::RemoteError;
 pub use fleet::Fleet;
 pub use master::{MAX_CONTROL_DIR_LEN, close_all};
-pub use types::{CommandOutput, Exit, HostCommand, HostFailure, HostResult, RemoteConfig, Target};
+pub use types::{
+    CommandOutput, Exit, HostCommand, HostFailure, HostKeyCheck, HostResult, RemoteConfig, Target,
+};

@@ -21,7 +21,7 @@ use tokio::time::{sleep, timeout};
 
 use crate::RemoteError;
 use crate::error;
-use crate::types::{RemoteConfig, Target};
+use crate::types::{HostKeyCheck, RemoteConfig, Target};
 
 /// The longest control directory (in bytes, once absolute) that ssh can put its sockets in.
 ///
@@ -170,7 +170,10 @@ pub(crate) async fn ensure_master(
         .config_file(&config.ssh_config)
         .control_directory(&config.control_dir)
         .control_persist(control_persist(config.persist))
-        .known_hosts_check(KnownHosts::Strict)
+        .known_hosts_check(match target.host_key {
+            HostKeyCheck::Strict => KnownHosts::Strict,
+            HostKeyCheck::AcceptNew => KnownHosts::Add,
+        })
         .connect_timeout(config.connect_timeout.max(Duration::from_secs(1)));
     tracing::debug!(host, alias = %target.alias, "launching ssh master");
     let dir = builder

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use openssh::Stdio;
 
 use crate::RemoteError;
-use crate::fleet::{HostCtx, exit_of, read_all};
 use crate::master::is_plain_file_name;
+use crate::session::{HostCtx, exit_of, read_all};
 use crate::types::Exit;
 
 /// A problem with the arguments of a transfer, found before any host is contacted.

@@ -14,17 +14,49 @@ pub struct Target {
     pub name: String,
     /// The `Host` entry of the ssh configuration that reaches it (usually equal to `name`).
     pub alias: String,
+    /// How its master checks the host's key.
+    pub host_key: HostKeyCheck,
 }
 
 impl Target {
-    /// A target whose ssh alias is its name.
+    /// A target whose ssh alias is its name, with its host key checked strictly.
     pub fn new(name: impl Into<String>) -> Self {
         let name = name.into();
         Self {
             alias: name.clone(),
             name,
+            host_key: HostKeyCheck::Strict,
         }
     }
+}
+
+impl From<&enos_core::Host> for Target {
+    /// The target of a testbed host, as the client files of `enos_core::ssh` name it: alias
+    /// equal to its name, its key learnt at the first contact when the host says so.
+    fn from(host: &enos_core::Host) -> Self {
+        Self {
+            host_key: match host.host_key {
+                enos_core::HostKeySource::LearnOnFirstContact => HostKeyCheck::AcceptNew,
+                _ => HostKeyCheck::Strict,
+            },
+            ..Self::new(host.name.clone())
+        }
+    }
+}
+
+/// How a master checks its host's key against the known_hosts files of the ssh configuration.
+///
+/// The master's command line sets it (`-o StrictHostKeyChecking=…`), which overrides the
+/// configuration file for the host itself; a jump host keeps the options of its own `Host`
+/// entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HostKeyCheck {
+    /// The key must be known already (`StrictHostKeyChecking yes`).
+    #[default]
+    Strict,
+    /// A host without a known key has it recorded at the first contact; a known host whose key
+    /// differs is refused (`StrictHostKeyChecking accept-new`).
+    AcceptNew,
 }
 
 /// One host's command line and what to give it on standard input, for

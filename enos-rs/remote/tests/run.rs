@@ -237,8 +237,8 @@ async fn many_targets_share_masters_and_respect_parallelism() {
     // 24 targets on 3 aliases: processes take turns on each alias's master.
     let many: Vec<enos_remote::Target> = (0..24)
         .map(|i| enos_remote::Target {
-            name: format!("h{i:02}"),
             alias: ["alpha", "beta", "gamma"][i % 3].to_owned(),
+            ..enos_remote::Target::new(format!("h{i:02}"))
         })
         .collect();
     let (fleet, failures) = Fleet::connect(config, many, &NullReporter).await;

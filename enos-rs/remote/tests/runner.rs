@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+mod access;
 mod common;
 mod masters;
 mod run;

@@ -29,7 +29,7 @@ pub mod wan;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use enos_core::{Experiment, Host, Reporter, SiteNetwork, SshAccess, Testbed};
+use enos_core::{Experiment, Host, HostKeySource, Reporter, SiteNetwork, SshAccess, Testbed};
 use enos_provider::{Daemon, Provider, ProviderError, WanEmulator};
 use enos_wan::WanMatrix;
 use serde::{Deserialize, Serialize};
@@ -350,42 +350,32 @@ impl LocalProvider {
         Ok(())
     }
 
-    fn write_ssh_files(
+    fn testbed_of(
         &self,
         experiment: &Experiment,
         plan: &TestbedPlan,
     ) -> Result<Testbed, ProviderError> {
         let ssh_dir = experiment.dir().join("ssh");
-        let mut known_hosts = String::new();
-        for host in &plan.hosts {
-            let public = read_text(&ssh_dir.join("hostkeys").join(format!("{}.pub", host.name)))?;
-            let key: Vec<&str> = public.split_whitespace().take(2).collect();
-            known_hosts.push_str(&format!(
-                "{},{} {}\n",
-                host.name,
-                host.address,
-                key.join(" ")
-            ));
-        }
-        let known_hosts_path = ssh_dir.join("known_hosts");
-        write_file(&known_hosts_path, known_hosts.as_bytes())?;
         let control_dir = alloc::runtime_dir(&plan.prefix).join("ssh");
         std::fs::create_dir_all(&control_dir).map_err(|e| {
             ProviderError::new(format!("cannot create {}: {e}", control_dir.display()))
         })?;
+        let mut hosts = Vec::with_capacity(plan.hosts.len());
+        for h in &plan.hosts {
+            let public = read_text(&ssh_dir.join("hostkeys").join(format!("{}.pub", h.name)))?;
+            hosts.push(Host {
+                host_key: HostKeySource::Pinned {
+                    key: public
+                        .split_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                },
+                ..Host::new(&h.name, &h.site, &h.role, h.address.into())
+            });
+        }
         let testbed = Testbed {
-            hosts: plan
-                .hosts
-                .iter()
-                .map(|h| Host {
-                    name: h.name.clone(),
-                    site: h.site.clone(),
-                    role: h.role.clone(),
-                    address: h.address.into(),
-                    user: "root".to_owned(),
-                    port: 22,
-                })
-                .collect(),
+            hosts,
             networks: plan
                 .sites
                 .iter()
@@ -395,17 +385,12 @@ impl LocalProvider {
                     gateway: s.gateway.into(),
                 })
                 .collect(),
-            ssh: SshAccess {
-                config: experiment.dir().join("ssh_config"),
-                identity: ssh_dir.join(keys::CLIENT_KEY),
-                known_hosts: known_hosts_path,
+            ssh: SshAccess::in_experiment(
+                experiment.dir(),
+                ssh_dir.join(keys::CLIENT_KEY),
                 control_dir,
-            },
+            ),
         };
-        write_file(
-            &testbed.ssh.config,
-            enos_core::ssh::client_config(&testbed).as_bytes(),
-        )?;
         Ok(testbed)
     }
 }
@@ -413,11 +398,6 @@ impl LocalProvider {
 fn read_text(path: &Path) -> Result<String, ProviderError> {
     std::fs::read_to_string(path)
         .map_err(|e| ProviderError::new(format!("cannot read {}: {e}", path.display())))
-}
-
-fn write_file(path: &Path, contents: &[u8]) -> Result<(), ProviderError> {
-    enos_core::fsutil::write_atomic(path, contents)
-        .map_err(|e| ProviderError::new(format!("cannot write {}: {e}", path.display())))
 }
 
 impl enos_scenario::ProviderKind for LocalProvider {
@@ -449,7 +429,6 @@ impl enos_scenario::ProviderKind for LocalProvider {
 
 #[async_trait::async_trait]
 impl Provider for LocalProvider {
-
     async fn check(&self) -> Result<(), ProviderError> {
         if !cfg!(target_os = "linux") {
             return Err(ProviderError::new("the local provider needs Linux"));
@@ -567,7 +546,7 @@ impl Provider for LocalProvider {
             state.kernel_netem = Some(wan::kernel_has_netem(&state.prefix).await);
             save_local_state(experiment, &state)?;
         }
-        self.write_ssh_files(experiment, &plan)
+        self.testbed_of(experiment, &plan)
     }
 
     fn check_scenario(&self, scenario: &enos_scenario::Scenario) -> Result<(), (String, String)> {

@@ -16,9 +16,15 @@ pub struct Ran {
 
 /// Runs `script` with `sh` on this machine, its input on standard input.
 pub fn run(script: &Script) -> Ran {
+    run_with_env(script, &[])
+}
+
+/// Runs `script` as [`run`] does, with the environment variables `vars` set.
+pub fn run_with_env(script: &Script, vars: &[(&str, String)]) -> Ran {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(&script.command)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
