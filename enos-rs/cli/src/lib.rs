@@ -21,9 +21,11 @@ use crate::args::Cli;
 pub fn providers() -> Providers {
     // The daemons of the local provider are this very binary, behind `enos daemon`.
     let program = std::env::current_exe().unwrap_or_else(|_| "enos".into());
-    Providers::new().register(enos_provider_local::LocalProvider::new(
-        enos_provider_local::daemon::Daemons { program },
-    ))
+    Providers::new()
+        .register(enos_provider_local::LocalProvider::new(
+            enos_provider_local::daemon::Daemons { program },
+        ))
+        .register(enos_provider_static::StaticProvider)
 }
 
 fn init_tracing(cli: Option<&Cli>) {

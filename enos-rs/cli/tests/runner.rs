@@ -14,5 +14,6 @@ mod layering;
 mod masters;
 mod scale;
 mod stacks;
+mod static_hosts;
 mod testbed;
 mod wan;

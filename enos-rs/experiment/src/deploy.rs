@@ -137,14 +137,33 @@ async fn run(
         Ok(up) => up,
         Err((mut experiment, error)) => {
             let dir = experiment.dir().display().to_string();
-            outcome.result = Err(mark_failed(&mut experiment, error).hint(format!(
-                "the partial testbed is recorded in {dir}; `enos destroy --env {dir}` removes it, \
-                 `enos deploy` again completes it"
-            )));
+            let hint = error.hint.clone().unwrap_or_else(|| {
+                format!(
+                    "the partial testbed is recorded in {dir}; `enos destroy --env {dir}` removes \
+                     it, `enos deploy` again completes it"
+                )
+            });
+            outcome.result = Err(mark_failed(&mut experiment, error).hint(hint));
             return outcome;
         }
     };
-    let mut session = Session::with_fleet(experiment, testbed.clone(), fleet);
+    let mut session = Session::with_fleet(experiment, testbed, fleet);
+    // Hosts the provider does not own say what they are at once: their experiment interface,
+    // when the scenario names none, is the one holding their address.
+    let mut facts = None;
+    if provider.hosts_outlive_destroy() {
+        match steps::gather_facts(&mut session, reporter).await {
+            Ok(gathered) => {
+                fill_interfaces(&mut session.testbed, &gathered);
+                facts = Some(gathered);
+            }
+            Err(error) => {
+                outcome.result = Err(mark_failed(&mut session.experiment, error));
+                return outcome;
+            }
+        }
+    }
+    let testbed = session.testbed.clone();
     let unchanged = before.as_ref() == Some(&testbed);
     let experiment = &mut session.experiment;
     let state = experiment.state_mut();
@@ -191,23 +210,21 @@ async fn run(
         outcome.result = Err(e.into());
         return outcome;
     }
-    let has_steps = !experiment.state().scenario.deploy.is_empty();
-    if !has_steps && !provider.hosts_outlive_destroy() {
+    if experiment.state().scenario.deploy.is_empty() {
         outcome.result = Ok(());
         return outcome;
     }
 
-    let step = if has_steps { "deploy steps" } else { "facts" };
-    experiment.state_mut().begin_step(step);
+    experiment.state_mut().begin_step("deploy steps");
     if let Err(e) = experiment.save() {
         outcome.result = Err(e.into());
         return outcome;
     }
     let ran = async {
-        let facts = steps::gather_facts(&mut session, reporter).await?;
-        if !has_steps {
-            return Ok(None);
-        }
+        let facts = match facts {
+            Some(facts) => facts,
+            None => steps::gather_facts(&mut session, reporter).await?,
+        };
         steps::run(&mut session, &facts, reporter).await.map(Some)
     }
     .await;
@@ -228,6 +245,19 @@ async fn run(
         }
     };
     outcome
+}
+
+/// Gives each host that names no experiment interface the one its facts show holding its
+/// address.
+fn fill_interfaces(testbed: &mut Testbed, facts: &[(String, enos_deploy::Facts)]) {
+    for host in testbed.hosts.iter_mut().filter(|h| h.interface.is_none()) {
+        let address = host.address.to_string();
+        host.interface = facts
+            .iter()
+            .find(|(name, _)| *name == host.name)
+            .and_then(|(_, f)| f.interfaces.iter().find(|i| i.address == address))
+            .map(|i| i.name.clone());
+    }
 }
 
 /// Brings the testbed up, records it, writes its SSH client files and inventories, and proves

@@ -48,16 +48,53 @@ pub async fn connect_all(testbed: &Testbed, reporter: &dyn Reporter) -> Result<F
     if failures.is_empty() {
         return Ok(fleet);
     }
+    let mut changed = 0;
     let lines: Vec<String> = failures
         .iter()
-        .map(|f| format!("  {}: {}", f.host, f.outcome_error()))
+        .map(|f| {
+            let why = f.outcome_error();
+            match changed_key(&why) {
+                Some(offered) => {
+                    changed += 1;
+                    format!(
+                        "  {}: its SSH host key is not the one pinned for it (it offers {offered}); \
+                         enos refuses it: someone may be in the middle, or the host was reinstalled",
+                        f.host
+                    )
+                }
+                None => format!("  {}: {why}", f.host),
+            }
+        })
         .collect();
-    Err(Error::new(format!(
+    let error = Error::new(format!(
         "{} host{} did not answer over SSH:\n{}",
         failures.len(),
         plural(failures.len()),
         lines.join("\n")
-    )))
+    ));
+    Err(if changed > 0 {
+        error.hint(format!(
+            "if a host was reinstalled, check its new key out of band, then remove its old one \
+             from {} (`ssh-keygen -f <file> -R <host>`) or from the known_hosts file the \
+             scenario gives",
+            testbed.ssh.known_hosts.display()
+        ))
+    } else {
+        error
+    })
+}
+
+/// The fingerprint a host offers when OpenSSH refused it for not being the pinned one.
+fn changed_key(why: &str) -> Option<String> {
+    if !why.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+        return None;
+    }
+    let at = why.find("SHA256:")?;
+    let fingerprint: String = why[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "+/=:".contains(*c))
+        .collect();
+    Some(fingerprint.trim_end_matches('.').to_owned())
 }
 
 /// An experiment whose testbed is up, opened by this command, with its fleet once connected.

@@ -127,7 +127,7 @@ impl ProviderKind for StaticKind {
 }
 
 /// The sites the hosts define: in the order they first appear, with their roles in the order
-/// they first appear, and each role's hosts by name (a host with two roles is in both).
+/// they first appear, and each role's hosts by name.
 fn sites(hosts: &[StaticHost]) -> Vec<Site> {
     let mut sites: Vec<Site> = Vec::new();
     for host in hosts {
@@ -516,6 +516,11 @@ fn roles(
                 Ok(()) if roles.contains(role) => {
                     Some(format!("the role {} is given twice", quote(role)))
                 }
+                Ok(()) if !roles.is_empty() => Some(format!(
+                    "a host plays one role in this version (the testbed, the WAN's selectors and \
+                     deploy steps see one role per host); {} is the second",
+                    quote(role)
+                )),
                 Ok(()) => {
                     roles.push(role.clone());
                     None

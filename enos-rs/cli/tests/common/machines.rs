@@ -67,7 +67,17 @@ fn keygen(path: &Path) {
     let _ = std::fs::remove_file(path.with_extension("pub"));
     run(
         "ssh-keygen",
-        &["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.to_str().unwrap()],
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "",
+            "-f",
+            path.to_str().unwrap(),
+        ],
     );
 }
 
@@ -107,7 +117,14 @@ impl Machines {
         let home = self.dir.path().join("home");
         run(
             "useradd",
-            &["--no-create-home", "--home-dir", home.to_str().unwrap(), "--shell", "/bin/sh", &self.user],
+            &[
+                "--no-create-home",
+                "--home-dir",
+                home.to_str().unwrap(),
+                "--shell",
+                "/bin/sh",
+                &self.user,
+            ],
         );
         // Not locked (sshd refuses locked accounts), and no password either.
         run("usermod", &["-p", "*", &self.user]);
@@ -131,8 +148,22 @@ impl Machines {
         let s = self.subnet;
         run("ip", &["netns", "add", &gw]);
         let root_link = format!("{px}g");
-        run("ip", &["link", "add", &root_link, "type", "veth", "peer", "name", "eth0", "netns", &gw]);
-        run("ip", &["addr", "add", &format!("100.64.{s}.1/30"), "dev", &root_link]);
+        run(
+            "ip",
+            &[
+                "link", "add", &root_link, "type", "veth", "peer", "name", "eth0", "netns", &gw,
+            ],
+        );
+        run(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("100.64.{s}.1/30"),
+                "dev",
+                &root_link,
+            ],
+        );
         run("ip", &["link", "set", &root_link, "up"]);
         let in_gw = |args: &[&str]| {
             let mut all = vec!["netns", "exec", gw.as_str(), "ip"];
@@ -150,7 +181,18 @@ impl Machines {
             let address = Ipv4Addr::new(10, 77, s, 10 + u8::try_from(i).unwrap());
             let host = Machine::new(&px, &name, address, self.dir.path());
             run("ip", &["netns", "add", &host.namespace]);
-            in_gw(&["link", "add", &name, "type", "veth", "peer", "name", "eth0", "netns", &host.namespace]);
+            in_gw(&[
+                "link",
+                "add",
+                &name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                &host.namespace,
+            ]);
             in_gw(&["link", "set", &name, "master", "br0", "up"]);
             let in_host = |args: &[&str]| {
                 let mut all = vec!["netns", "exec", host.namespace.as_str(), "ip"];
@@ -163,14 +205,34 @@ impl Machines {
             in_host(&["route", "add", "default", "via", &format!("10.77.{s}.1")]);
             self.hosts.push(host);
         }
-        run("ip", &["route", "add", &format!("10.77.{s}.0/24"), "via", &format!("100.64.{s}.2")]);
+        run(
+            "ip",
+            &[
+                "route",
+                "add",
+                &format!("10.77.{s}.0/24"),
+                "via",
+                &format!("100.64.{s}.2"),
+            ],
+        );
     }
 
     /// Whether the gateway routes between the root namespace and the hosts: without, the hosts
     /// are reachable only through the gateway's sshd.
     pub fn set_forwarding(&self, on: bool) {
         let value = format!("net.ipv4.ip_forward={}", u8::from(on));
-        run("ip", &["netns", "exec", &self.gateway.namespace, "sysctl", "-q", "-w", &value]);
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.gateway.namespace,
+                "sysctl",
+                "-q",
+                "-w",
+                &value,
+            ],
+        );
     }
 
     /// A known_hosts file pinning every host's key (and the gateway's).
@@ -180,7 +242,12 @@ impl Machines {
             .map(|m| {
                 let key = std::fs::read_to_string(m.host_key.with_extension("pub")).unwrap();
                 let mut fields = key.split_whitespace();
-                format!("{} {} {}\n", m.address, fields.next().unwrap(), fields.next().unwrap())
+                format!(
+                    "{} {} {}\n",
+                    m.address,
+                    fields.next().unwrap(),
+                    fields.next().unwrap()
+                )
             })
             .collect()
     }
@@ -234,7 +301,15 @@ impl Machine {
         );
         std::fs::write(&self.config, config).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.namespace, "/usr/sbin/sshd", "-D", "-e", "-f"])
+            .args([
+                "netns",
+                "exec",
+                &self.namespace,
+                "/usr/sbin/sshd",
+                "-D",
+                "-e",
+                "-f",
+            ])
             .arg(&self.config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -259,10 +334,19 @@ impl Machine {
         panic!("sshd of {} does not listen", self.name);
     }
 
+    /// Stops the machine's sshd and every connection it serves, as a reinstall would.
     fn stop_sshd(&mut self) {
         if let Some(mut child) = self.sshd.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.namespace])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
         }
     }
 }
@@ -274,19 +358,26 @@ impl Drop for Machines {
             host.stop_sshd();
         }
         // Whatever else the tests left running in the namespaces (iperf3 servers, …).
-        for ns in std::iter::once(&self.gateway.namespace).chain(self.hosts.iter().map(|h| &h.namespace)) {
-            let _ = Command::new("ip").args(["netns", "pids", ns]).output().map(|out| {
-                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-9", pid]).status();
-                }
-            });
+        for ns in
+            std::iter::once(&self.gateway.namespace).chain(self.hosts.iter().map(|h| &h.namespace))
+        {
+            let _ = Command::new("ip")
+                .args(["netns", "pids", ns])
+                .output()
+                .map(|out| {
+                    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                        let _ = Command::new("kill").args(["-9", pid]).status();
+                    }
+                });
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
         let _ = Command::new("ip")
             .args(["route", "del", &format!("10.77.{}.0/24", self.subnet)])
             .stderr(Stdio::null())
             .status();
-        let _ = Command::new("pkill").args(["-9", "-u", &self.user]).status();
+        let _ = Command::new("pkill")
+            .args(["-9", "-u", &self.user])
+            .status();
         let _ = Command::new("userdel").arg(&self.user).status();
         let _ = std::fs::remove_file(self.sudoers());
     }

@@ -1,5 +1,7 @@
 //! Helpers shared by the `enos` integration tests.
 
+pub mod machines;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
