@@ -118,6 +118,19 @@ fn static_hosts_deploy_shape_exec_and_destroy_through_sudo_and_refuse_a_swapped_
     let rate: f64 = row.split(',').nth(11).unwrap().parse().unwrap();
     assert!((16e6..22e6).contains(&rate), "{row}");
 
+    // A delay needs netem: where the hosts' kernel lacks it, the host is named with the qdisc.
+    let out = ws.enos(&["tc", "apply", "--no-validate", "--set", "a->b delay=5ms"]);
+    if crate::wan::kernel_has_netem() {
+        assert_success(&out, "enos tc apply of a delay");
+    } else {
+        assert!(!out.status.success());
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("a-server-1: ") && stderr.contains("its kernel lacks"),
+            "{stderr}"
+        );
+    }
+
     // Destroy: the shaping goes, the hosts stay, the results are kept.
     let out = ws.enos(&["destroy"]);
     assert_success(&out, "enos destroy");

@@ -68,7 +68,7 @@ fn assert_method_is_the_providers_choice(ws: &Workspace) -> Method {
 }
 
 /// Whether this kernel has netem, asked the way the local provider asks.
-fn kernel_has_netem() -> bool {
+pub(crate) fn kernel_has_netem() -> bool {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

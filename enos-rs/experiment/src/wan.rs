@@ -245,7 +245,7 @@ async fn run_each(
             Ok(output) => {
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 let lacks = missing_qdisc(&stderr)
-                    .map(|q| format!(" (its kernel lacks the `{q}` qdisc this shaping needs)"))
+                    .map(|q| format!(" (its kernel lacks {q})"))
                     .unwrap_or_default();
                 failed.push(format!(
                     "  {}: {}{lacks} {}",
@@ -267,17 +267,18 @@ async fn run_each(
     }
 }
 
-/// The qdisc a tc error says the kernel does not know, e.g. `netem` from `Error: Specified
-/// qdisc kind is unknown.` following `tc qdisc add … netem …`.
-pub fn missing_qdisc(stderr: &str) -> Option<&'static str> {
-    let unknown = stderr.contains("qdisc kind is unknown") || stderr.contains("Unknown qdisc");
-    if !unknown {
-        return None;
+/// What a tc error says the kernel lacks, in words: the qdisc when tc names it (`Unknown qdisc
+/// "netem"`), or the qdiscs shaping may need when it does not (`Specified qdisc kind is
+/// unknown`); `None` for any other error.
+pub fn missing_qdisc(stderr: &str) -> Option<String> {
+    if let Some(at) = stderr.find("Unknown qdisc \"") {
+        let rest = &stderr[at + "Unknown qdisc \"".len()..];
+        let kind: String = rest.chars().take_while(|c| *c != '"').collect();
+        return Some(format!("the `{kind}` qdisc"));
     }
-    ["netem", "htb", "ifb", "tbf"]
-        .into_iter()
-        .find(|q| stderr.contains(q))
-        .or(Some("netem"))
+    stderr.contains("qdisc kind is unknown").then(|| {
+        "a qdisc this shaping needs (netem for delay, jitter and loss; htb for rates)".to_owned()
+    })
 }
 
 /// `enos tc apply`: the scenario's network section again, another constraints file, or live
@@ -632,6 +633,25 @@ mod tests {
                 address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_missing_qdisc_is_named_when_tc_names_it() {
+        assert_eq!(
+            missing_qdisc("Unknown qdisc \"netem\", hence option \"delay\" is unparsable\n"),
+            Some("the `netem` qdisc".to_owned())
+        );
+        let unnamed = "Warning: sch_htb: quantum of class 10001 is big.\nError: Specified qdisc \
+                       kind is unknown.\nCommand failed -:3\n";
+        assert!(
+            missing_qdisc(unnamed)
+                .unwrap()
+                .starts_with("a qdisc this shaping needs")
+        );
+        assert_eq!(
+            missing_qdisc("RTNETLINK answers: Operation not permitted"),
+            None
+        );
     }
 
     #[test]
