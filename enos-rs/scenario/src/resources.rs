@@ -1,4 +1,4 @@
-//! Files built into enos: the stacks under `stacks/`, so
+//! Files built into enos: the stacks of the `enos-stacks` crate (`stacks/` in the repository), so
 //! that the binary works alone and users can read and copy the same files from the repository.
 
 use std::borrow::Cow;
@@ -6,28 +6,8 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::deploy::FileRoot;
 
-macro_rules! builtin_files {
-    ($($path:literal),* $(,)?) => {
-        /// Every built-in file: its path in the repository and its text.
-        const FILES: &[(&str, &str)] = &[$(($path, include_str!(concat!("../../../", $path)))),*];
-    };
-}
-
-// Every file under `stacks/` must be listed here; a test checks that none is missing.
-builtin_files!(
-    "stacks/etcd/stack.yaml",
-    "stacks/k3s/stack.yaml",
-    "stacks/keystone/admin-openrc.j2",
-    "stacks/keystone/keystone.conf.j2",
-    "stacks/keystone/mariadb.cnf.j2",
-    "stacks/keystone/stack.yaml",
-    "stacks/nginx/index.html.j2",
-    "stacks/nginx/site.conf.j2",
-    "stacks/nginx/stack.yaml",
-    "stacks/openstack/globals.yml.j2",
-    "stacks/openstack/kolla-multinode.j2",
-    "stacks/openstack/stack.yaml",
-);
+/// Every built-in file: its path in the repository and its text (the `enos-stacks` crate).
+const FILES: &[(&str, &str)] = enos_stacks::FILES;
 
 /// The built-in file at `path` (relative to the repository, e.g. `stacks/etcd/stack.yaml`).
 pub fn builtin_file(path: &str) -> Option<&'static str> {
@@ -140,33 +120,5 @@ mod tests {
         );
         assert_eq!(builtin_join("stacks/etcd", "../../../x"), None);
         assert_eq!(builtin_join("stacks/etcd", "/etc/passwd"), None);
-    }
-
-    #[test]
-    fn every_file_under_stacks_is_built_in() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut on_disk = Vec::new();
-        let mut dirs = vec![root.join("stacks")];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else {
-                    let relative = path.strip_prefix(&root).unwrap();
-                    on_disk.push(relative.to_string_lossy().into_owned());
-                }
-            }
-        }
-        on_disk.sort();
-        let mut built_in: Vec<&str> = builtin_paths()
-            .filter(|p| p.starts_with("stacks/"))
-            .collect();
-        built_in.sort_unstable();
-        assert_eq!(on_disk, built_in);
-        for path in builtin_paths() {
-            let on_disk = std::fs::read_to_string(root.join(path)).unwrap();
-            assert_eq!(builtin_file(path), Some(on_disk.as_str()), "{path}");
-        }
     }
 }

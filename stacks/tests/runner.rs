@@ -1,0 +1,4 @@
+//! The built-in stacks' tests, in one binary.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod files;
