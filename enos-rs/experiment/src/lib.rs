@@ -58,3 +58,26 @@ pub(crate) fn provider_of(
 ) -> Result<Arc<dyn Provider>, Error> {
     providers.get(scenario::provider_name(&experiment.state().scenario))
 }
+
+#[cfg(test)]
+pub(crate) mod testing {
+    #![allow(clippy::unwrap_used)]
+
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use enos_wan::WanHost;
+
+    /// Hosts named `<site>-<n>` with addresses 10.0.0.1, 10.0.0.2, … in order.
+    pub(crate) fn hosts(names: &[&str]) -> Vec<WanHost> {
+        names
+            .iter()
+            .zip(1u8..)
+            .map(|(name, i)| WanHost {
+                name: (*name).to_owned(),
+                site: name.split('-').next().unwrap().to_owned(),
+                role: "node".to_owned(),
+                address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
+            })
+            .collect()
+    }
+}

@@ -6,6 +6,7 @@
 //! | [`AppliedWan`] | `wan/applied.json` | [`APPLIED_WAN_VERSION`] |
 //! | [`enos_wan::validate::ValidationReport`] | `wan/validation.json` | [`enos_wan::validate::REPORT_VERSION`] |
 //! | [`DeployPhases`] | `logs/deploy-phases.json` | [`DEPLOY_PHASES_VERSION`] |
+//! | [`FactsRecord`] | `facts.json` | [`FACTS_VERSION`] |
 //! | [`HostKeys`] | `ssh/host-keys.json` | [`HOST_KEYS_VERSION`] |
 //! | [`enos_deploy::DeployReport`] | `deploy/<run>/report.json` | its `version` field |
 
@@ -24,6 +25,8 @@ use crate::Error;
 pub const APPLIED_WAN_VERSION: u32 = 2;
 /// The version of `logs/deploy-phases.json` written.
 pub const DEPLOY_PHASES_VERSION: u32 = 1;
+/// The version of `facts.json` written.
+pub const FACTS_VERSION: u32 = 1;
 /// The version of `ssh/host-keys.json` written.
 pub const HOST_KEYS_VERSION: u32 = 1;
 
@@ -110,6 +113,15 @@ pub struct PhaseTiming {
     pub done: u64,
     /// Seconds from its start to its end (to the time of writing, if it had not ended).
     pub seconds: f64,
+}
+
+/// What `facts.json` holds: what every host said about itself on the last deploy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FactsRecord {
+    /// Format version.
+    pub version: u32,
+    /// Host name → its facts.
+    pub hosts: std::collections::BTreeMap<String, enos_deploy::Facts>,
 }
 
 /// What `ssh/host-keys.json` holds: the host keys learnt on first contact, pinned by their
@@ -218,5 +230,44 @@ impl Reporter for PhaseRecorder<'_> {
 
     fn note(&self, text: &str) {
         self.inner.note(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::testing::hosts;
+
+    #[test]
+    fn applied_version_1_is_read_into_the_class_form() {
+        let hosts = hosts(&["a-1", "a-2", "b-1"]);
+        let shape = r#"{"delay": "10ms", "jitter": "0ms", "rate": "1gbit", "loss": "0%"}"#;
+        let pair = |src: &str, dst: &str, address: &str| {
+            format!(
+                r#"{{"src": "{src}", "dst": "{dst}", "dst_address": "{address}", "shape": {shape}}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"version": 1, "method": {{"tc": {{"device": "eth0"}}}}, "source": ["scenario"],
+                "matrix": {{"pairs": [{}, {}, {}]}}}}"#,
+            pair("a-1", "b-1", "10.0.0.3"),
+            pair("b-1", "a-2", "10.0.0.2"),
+            pair("gone-1", "a-1", "10.0.0.1"),
+        );
+        let applied = read_applied(text.as_bytes(), &hosts).unwrap();
+        assert_eq!(applied.version, 2);
+        assert_eq!(applied.source, ["scenario"]);
+        let m = &applied.matrix;
+        assert_eq!(m.host_count(), 3);
+        assert_eq!(m.pair_count(), 2);
+        assert_eq!(m.shape("a-1", "b-1").unwrap().delay.to_string(), "10ms");
+        assert_eq!(m.shape("b-1", "a-2").unwrap().rate.to_string(), "1gbit");
+        assert_eq!(m.shape("a-2", "b-1"), None);
+        // Version 2 reads back as written.
+        let again = serde_json::to_vec(&applied).unwrap();
+        assert_eq!(read_applied(&again, &hosts), Some(applied));
+        assert_eq!(read_applied(b"{}", &hosts), None);
     }
 }

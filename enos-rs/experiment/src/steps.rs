@@ -14,7 +14,7 @@ use enos_scenario::Scenario;
 
 use crate::Error;
 use crate::error::plural;
-use crate::records::write_json;
+use crate::records::{FACTS_VERSION, FactsRecord, write_json};
 use crate::session::Session;
 
 /// A run of the deploy steps.
@@ -115,12 +115,11 @@ pub(crate) async fn gather_facts(
     let facts = enos_deploy::gather_facts(&fleet, reporter)
         .await
         .map_err(|e| Error::new(e.to_string()).hint("no step ran"))?;
-    let record: std::collections::BTreeMap<&str, &Facts> =
-        facts.iter().map(|(h, f)| (h.as_str(), f)).collect();
-    write_json(
-        &session.experiment.dir().join(layout::FACTS),
-        &serde_json::json!({"version": 1, "hosts": record}),
-    )?;
+    let record = FactsRecord {
+        version: FACTS_VERSION,
+        hosts: facts.iter().cloned().collect(),
+    };
+    write_json(&session.experiment.dir().join(layout::FACTS), &record)?;
     Ok(facts)
 }
 

@@ -618,22 +618,8 @@ async fn run_on(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use std::net::{IpAddr, Ipv4Addr};
-
     use super::*;
-
-    fn hosts(names: &[&str]) -> Vec<WanHost> {
-        names
-            .iter()
-            .zip(1u8..)
-            .map(|(name, i)| WanHost {
-                name: (*name).to_owned(),
-                site: name.split('-').next().unwrap().to_owned(),
-                role: "node".to_owned(),
-                address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
-            })
-            .collect()
-    }
+    use crate::testing::hosts;
 
     #[test]
     fn a_missing_qdisc_is_named_when_tc_names_it() {

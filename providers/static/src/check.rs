@@ -314,38 +314,9 @@ fn host(path: &str, value: &Value, ctx: &mut OptionsContext<'_>) -> Option<Check
         );
         return None;
     };
-    let mut ok = true;
-    for key in map.keys() {
-        if !HOST_KEYS.contains(&key.as_str()) {
-            ctx.key_error(
-                &format!("{path}.{key}"),
-                format!(
-                    "unknown key `{key}`, expected one of {}",
-                    HOST_KEYS.join(", ")
-                ),
-            );
-            ok = false;
-        }
-    }
-    let address = required_text(
-        ctx,
-        map,
-        path,
-        "address",
-        "its IP address or DNS name",
-        "address: 10.0.0.11",
-    )
-    .and_then(|text| {
-        let key = format!("{path}.address");
-        check_address(&text)
-            .map(|()| text)
-            .map_err(|why| ctx.value_error(&key, why))
-            .ok()
-    });
-    let port = map
-        .get("port")
-        .map(|v| port(ctx, &format!("{path}.port"), v))
-        .unwrap_or(Some(SSH_PORT));
+    let ok = known_keys(ctx, map, path, &HOST_KEYS);
+    let address = address(ctx, map, path, "its", "address: 10.0.0.11");
+    let port = port_or_default(ctx, map, path);
     let user = map
         .get("user")
         .map(|v| user(ctx, &format!("{path}.user"), v))
@@ -540,6 +511,56 @@ fn roles(
     ok.then_some(roles)
 }
 
+/// Refuses the keys of `map` (at `path`) that are not `known`; whether all were.
+fn known_keys(
+    ctx: &mut OptionsContext<'_>,
+    map: &Map<String, Value>,
+    path: &str,
+    known: &[&str],
+) -> bool {
+    let mut ok = true;
+    for key in map.keys() {
+        if !known.contains(&key.as_str()) {
+            ctx.key_error(
+                &format!("{path}.{key}"),
+                format!("unknown key `{key}`, expected one of {}", known.join(", ")),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// The required `address` of `map` (at `path`): an IP address or a DNS name; `whose` says
+/// whose in the message (`its`, `the jump host's`).
+fn address(
+    ctx: &mut OptionsContext<'_>,
+    map: &Map<String, Value>,
+    path: &str,
+    whose: &str,
+    example: &str,
+) -> Option<String> {
+    let what = format!("{whose} IP address or DNS name");
+    required_text(ctx, map, path, "address", &what, example).and_then(|text| {
+        let key = format!("{path}.address");
+        check_address(&text)
+            .map(|()| text)
+            .map_err(|why| ctx.value_error(&key, why))
+            .ok()
+    })
+}
+
+/// The `port` of `map` (at `path`), 22 when absent.
+fn port_or_default(
+    ctx: &mut OptionsContext<'_>,
+    map: &Map<String, Value>,
+    path: &str,
+) -> Option<u16> {
+    map.get("port")
+        .map(|v| port(ctx, &format!("{path}.port"), v))
+        .unwrap_or(Some(SSH_PORT))
+}
+
 /// An SSH port: a whole number from 1 to 65535.
 fn port(ctx: &mut OptionsContext<'_>, path: &str, value: &Value) -> Option<u16> {
     match value.as_u64().and_then(|p| u16::try_from(p).ok()) {
@@ -642,38 +663,9 @@ fn jump(
             }
         },
         Value::Object(map) => {
-            let mut ok = true;
-            for key in map.keys() {
-                if !JUMP_KEYS.contains(&key.as_str()) {
-                    ctx.key_error(
-                        &format!("{path}.{key}"),
-                        format!(
-                            "unknown key `{key}`, expected one of {}",
-                            JUMP_KEYS.join(", ")
-                        ),
-                    );
-                    ok = false;
-                }
-            }
-            let address = required_text(
-                ctx,
-                map,
-                path,
-                "address",
-                "the jump host's IP address or DNS name",
-                "address: gw.example.org",
-            )
-            .and_then(|text| {
-                let key = format!("{path}.address");
-                check_address(&text)
-                    .map(|()| text)
-                    .map_err(|why| ctx.value_error(&key, why))
-                    .ok()
-            });
-            let port = map
-                .get("port")
-                .map(|v| port(ctx, &format!("{path}.port"), v))
-                .unwrap_or(Some(SSH_PORT));
+            let ok = known_keys(ctx, map, path, &JUMP_KEYS);
+            let address = address(ctx, map, path, "the jump host's", "address: gw.example.org");
+            let port = port_or_default(ctx, map, path);
             let user = map
                 .get("user")
                 .map(|v| user(ctx, &format!("{path}.user"), v))

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use crate::check::{Checker, read_source, saphyr_options, serde_error};
+use crate::check::{Checker, NOT_BUILT_YET, read_source, saphyr_options, serde_error};
 use crate::provider::ProviderKind;
 use crate::{Scenario, ScenarioError};
 use network::RawNetwork;
@@ -25,8 +25,6 @@ use sites::RawSite;
 
 /// The top-level keys this version reads, for messages.
 pub(crate) const TOP_LEVEL_KEYS: &str = "name, provider, sites, network, vars, deploy";
-/// Top-level keys of later versions: refused as not built yet, not as unknown.
-pub(crate) const NOT_BUILT_YET: [&str; 2] = ["bench", "metrics"];
 
 /// Parses and checks the scenario `source`, naming `file_name` in messages, with the provider
 /// kinds `kinds`.
