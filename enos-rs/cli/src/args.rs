@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use enos_experiment::ValidationOptions;
 
 /// Experiment orchestration: describe a distributed-systems experiment once, in a scenario file;
 /// enos builds the testbed, runs the experiment and tears it all down.
@@ -185,32 +186,32 @@ pub struct ApplyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
     /// Probes per ordered host pair.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = ValidationOptions::default().probes)]
     pub probes: u64,
     /// Milliseconds between two probes to the same host.
-    #[arg(long = "interval", value_name = "MS", default_value_t = 20)]
+    #[arg(long = "interval", value_name = "MS", default_value_t = ValidationOptions::default().interval_ms)]
     pub interval_ms: u64,
     /// Measure the throughput from one host to another with iperf3 (repeatable).
     #[arg(long, value_name = "SRC->DST")]
     pub rate: Vec<String>,
     /// Seconds each iperf3 measurement lasts.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = ValidationOptions::default().rate_seconds)]
     pub rate_seconds: u64,
     /// RTT tolerance in milliseconds (the larger of this and --rtt-percent applies).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = ValidationOptions::default().rtt_abs_ms)]
     pub rtt_abs_ms: f64,
     /// RTT tolerance in percent of the asked RTT.
-    #[arg(long = "rtt-percent", default_value_t = 5.0)]
+    #[arg(long = "rtt-percent", default_value_t = ValidationOptions::default().rtt_rel_percent)]
     pub rtt_rel_percent: f64,
     /// Loss tolerance in percentage points.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = ValidationOptions::default().loss_points)]
     pub loss_points: f64,
     /// Rate tolerance in percent of the asked rate.
-    #[arg(long = "rate-percent", default_value_t = 10.0)]
+    #[arg(long = "rate-percent", default_value_t = ValidationOptions::default().rate_rel_percent)]
     pub rate_rel_percent: f64,
 }
 
-impl From<&ValidateArgs> for enos_experiment::ValidationOptions {
+impl From<&ValidateArgs> for ValidationOptions {
     fn from(args: &ValidateArgs) -> Self {
         Self {
             probes: args.probes,

@@ -222,7 +222,8 @@ fn guard(device: &str) -> String {
 /// A POSIX sh script applying `plan` on its host in one go; `owner` is written in the markers.
 ///
 /// Every interface is checked before any is changed. Then, per interface: our old root is
-/// removed, the new tree goes through `tc -batch`, and the marker is written.
+/// removed, the marker is written, and the new tree goes through `tc -batch` (a tree that fails
+/// halfway stays marked, so a reset removes it).
 pub fn apply_script(plan: &HostTcPlan, owner: &str) -> Result<String, TcError> {
     check_name(owner, 64)?;
     let mut script = String::from("set -e\n");
@@ -233,14 +234,17 @@ pub fn apply_script(plan: &HostTcPlan, owner: &str) -> Result<String, TcError> {
     script.push_str(&format!("mkdir -p {MARKER_DIR}\n"));
     for d in &plan.devices {
         let dev = &d.device;
+        // Marked before the new tree goes in: a tree that fails halfway (a qdisc the kernel
+        // lacks) is still ours, and a reset removes it.
         script.push_str(&format!(
-            "tc qdisc del dev {dev} root 2>/dev/null || true\ntc -batch - <<'ENOS_TC'\n"
+            "tc qdisc del dev {dev} root 2>/dev/null || true\necho {owner} > {MARKER_DIR}/{dev}\n\
+             tc -batch - <<'ENOS_TC'\n"
         ));
         for command in d.add.iter().chain(&d.commands) {
             script.push_str(command.strip_prefix("tc ").unwrap_or(command));
             script.push('\n');
         }
-        script.push_str(&format!("ENOS_TC\necho {owner} > {MARKER_DIR}/{dev}\n"));
+        script.push_str("ENOS_TC\n");
     }
     Ok(script)
 }

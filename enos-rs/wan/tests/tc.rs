@@ -293,12 +293,18 @@ fn scripts_apply_refuse_a_foreign_root_and_reset_to_the_default() {
     let reset = reset_script(&["v0".to_owned()]).unwrap();
     // The mount namespace keeps the markers of this test to itself: one shell for all steps.
     let foreign = apply_script(&plan(&m, |_| Some("v1".to_owned())).unwrap()[0], "exp1").unwrap();
+    // A tree that fails halfway, as where the kernel lacks a qdisc: its second class names a
+    // parent that does not exist.
+    let broken = apply.replace("parent 1: classid 1:2 ", "parent 7: classid 1:2 ");
+    assert_ne!(broken, apply);
     let all = format!(
         "{apply}\ntc qdisc show dev v0; echo ---; tc class show dev v0; echo ---\n\
          {apply}\necho again ok; echo ---\n\
          tc qdisc add dev v1 root handle 5: htb\n\
          ( {foreign} ) || echo \"foreign exit $?\"; tc qdisc show dev v1 root; echo ---\n\
-         {reset}\n{reset}\ntc qdisc show dev v0 root; ls /run/enos-tc"
+         {reset}\n{reset}\ntc qdisc show dev v0 root; ls /run/enos-tc; echo ---\n\
+         ( {broken} ) || echo \"broken exit $?\"; tc qdisc show dev v0 root; echo ---\n\
+         {reset}\ntc qdisc show dev v0 root"
     );
     let out = ns.run(&all);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -332,4 +338,13 @@ fn scripts_apply_refuse_a_foreign_root_and_reset_to_the_default() {
         "back to the default: {stdout}"
     );
     assert!(!parts[4].contains("htb"), "{stdout}");
+    assert!(parts[5].contains("broken exit"), "{stdout}");
+    assert!(
+        parts[5].contains("qdisc htb 1: root"),
+        "half a tree: {stdout}"
+    );
+    assert!(
+        parts[6].contains(" 0: root") && !parts[6].contains("htb"),
+        "a reset removes half a tree: {stdout}"
+    );
 }

@@ -1,6 +1,8 @@
 //! Machines that enos did not make, for the static provider's tests: a bare network namespace
 //! per host, each with its own `sshd`, host keys this test generated, a non-root login user with
-//! passwordless sudo, and a gateway whose `sshd` serves as a jump host.
+//! passwordless sudo, and a gateway whose `sshd` serves as a jump host. Each `sshd` has a `/run`
+//! of its own (what enos marks there is the machine's own); the rest of the file system is this
+//! machine's.
 //!
 //! ```text
 //!  root namespace          <px>-gw (gateway, sshd)              <px>-h1 … (sshd each)
@@ -300,17 +302,23 @@ impl Machine {
             authorized = authorized.display(),
         );
         std::fs::write(&self.config, config).unwrap();
+        // A /run of its own, as a machine has: what enos marks there (tc) is the host's own.
+        let start = format!(
+            "mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd && \
+             exec /usr/sbin/sshd -D -e -f {}",
+            self.config.display()
+        );
         let child = Command::new("ip")
+            .args(["netns", "exec", &self.namespace])
             .args([
-                "netns",
-                "exec",
-                &self.namespace,
-                "/usr/sbin/sshd",
-                "-D",
-                "-e",
-                "-f",
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                &start,
             ])
-            .arg(&self.config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
