@@ -48,7 +48,7 @@ pub async fn stop_services(
         commands.push(HostCommand {
             host: host.clone(),
             command: script.command,
-            input: script.input,
+            input: vec![script.input.into()],
         });
     }
     let mut results: Vec<HostResult<Said>> = fleet
