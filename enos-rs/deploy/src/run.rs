@@ -233,7 +233,7 @@ async fn run_step(
                     HostCommand {
                         host: task.host.clone(),
                         command: s.command,
-                        input: vec![s.input.into()],
+                        input: s.input,
                     },
                 ));
             }

@@ -19,6 +19,7 @@
 
 use std::fmt::Write as _;
 
+use bytes::Bytes;
 use enos_core::Become;
 
 use crate::plan::{Check, HostAction};
@@ -50,12 +51,14 @@ pub struct Script {
     /// standard input into a file only its owner can read, and runs it with `sh`. It names
     /// nothing but the script's length.
     pub command: String,
-    /// What to give it on standard input: the script, then the step's own input.
-    pub input: Vec<u8>,
+    /// What to give it on standard input, in this order: the script, then the step's own input
+    /// (a file's content, a directory's archive), which is the plan's own buffer, shared with
+    /// every other host's script and never copied.
+    pub input: Vec<Bytes>,
 }
 
 impl Script {
-    fn new(body: &str, data: Vec<u8>) -> Script {
+    fn new(body: String, data: Option<&Bytes>) -> Script {
         let length = body.len();
         // `dd bs=1` reads the script byte by byte, so that not one byte of the step's own input
         // is taken with it (a pipe gives no other way to stop at an exact length). The umask is
@@ -66,9 +69,8 @@ impl Script {
              if [ \"$(wc -c < \"$f\")\" -ne {length} ]; then \
              echo 'enos: the step script did not arrive whole' >&2; exit 70; fi; sh \"$f\""
         );
-        let mut input = Vec::with_capacity(length + data.len());
-        input.extend_from_slice(body.as_bytes());
-        input.extend_from_slice(&data);
+        let mut input = vec![Bytes::from(body)];
+        input.extend(data.filter(|d| !d.is_empty()).cloned());
         Script {
             command: format!("sh -c {}", quote(&bootstrap)),
             input,
@@ -140,7 +142,7 @@ const UNCHANGED: &str = "echo '::enos:: unchanged'";
 /// it watches changed something); `timeout_secs` bounds readiness checks.
 pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
     match action {
-        HostAction::Packages(names) => Script::new(&packages(names), Vec::new()),
+        HostAction::Packages(names) => Script::new(packages(names), None),
         HostAction::Put {
             dest,
             content,
@@ -148,8 +150,14 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             owner,
             group,
         } => Script::new(
-            &put(dest, content, mode, owner.as_deref(), group.as_deref()),
-            content.clone(),
+            put(
+                dest,
+                content.sha256(),
+                mode,
+                owner.as_deref(),
+                group.as_deref(),
+            ),
+            Some(content.bytes()),
         ),
         HostAction::PutDir {
             dest,
@@ -158,8 +166,8 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             owner,
             group,
         } => Script::new(
-            &put_dir(dest, manifest, owner.as_deref(), group.as_deref()),
-            archive.clone(),
+            put_dir(dest, manifest, owner.as_deref(), group.as_deref()),
+            Some(archive),
         ),
         HostAction::Run {
             command,
@@ -188,7 +196,7 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
                 "({}) </dev/null || exit $?\n{CHANGED}",
                 fresh_shell(command, chdir.as_deref(), env)
             );
-            Script::new(&body, Vec::new())
+            Script::new(body, None)
         }
         HostAction::Service {
             name,
@@ -199,7 +207,7 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             ready,
             definition,
         } => Script::new(
-            &service(
+            service(
                 name,
                 command,
                 chdir.as_deref(),
@@ -210,7 +218,7 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
                 restart,
                 timeout_secs,
             ),
-            Vec::new(),
+            None,
         ),
         HostAction::Wait(check) => {
             let body = format!(
@@ -219,15 +227,15 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
                 ready_functions(check),
                 sh_text(&check.to_string()),
             );
-            Script::new(&body, Vec::new())
+            Script::new(body, None)
         }
         HostAction::Fetch { src, .. } => Script::new(
-            &format!(
+            format!(
                 "if [ ! -f {0} ]; then echo {0}: no such file >&2; exit 3; fi\n\
                  stat -L -c %a {0} || exit $?\nexec cat {0}",
                 quote(src)
             ),
-            Vec::new(),
+            None,
         ),
     }
 }
@@ -320,10 +328,10 @@ fn stat_check(mode: &str, owner: Option<&str>, group: Option<&str>) -> (String, 
     (quote(&format), quote(&expected))
 }
 
-/// Writes standard input to `dest` unless it holds that content with that mode and owner.
-fn put(dest: &str, content: &[u8], mode: &str, owner: Option<&str>, group: Option<&str>) -> String {
-    use sha2::Digest as _;
-    let digest = crate::plan::hex(&sha2::Sha256::digest(content));
+/// Writes standard input to `dest` unless it holds the content of SHA-256 `digest` with that
+/// mode and owner.
+fn put(dest: &str, digest: &str, mode: &str, owner: Option<&str>, group: Option<&str>) -> String {
+    let digest = quote(digest);
     let chown = ownership(owner, group);
     let mode = mode.trim_start_matches('0');
     let mode = if mode.is_empty() { "0" } else { mode };
@@ -560,7 +568,7 @@ echo "::enos:: $status"
 "#,
         list = list.join(" "),
     );
-    Script::new(&body, Vec::new())
+    Script::new(body, None)
 }
 
 #[cfg(test)]

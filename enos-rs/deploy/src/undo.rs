@@ -48,7 +48,7 @@ pub async fn stop_services(
         commands.push(HostCommand {
             host: host.clone(),
             command: script.command,
-            input: vec![script.input.into()],
+            input: script.input,
         });
     }
     let mut results: Vec<HostResult<Said>> = fleet

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
-use enos_deploy::plan::{Check, HostAction};
+use enos_deploy::plan::{Check, Content, HostAction};
 use enos_deploy::script::{Said, script, stop_script};
 use indexmap::IndexMap;
 
@@ -14,7 +14,7 @@ use enos_testkit::require_root;
 fn put(dest: &str, content: &str, mode: &str) -> HostAction {
     HostAction::Put {
         dest: dest.to_owned(),
-        content: content.as_bytes().to_vec(),
+        content: Content::new(content.to_owned()),
         mode: mode.to_owned(),
         owner: None,
         group: None,
@@ -101,7 +101,7 @@ fn a_file_to_an_unknown_owner_fails_and_leaves_nothing() {
     let dest = dir.path().join("x.conf");
     let action = HostAction::Put {
         dest: dest.display().to_string(),
-        content: b"x\n".to_vec(),
+        content: Content::new("x\n"),
         mode: "0644".into(),
         owner: Some("no-such-user-enos".into()),
         group: None,
@@ -401,7 +401,7 @@ fn hostile_owners_and_tcp_addresses_are_never_run_as_code() {
         for (owner, group) in [(Some(owner.clone()), None), (None, Some(owner.clone()))] {
             let action = HostAction::Put {
                 dest: dest.display().to_string(),
-                content: b"x\n".to_vec(),
+                content: Content::new("x\n"),
                 mode: "0644".into(),
                 owner,
                 group,
