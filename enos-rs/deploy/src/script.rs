@@ -16,6 +16,12 @@
 //! becomes root ([`enos_core::Host::become_root`]), the bootstrap runs under `sudo -n`
 //! ([`Script::become_root`]): non-interactive, never a password, the script still on standard
 //! input.
+//!
+//! A file or directory of more than [`CHECK_ABOVE`] bytes goes in two round trips: first a
+//! [`check_script`] without the content asks the host whether it holds it already (and, when
+//! it does, finishes the step there, mode and owner included); only a host that answers
+//! [`lacks_content`] is then sent the step's script with the content. The step's outcome and
+//! its idempotence are those of the single script.
 
 use std::fmt::Write as _;
 
@@ -75,6 +81,11 @@ impl Script {
             command: format!("sh -c {}", quote(&bootstrap)),
             input,
         }
+    }
+
+    /// How many bytes it sends on standard input.
+    pub fn input_len(&self) -> usize {
+        self.input.iter().map(Bytes::len).sum()
     }
 }
 
@@ -137,6 +148,46 @@ pub fn status_of(stdout: &[u8]) -> (&[u8], Option<Said>) {
 
 const CHANGED: &str = "echo '::enos:: changed'";
 const UNCHANGED: &str = "echo '::enos:: unchanged'";
+/// The last line of a [`check_script`] whose host lacks the content.
+const LACKS: &str = "::enos:: lacks";
+
+/// Files and directory archives of more than this many bytes are sent only to hosts that lack
+/// them, after a [`check_script`]; smaller ones go with the step's script at once.
+pub const CHECK_ABOVE: usize = 64 * 1024;
+
+/// The script that asks a host, without sending it, whether it holds the content `action`
+/// writes, when that is more than [`CHECK_ABOVE`] bytes (`None` otherwise, and for actions
+/// without content). A host that holds it gets the step done there (a file's mode and owner
+/// set right) and says [`Said::Changed`] or [`Said::Unchanged`] as the step's [`script`]
+/// would; one that lacks it says so ([`lacks_content`]), and is to be sent the step's script.
+pub fn check_script(action: &HostAction) -> Option<Script> {
+    let check = |held: String| Some(Script::new(format!("{held}echo '{LACKS}'\n"), None));
+    match action {
+        HostAction::Put {
+            dest,
+            content,
+            mode,
+            owner,
+            group,
+        } if content.len() > CHECK_ABOVE => {
+            check(PutFile::new(dest, content.sha256(), mode, owner, group).held(false))
+        }
+        HostAction::PutDir {
+            dest,
+            archive,
+            manifest,
+            ..
+        } if archive.len() > CHECK_ABOVE => check(dir_held(dest, manifest, false)),
+        _ => None,
+    }
+}
+
+/// Whether a [`check_script`]'s output says that its host lacks the content.
+pub fn lacks_content(stdout: &[u8]) -> bool {
+    let text = stdout.strip_suffix(b"\n").unwrap_or(stdout);
+    text.strip_suffix(LACKS.as_bytes())
+        .is_some_and(|before| before.is_empty() || before.ends_with(b"\n"))
+}
 
 /// The script of `action`; `restart` asks a service to restart even if it is unchanged (a step
 /// it watches changed something); `timeout_secs` bounds readiness checks.
@@ -150,13 +201,7 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             owner,
             group,
         } => Script::new(
-            put(
-                dest,
-                content.sha256(),
-                mode,
-                owner.as_deref(),
-                group.as_deref(),
-            ),
+            PutFile::new(dest, content.sha256(), mode, owner, group).put(),
             Some(content.bytes()),
         ),
         HostAction::PutDir {
@@ -328,24 +373,74 @@ fn stat_check(mode: &str, owner: Option<&str>, group: Option<&str>) -> (String, 
     (quote(&format), quote(&expected))
 }
 
-/// Writes standard input to `dest` unless it holds the content of SHA-256 `digest` with that
-/// mode and owner.
-fn put(dest: &str, digest: &str, mode: &str, owner: Option<&str>, group: Option<&str>) -> String {
-    let digest = quote(digest);
-    let chown = ownership(owner, group);
-    let mode = mode.trim_start_matches('0');
-    let mode = if mode.is_empty() { "0" } else { mode };
-    let (stat_format, expected) = stat_check(mode, owner, group);
-    format!(
-        r#"set -u
+/// A file to write, its values quoted for the shell.
+struct PutFile {
+    dest: String,
+    digest: String,
+    chown: String,
+    mode: String,
+    stat_format: String,
+    expected: String,
+}
+
+impl PutFile {
+    fn new(
+        dest: &str,
+        digest: &str,
+        mode: &str,
+        owner: &Option<String>,
+        group: &Option<String>,
+    ) -> PutFile {
+        let (owner, group) = (owner.as_deref(), group.as_deref());
+        let mode = mode.trim_start_matches('0');
+        let mode = if mode.is_empty() { "0" } else { mode };
+        let (stat_format, expected) = stat_check(mode, owner, group);
+        PutFile {
+            dest: quote(dest),
+            digest: quote(digest),
+            chown: ownership(owner, group),
+            mode: mode.to_owned(),
+            stat_format,
+            expected,
+        }
+    }
+
+    /// The start of the file's scripts: when the file holds the content already, its mode and
+    /// owner are set right and the script ends there, saying whether it changed them. `drain`:
+    /// the content follows on standard input, to be read and dropped.
+    fn held(&self, drain: bool) -> String {
+        let PutFile {
+            dest,
+            digest,
+            chown,
+            mode,
+            stat_format,
+            expected,
+        } = self;
+        let drain = if drain { "  cat >/dev/null\n" } else { "" };
+        format!(
+            r#"set -u
 d={dest}
 if [ -f "$d" ] && [ "$(sha256sum < "$d" | cut -d' ' -f1)" = {digest} ]; then
-  cat >/dev/null
-  if [ "$(stat -c {stat_format} "$d")" = {expected} ]; then {UNCHANGED}; exit 0; fi
+{drain}  if [ "$(stat -c {stat_format} "$d")" = {expected} ]; then {UNCHANGED}; exit 0; fi
   chown {chown} "$d" && chmod {mode} "$d" || exit $?
   {CHANGED}; exit 0
 fi
-mkdir -p "$(dirname "$d")" || exit $?
+"#
+        )
+    }
+
+    /// Writes standard input to the file unless it holds that content with that mode and
+    /// owner.
+    fn put(&self) -> String {
+        let PutFile {
+            digest,
+            chown,
+            mode,
+            ..
+        } = self;
+        format!(
+            r#"{held}mkdir -p "$(dirname "$d")" || exit $?
 t="$d.enos-tmp.$$"
 trap 'rm -f "$t"' EXIT
 cat > "$t" || exit $?
@@ -353,6 +448,25 @@ if [ "$(sha256sum < "$t" | cut -d' ' -f1)" != {digest} ]; then echo "$d: incompl
 chown {chown} "$t" && chmod {mode} "$t" && mv -f "$t" "$d" || exit $?
 trap - EXIT
 {CHANGED}
+"#,
+            held = self.held(true),
+        )
+    }
+}
+
+/// The start of a directory's scripts: when every file of the manifest is in `dest` with that
+/// content, the script ends there, unchanged. `drain`: the archive follows on standard input,
+/// to be read and dropped.
+fn dir_held(dest: &str, manifest: &str, drain: bool) -> String {
+    let drain = if drain { "cat >/dev/null; " } else { "" };
+    format!(
+        r#"set -u
+d={dest}
+if [ -d "$d" ] && (cd "$d" && sha256sum -c --status) <<'ENOS_MANIFEST'
+{manifest}ENOS_MANIFEST
+then
+  {drain}{UNCHANGED}; exit 0
+fi
 "#,
         dest = quote(dest),
     )
@@ -368,17 +482,10 @@ fn put_dir(dest: &str, manifest: &str, owner: Option<&str>, group: Option<&str>)
         String::new()
     };
     format!(
-        r#"set -u
-d={dest}
-if [ -d "$d" ] && (cd "$d" && sha256sum -c --status) <<'ENOS_MANIFEST'
-{manifest}ENOS_MANIFEST
-then
-  cat >/dev/null; {UNCHANGED}; exit 0
-fi
-mkdir -p "$d" && tar -x -o -f - -C "$d" || exit $?
+        r#"{held}mkdir -p "$d" && tar -x -o -f - -C "$d" || exit $?
 {chown_line}{CHANGED}
 "#,
-        dest = quote(dest),
+        held = dir_held(dest, manifest, true),
     )
 }
 
@@ -603,6 +710,17 @@ mod tests {
         );
         assert!(!root.command.contains("enos-secret"));
         assert_eq!(root.input, plain.input);
+    }
+
+    #[test]
+    fn a_host_lacks_the_content_only_when_its_last_line_says_so() {
+        assert!(lacks_content(b"::enos:: lacks\n"));
+        assert!(lacks_content(b"a warning\n::enos:: lacks"));
+        assert!(!lacks_content(b"no status\n"));
+        assert!(!lacks_content(b"::enos:: unchanged\n"));
+        assert!(!lacks_content(b"echo ::enos:: lacks\n"));
+        assert!(!lacks_content(b"::enos:: lacks\nmore\n"));
+        assert_eq!(status_of(b"::enos:: lacks\n").1, None);
     }
 
     #[test]
