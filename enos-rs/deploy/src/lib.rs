@@ -15,7 +15,7 @@
 //!    shell script per host ([`script`]) that first checks whether its work already holds (file
 //!    hashes, installed packages, `creates`/`unless`, a running service with the same
 //!    definition) and says whether it changed anything; a large file goes only to the hosts
-//!    that lack it ([`script::check_script`]). Once a step has ended on every host,
+//!    that lack it ([`script::check_first`]). Once a step has ended on every host,
 //!    its failure policy decides whether the deploy goes on. Every host's output is logged and
 //!    the report is saved after every step.
 //!

@@ -3,7 +3,7 @@
 //! saved after every step.
 //!
 //! A step that writes a large file (or directory) goes in two round trips
-//! ([`check_script`]): every host is asked first whether it holds the content, and only those
+//! ([`check_first`]): every host is asked first whether it holds the content, and only those
 //! that lack it are sent it, in a second round trip.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -18,7 +18,9 @@ use enos_scenario::deploy::FailurePolicy;
 
 use crate::plan::{DeployPlan, HostAction, PlannedStep, Work};
 use crate::report::{DeployReport, HostReport, Outcome, Status, StepReport};
-use crate::script::{Said, Script, check_script, fetched, lacks_content, script, status_of};
+use crate::script::{
+    CheckFirst, Said, Script, check_first, fetched, lacks_content, script, status_of,
+};
 
 /// Extra time a host gets beyond a step's timeout, for the SSH round trip, before enos gives up
 /// on it (services and waits end themselves at the timeout).
@@ -222,7 +224,7 @@ fn slug(step: &PlannedStep) -> String {
 }
 
 /// A host's part of a step, ready to go: its script, and the check that goes first when the
-/// script carries a large content.
+/// script carries a large content (the script then only writes it).
 struct Delivery {
     /// The task's index in the step.
     index: usize,
@@ -355,12 +357,21 @@ async fn run_step(
                         .is_some_and(|hosts| hosts.contains(&task.host))
                 });
                 // Both round trips become root the same way.
+                let how = task.become_root;
+                let (check, script) = match check_first(action) {
+                    Some(CheckFirst { check, send }) => {
+                        (Some(check.become_root(how)), send.become_root(how))
+                    }
+                    None => (
+                        None,
+                        script(action, restart, step.timeout.as_secs().max(1)).become_root(how),
+                    ),
+                };
                 deliveries.push(Delivery {
                     index: i,
                     host: task.host.clone(),
-                    check: check_script(action).map(|c| c.become_root(task.become_root)),
-                    script: script(action, restart, step.timeout.as_secs().max(1))
-                        .become_root(task.become_root),
+                    check,
+                    script,
                 });
             }
         }

@@ -17,11 +17,12 @@
 //! ([`Script::become_root`]): non-interactive, never a password, the script still on standard
 //! input.
 //!
-//! A file or directory of more than [`CHECK_ABOVE`] bytes goes in two round trips: first a
-//! [`check_script`] without the content asks the host whether it holds it already (and, when
-//! it does, finishes the step there, mode and owner included); only a host that answers
-//! [`lacks_content`] is then sent the step's script with the content. The step's outcome and
-//! its idempotence are those of the single script.
+//! A file or directory of more than [`CHECK_ABOVE`] bytes goes in two round trips
+//! ([`check_first`]): first a check without the content asks the host whether it holds it
+//! already (by its SHA-256, or the directory's manifest) and, when it does, finishes the step
+//! there, mode and owner included; only a host that answers [`lacks_content`] is then sent the
+//! content, with a script that writes it. The check applies the rules of the single
+//! [`script`]: the step says `changed` or `unchanged` on the same grounds.
 
 use std::fmt::Write as _;
 
@@ -148,20 +149,29 @@ pub fn status_of(stdout: &[u8]) -> (&[u8], Option<Said>) {
 
 const CHANGED: &str = "echo '::enos:: changed'";
 const UNCHANGED: &str = "echo '::enos:: unchanged'";
-/// The last line of a [`check_script`] whose host lacks the content.
+/// What a [`CheckFirst::check`] says when its host lacks the content.
 const LACKS: &str = "::enos:: lacks";
 
 /// Files and directory archives of more than this many bytes are sent only to hosts that lack
-/// them, after a [`check_script`]; smaller ones go with the step's script at once.
+/// them, after a check ([`check_first`]); smaller ones go with the step's script at once.
 pub const CHECK_ABOVE: usize = 64 * 1024;
 
-/// The script that asks a host, without sending it, whether it holds the content `action`
-/// writes, when that is more than [`CHECK_ABOVE`] bytes (`None` otherwise, and for actions
-/// without content). A host that holds it gets the step done there (a file's mode and owner
-/// set right) and says [`Said::Changed`] or [`Said::Unchanged`] as the step's [`script`]
-/// would; one that lacks it says so ([`lacks_content`]), and is to be sent the step's script.
-pub fn check_script(action: &HostAction) -> Option<Script> {
-    let check = |held: String| Some(Script::new(format!("{held}echo '{LACKS}'\n"), None));
+/// A step's two round trips, for a file or directory of more than [`CHECK_ABOVE`] bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFirst {
+    /// Asks the host, without sending it the content, whether it holds it. A host that holds
+    /// it gets the step done there (a file's mode and owner set right) and says
+    /// [`Said::Changed`] or [`Said::Unchanged`] as the step's [`script`] would; one that lacks
+    /// it says so ([`lacks_content`]).
+    pub check: Script,
+    /// What a host that lacks the content is sent: the content, with the script that writes
+    /// it (or unpacks it) and says [`Said::Changed`].
+    pub send: Script,
+}
+
+/// The two round trips of `action` when it writes more than [`CHECK_ABOVE`] bytes (`None`
+/// otherwise, and for actions without content: their [`script`] goes at once).
+pub fn check_first(action: &HostAction) -> Option<CheckFirst> {
     match action {
         HostAction::Put {
             dest,
@@ -170,19 +180,35 @@ pub fn check_script(action: &HostAction) -> Option<Script> {
             owner,
             group,
         } if content.len() > CHECK_ABOVE => {
-            check(PutFile::new(dest, content.sha256(), mode, owner, group).held(false))
+            let file = PutFile::new(dest, content.sha256(), mode, owner, group);
+            Some(CheckFirst {
+                check: Script::new(file.check(), None),
+                send: Script::new(file.send(), Some(content.bytes())),
+            })
         }
         HostAction::PutDir {
             dest,
             archive,
             manifest,
-            ..
-        } if archive.len() > CHECK_ABOVE => check(dir_held(dest, manifest, false)),
+            owner,
+            group,
+        } if archive.len() > CHECK_ABOVE => {
+            let dir = PutDir::new(dest, manifest, owner, group);
+            Some(CheckFirst {
+                check: Script::new(dir.check(), None),
+                send: Script::new(dir.send(), Some(archive)),
+            })
+        }
         _ => None,
     }
 }
 
-/// Whether a [`check_script`]'s output says that its host lacks the content.
+/// The last line of a check whose host lacks the content.
+fn lacks() -> String {
+    format!("echo '{LACKS}'\n")
+}
+
+/// Whether the output of a [`CheckFirst::check`] says that its host lacks the content.
 pub fn lacks_content(stdout: &[u8]) -> bool {
     let text = stdout.strip_suffix(b"\n").unwrap_or(stdout);
     text.strip_suffix(LACKS.as_bytes())
@@ -211,7 +237,7 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             owner,
             group,
         } => Script::new(
-            put_dir(dest, manifest, owner.as_deref(), group.as_deref()),
+            PutDir::new(dest, manifest, owner, group).put(),
             Some(archive),
         ),
         HostAction::Run {
@@ -373,7 +399,9 @@ fn stat_check(mode: &str, owner: Option<&str>, group: Option<&str>) -> (String, 
     (quote(&format), quote(&expected))
 }
 
-/// A file to write, its values quoted for the shell.
+/// A file to write, its values quoted for the shell. Its scripts are made of three parts:
+/// [`start`](Self::start), [`held`](Self::held) (which ends the script when the file holds the
+/// content) and [`write`](Self::write).
 struct PutFile {
     dest: String,
     digest: String,
@@ -405,23 +433,41 @@ impl PutFile {
         }
     }
 
-    /// The start of the file's scripts: when the file holds the content already, its mode and
-    /// owner are set right and the script ends there, saying whether it changed them. `drain`:
-    /// the content follows on standard input, to be read and dropped.
+    /// Writes standard input to the file unless it holds that content with that mode and
+    /// owner.
+    fn put(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(true), self.write())
+    }
+
+    /// Says whether the file holds the content, without it: see [`check_first`].
+    fn check(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(false), lacks())
+    }
+
+    /// Writes standard input to the file, which a check found lacking it.
+    fn send(&self) -> String {
+        format!("{}{}", self.start(), self.write())
+    }
+
+    fn start(&self) -> String {
+        format!("set -u\nd={}\n", self.dest)
+    }
+
+    /// When the file holds the content already, its mode and owner are set right and the
+    /// script ends there, saying whether it changed them. `drain`: the content follows on
+    /// standard input, to be read and dropped.
     fn held(&self, drain: bool) -> String {
         let PutFile {
-            dest,
             digest,
             chown,
             mode,
             stat_format,
             expected,
+            ..
         } = self;
         let drain = if drain { "  cat >/dev/null\n" } else { "" };
         format!(
-            r#"set -u
-d={dest}
-if [ -f "$d" ] && [ "$(sha256sum < "$d" | cut -d' ' -f1)" = {digest} ]; then
+            r#"if [ -f "$d" ] && [ "$(sha256sum < "$d" | cut -d' ' -f1)" = {digest} ]; then
 {drain}  if [ "$(stat -c {stat_format} "$d")" = {expected} ]; then {UNCHANGED}; exit 0; fi
   chown {chown} "$d" && chmod {mode} "$d" || exit $?
   {CHANGED}; exit 0
@@ -430,9 +476,9 @@ fi
         )
     }
 
-    /// Writes standard input to the file unless it holds that content with that mode and
-    /// owner.
-    fn put(&self) -> String {
+    /// Writes standard input to a temporary file beside the file, checks it against the digest
+    /// and puts it in the file's place, with its mode and owner.
+    fn write(&self) -> String {
         let PutFile {
             digest,
             chown,
@@ -440,7 +486,7 @@ fi
             ..
         } = self;
         format!(
-            r#"{held}mkdir -p "$(dirname "$d")" || exit $?
+            r#"mkdir -p "$(dirname "$d")" || exit $?
 t="$d.enos-tmp.$$"
 trap 'rm -f "$t"' EXIT
 cat > "$t" || exit $?
@@ -448,45 +494,78 @@ if [ "$(sha256sum < "$t" | cut -d' ' -f1)" != {digest} ]; then echo "$d: incompl
 chown {chown} "$t" && chmod {mode} "$t" && mv -f "$t" "$d" || exit $?
 trap - EXIT
 {CHANGED}
-"#,
-            held = self.held(true),
+"#
         )
     }
 }
 
-/// The start of a directory's scripts: when every file of the manifest is in `dest` with that
-/// content, the script ends there, unchanged. `drain`: the archive follows on standard input,
-/// to be read and dropped.
-fn dir_held(dest: &str, manifest: &str, drain: bool) -> String {
-    let drain = if drain { "cat >/dev/null; " } else { "" };
-    format!(
-        r#"set -u
-d={dest}
-if [ -d "$d" ] && (cd "$d" && sha256sum -c --status) <<'ENOS_MANIFEST'
+/// A directory to unpack, its values quoted for the shell; its scripts are made of parts as a
+/// [`PutFile`]'s.
+struct PutDir<'a> {
+    dest: String,
+    manifest: &'a str,
+    chown: Option<String>,
+}
+
+impl PutDir<'_> {
+    fn new<'a>(
+        dest: &str,
+        manifest: &'a str,
+        owner: &Option<String>,
+        group: &Option<String>,
+    ) -> PutDir<'a> {
+        PutDir {
+            dest: quote(dest),
+            manifest,
+            chown: (owner.is_some() || group.is_some())
+                .then(|| ownership(owner.as_deref(), group.as_deref())),
+        }
+    }
+
+    /// Unpacks the tar archive on standard input into the directory unless every file of the
+    /// manifest is there already with that content.
+    fn put(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(true), self.unpack())
+    }
+
+    /// Says whether the directory holds every file of the manifest, without the archive: see
+    /// [`check_first`].
+    fn check(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(false), lacks())
+    }
+
+    /// Unpacks the tar archive on standard input into the directory, which a check found
+    /// lacking some file.
+    fn send(&self) -> String {
+        format!("{}{}", self.start(), self.unpack())
+    }
+
+    fn start(&self) -> String {
+        format!("set -u\nd={}\n", self.dest)
+    }
+
+    /// When every file of the manifest is in the directory with that content, the script ends
+    /// there, unchanged. `drain`: the archive follows on standard input, to be read and dropped.
+    fn held(&self, drain: bool) -> String {
+        let drain = if drain { "cat >/dev/null; " } else { "" };
+        format!(
+            r#"if [ -d "$d" ] && (cd "$d" && sha256sum -c --status) <<'ENOS_MANIFEST'
 {manifest}ENOS_MANIFEST
 then
   {drain}{UNCHANGED}; exit 0
 fi
 "#,
-        dest = quote(dest),
-    )
-}
+            manifest = self.manifest,
+        )
+    }
 
-/// Unpacks the tar archive on standard input into `dest` unless every file of the manifest is
-/// there already with that content.
-fn put_dir(dest: &str, manifest: &str, owner: Option<&str>, group: Option<&str>) -> String {
-    let chown = ownership(owner, group);
-    let chown_line = if owner.is_some() || group.is_some() {
-        format!("chown -R {chown} \"$d\" || exit $?\n")
-    } else {
-        String::new()
-    };
-    format!(
-        r#"{held}mkdir -p "$d" && tar -x -o -f - -C "$d" || exit $?
-{chown_line}{CHANGED}
-"#,
-        held = dir_held(dest, manifest, true),
-    )
+    fn unpack(&self) -> String {
+        let chown_line = match &self.chown {
+            Some(chown) => format!("chown -R {chown} \"$d\" || exit $?\n"),
+            None => String::new(),
+        };
+        format!("mkdir -p \"$d\" && tar -x -o -f - -C \"$d\" || exit $?\n{chown_line}{CHANGED}\n")
+    }
 }
 
 /// A shell function printing the time in hundredths of a second (from `/proc/uptime`, whose

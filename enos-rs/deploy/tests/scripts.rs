@@ -5,7 +5,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
 use enos_deploy::plan::{Check, Content, HostAction};
-use enos_deploy::script::{CHECK_ABOVE, Said, check_script, lacks_content, script, stop_script};
+use enos_deploy::script::{
+    CHECK_ABOVE, CheckFirst, Said, check_first, lacks_content, script, stop_script,
+};
 use indexmap::IndexMap;
 
 use crate::common::{free_port, run, run_with_env};
@@ -190,37 +192,55 @@ fn a_large_file_is_first_checked_and_sent_only_to_a_host_that_lacks_it() {
         owner: None,
         group: None,
     };
-    let check = check_script(&file("0644")).expect("a large file is checked first");
+    let CheckFirst { check, send } = check_first(&file("0644")).expect("a large file");
     // The check carries the file's digest, not the file.
     assert!(check.input_len() < CHECK_ABOVE, "{}", check.input_len());
-    assert!(script(&file("0644"), false, 10).input_len() > bytes.len());
+    assert!(send.input_len() > bytes.len());
 
     // The host lacks it: the check says so, and changes nothing.
     assert_eq!(checked(&check), None);
     assert!(!dest.exists());
-    // The script with the content writes it.
-    let sent = run(&script(&file("0644"), false, 10));
+    // The content, sent, is written.
+    let sent = run(&send);
     assert_eq!((sent.code, sent.said), (0, Some(Said::Changed)), "{sent:?}");
     assert!(std::fs::read(&dest).unwrap() == bytes);
     // The host has it: the check ends the step there, the content is not sent.
     assert_eq!(checked(&check), Some(Said::Unchanged));
     // A new mode: the check sets it, still without the content.
-    let check_0600 = check_script(&file("0600")).unwrap();
+    let CheckFirst {
+        check: check_0600,
+        send: send_0600,
+    } = check_first(&file("0600")).unwrap();
     assert_eq!(checked(&check_0600), Some(Said::Changed));
     let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     assert_eq!(checked(&check_0600), Some(Said::Unchanged));
-    // Changed on the host: lacking again.
+    // Changed on the host: lacking again, until sent again.
     std::fs::write(&dest, "edited on the host").unwrap();
     assert_eq!(checked(&check_0600), None);
     assert_eq!(
         std::fs::read_to_string(&dest).unwrap(),
         "edited on the host"
     );
+    assert_eq!(run(&send_0600).said, Some(Said::Changed));
+    assert!(std::fs::read(&dest).unwrap() == bytes);
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(checked(&check_0600), Some(Said::Unchanged));
+    // The step's single script follows the same rules.
+    assert_eq!(
+        run(&script(&file("0600"), false, 10)).said,
+        Some(Said::Unchanged)
+    );
+    // Nothing but the file is left in its directory.
+    assert_eq!(
+        std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
+        1
+    );
 
     // Small files go at once, as do steps without content.
-    assert_eq!(check_script(&put("/etc/small", "a=1\n", "0644")), None);
-    assert_eq!(check_script(&command("true", None, None)), None);
+    assert_eq!(check_first(&put("/etc/small", "a=1\n", "0644")), None);
+    assert_eq!(check_first(&command("true", None, None)), None);
 }
 
 #[test]
@@ -256,15 +276,22 @@ fn a_large_directory_is_first_checked_and_unpacked_only_where_a_file_differs() {
     let enos_deploy::plan::Work::Do(action) = &plan.steps[0].tasks[0].work else {
         panic!("the host copies");
     };
-    let check = check_script(action).expect("a large archive is checked first");
+    let CheckFirst { check, send } = check_first(action).expect("a large archive");
     assert!(check.input_len() < CHECK_ABOVE, "{}", check.input_len());
+    assert!(send.input_len() > bytes.len());
     assert_eq!(checked(&check), None);
     assert!(!target.exists());
-    assert_eq!(run(&script(action, false, 10)).said, Some(Said::Changed));
+    assert_eq!(run(&send).said, Some(Said::Changed));
     assert!(std::fs::read(target.join("sub/big.bin")).unwrap() == bytes);
     assert_eq!(checked(&check), Some(Said::Unchanged));
     std::fs::write(target.join("a.txt"), "changed on the host").unwrap();
     assert_eq!(checked(&check), None);
+    assert_eq!(run(&send).said, Some(Said::Changed));
+    assert_eq!(
+        std::fs::read_to_string(target.join("a.txt")).unwrap(),
+        "alpha"
+    );
+    assert_eq!(run(&script(action, false, 10)).said, Some(Said::Unchanged));
 }
 
 fn command(command: &str, creates: Option<&str>, unless: Option<&str>) -> HostAction {
