@@ -7,12 +7,15 @@
 //!    interfaces); templates see them as `host.facts`.
 //! 2. **Plan** ([`plan::plan`]): every step is rendered for every host with minijinja (strict
 //!    about undefined values), file contents included, before anything runs: a template error
-//!    stops the deploy while nothing has changed. The same planner renders a scenario on a
-//!    made-up testbed ([`example_testbed`]) for `enos validate` and golden tests.
+//!    stops the deploy while nothing has changed. A copied file or directory is read once and
+//!    its bytes shared by every host ([`plan::Content`]); templates are each host's own. The
+//!    same planner renders a scenario on a made-up testbed ([`example_testbed`]) for
+//!    `enos validate` and golden tests.
 //! 3. **Run** ([`run::execute`]): steps run in order; each runs on its hosts in parallel, one
 //!    shell script per host ([`script`]) that first checks whether its work already holds (file
 //!    hashes, installed packages, `creates`/`unless`, a running service with the same
-//!    definition) and says whether it changed anything. Once a step has ended on every host,
+//!    definition) and says whether it changed anything; a large file goes only to the hosts
+//!    that lack it ([`script::check_first`]). Once a step has ended on every host,
 //!    its failure policy decides whether the deploy goes on. Every host's output is logged and
 //!    the report is saved after every step.
 //!

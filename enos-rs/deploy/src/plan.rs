@@ -1,12 +1,13 @@
 //! Planning: every step rendered for every host before anything runs, so that a template error
 //! (an undefined variable, a missing file) stops the deploy before it changes anything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use enos_scenario::deploy::{
     Action, DeploySpec, FailurePolicy, FileRoot, FileSpec, Readiness, StepGroup, TemplateSource,
     check_account, check_owner, check_results_path, tcp_target, template_error,
@@ -96,8 +97,8 @@ pub enum HostAction {
     Put {
         /// The path on the host.
         dest: String,
-        /// The content.
-        content: Vec<u8>,
+        /// The content: a copied file's is one buffer shared by every host that gets it.
+        content: Content,
         /// Permission bits in octal.
         mode: String,
         /// The owner, when not root.
@@ -109,10 +110,12 @@ pub enum HostAction {
     PutDir {
         /// The directory on the host.
         dest: String,
-        /// A tar archive of the directory's content.
-        archive: Vec<u8>,
-        /// `sha256  ./path` lines of every file, to tell whether the host has them already.
-        manifest: String,
+        /// A tar archive of the directory's content, one buffer shared by every host that
+        /// gets it.
+        archive: Bytes,
+        /// `sha256  ./path` lines of every file, to tell whether the host has them already
+        /// (shared like the archive).
+        manifest: Arc<str>,
         /// The owner, when not root.
         owner: Option<String>,
         /// The group.
@@ -157,6 +160,54 @@ pub enum HostAction {
         /// Where it goes, relative to the results directory.
         dest: PathBuf,
     },
+}
+
+/// What a file is written with: its bytes and their SHA-256, computed once. Clones share the
+/// bytes (`Bytes` counts references): a file copied to many hosts is read once and held once,
+/// from the plan down to every host's SSH channel.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Content {
+    bytes: Bytes,
+    sha256: String,
+}
+
+impl Content {
+    /// The content `bytes` (a `Vec<u8>`, a `String`, a static text… are taken without a copy).
+    pub fn new(bytes: impl Into<Bytes>) -> Content {
+        let bytes = bytes.into();
+        let sha256 = hex(&Sha256::digest(&bytes));
+        Content { bytes, sha256 }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Their SHA-256, in lowercase hexadecimal.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
+impl std::ops::Deref for Content {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 64;
+        let head = self.bytes.slice(..self.bytes.len().min(SHOWN));
+        f.debug_struct("Content")
+            .field("len", &self.bytes.len())
+            .field("sha256", &self.sha256)
+            .field("head", &head)
+            .finish()
+    }
 }
 
 /// A readiness check, rendered.
@@ -221,6 +272,7 @@ pub fn plan(
 ) -> Result<DeployPlan, PlanError> {
     let mut env = environment(testbed, secrets);
     let shared = testbed.shared();
+    let mut sources = Sources::default();
     let mut steps: Vec<PlannedStep> = Vec::new();
     // Whether each planned step comes from a stack (or from the scenario itself).
     let mut from_stack: Vec<bool> = Vec::new();
@@ -292,6 +344,7 @@ pub fn plan(
                         files: &group.files,
                         host,
                         testbed,
+                        sources: &mut sources,
                     }
                     .action(&step.action)
                     .map_err(|m| fail(Some(&host.name), m))?;
@@ -372,6 +425,7 @@ struct Renderer<'a> {
     files: &'a FileRoot,
     host: &'a HostView,
     testbed: &'a TestbedView,
+    sources: &'a mut Sources,
 }
 
 impl Renderer<'_> {
@@ -433,7 +487,7 @@ impl Renderer<'_> {
         })
     }
 
-    fn action(&self, action: &Action) -> Result<HostAction, String> {
+    fn action(&mut self, action: &Action) -> Result<HostAction, String> {
         Ok(match action {
             Action::Packages { names } => HostAction::Packages(
                 names
@@ -462,7 +516,7 @@ impl Renderer<'_> {
                 let (dest, owner, group) = self.file(file)?;
                 HostAction::Put {
                     dest,
-                    content: content.into_bytes(),
+                    content: Content::new(content),
                     mode: file.mode.clone().unwrap_or_else(|| "0644".to_owned()),
                     owner,
                     group,
@@ -479,13 +533,19 @@ impl Renderer<'_> {
                     // testbed: show the copy rather than read it.
                     return Ok(HostAction::Put {
                         dest,
-                        content: format!("(the content of {src})\n").into_bytes(),
+                        content: Content::new(format!("(the content of {src})\n")),
                         mode: file.mode.clone().unwrap_or_else(|| "0644".to_owned()),
                         owner,
                         group,
                     });
                 }
-                copy(self.files, &src, dest, file.mode.clone(), owner, group)?
+                let to = Destination {
+                    dest,
+                    mode: file.mode.clone(),
+                    owner,
+                    group,
+                };
+                copy(self.sources, self.files, &src, to)?
             }
             Action::Run(run) => HostAction::Run {
                 command: self.text("run", &run.command)?,
@@ -547,50 +607,83 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// A `copy` rendered: a file becomes a [`HostAction::Put`], a directory a
-/// [`HostAction::PutDir`] with its archive and manifest.
-fn copy(
-    files: &FileRoot,
-    src: &str,
+/// Where a `copy` goes on a host, rendered.
+struct Destination {
     dest: String,
     mode: Option<String>,
     owner: Option<String>,
     group: Option<String>,
+}
+
+/// The files and directories a plan copies, each read (or packed) once however many hosts and
+/// steps copy it, by where it was found.
+#[derive(Default)]
+struct Sources {
+    files: HashMap<PathBuf, (Content, String)>,
+    dirs: HashMap<PathBuf, (Bytes, Arc<str>)>,
+}
+
+/// A `copy` rendered: a file becomes a [`HostAction::Put`], a directory a
+/// [`HostAction::PutDir`] with its archive and manifest; their bytes are shared with every
+/// other host's copy of the same source.
+fn copy(
+    sources: &mut Sources,
+    files: &FileRoot,
+    src: &str,
+    to: Destination,
 ) -> Result<HostAction, String> {
+    use std::collections::hash_map::Entry;
     use std::os::unix::fs::PermissionsExt as _;
+    let Destination {
+        dest,
+        mode,
+        owner,
+        group,
+    } = to;
     let found = resources::find(files, src).map_err(|e| format!("copy: {e}"))?;
     let read_error =
         |path: &Path, e: std::io::Error| format!("copy: cannot read {}: {e}", path.display());
     match found {
         Found::Builtin(path) => Ok(HostAction::Put {
             dest,
-            content: resources::builtin_file(path)
-                .unwrap_or_default()
-                .as_bytes()
-                .to_vec(),
+            content: Content::new(resources::builtin_file(path).unwrap_or_default()),
             mode: mode.unwrap_or_else(|| "0644".to_owned()),
             owner,
             group,
         }),
         Found::File(path) => {
-            let content = std::fs::read(&path).map_err(|e| read_error(&path, e))?;
-            let source_mode = std::fs::metadata(&path)
-                .map(|m| format!("{:04o}", m.permissions().mode() & 0o7777))
-                .map_err(|e| read_error(&path, e))?;
+            let (content, source_mode) = match sources.files.entry(path) {
+                Entry::Occupied(read) => read.into_mut(),
+                Entry::Vacant(entry) => {
+                    let path = entry.key();
+                    let content = std::fs::read(path).map_err(|e| read_error(path, e))?;
+                    let source_mode = std::fs::metadata(path)
+                        .map(|m| format!("{:04o}", m.permissions().mode() & 0o7777))
+                        .map_err(|e| read_error(path, e))?;
+                    entry.insert((Content::new(content), source_mode))
+                }
+            };
             Ok(HostAction::Put {
                 dest,
-                content,
-                mode: mode.unwrap_or(source_mode),
+                content: content.clone(),
+                mode: mode.unwrap_or_else(|| source_mode.clone()),
                 owner,
                 group,
             })
         }
         Found::Dir(path) => {
-            let (archive, manifest) = pack_dir(&path).map_err(|e| read_error(&path, e))?;
+            let (archive, manifest) = match sources.dirs.entry(path) {
+                Entry::Occupied(packed) => packed.into_mut(),
+                Entry::Vacant(entry) => {
+                    let path = entry.key();
+                    let (archive, manifest) = pack_dir(path).map_err(|e| read_error(path, e))?;
+                    entry.insert((Bytes::from(archive), Arc::from(manifest)))
+                }
+            };
             Ok(HostAction::PutDir {
                 dest,
-                archive,
-                manifest,
+                archive: archive.clone(),
+                manifest: manifest.clone(),
                 owner,
                 group,
             })

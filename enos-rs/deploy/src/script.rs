@@ -16,9 +16,17 @@
 //! becomes root ([`enos_core::Host::become_root`]), the bootstrap runs under `sudo -n`
 //! ([`Script::become_root`]): non-interactive, never a password, the script still on standard
 //! input.
+//!
+//! A file or directory of more than [`CHECK_ABOVE`] bytes goes in two round trips
+//! ([`check_first`]): first a check without the content asks the host whether it holds it
+//! already (by its SHA-256, or the directory's manifest) and, when it does, finishes the step
+//! there, mode and owner included; only a host that answers [`lacks_content`] is then sent the
+//! content, with a script that writes it. The check applies the rules of the single
+//! [`script`]: the step says `changed` or `unchanged` on the same grounds.
 
 use std::fmt::Write as _;
 
+use bytes::Bytes;
 use enos_core::Become;
 
 use crate::plan::{Check, HostAction};
@@ -50,12 +58,14 @@ pub struct Script {
     /// standard input into a file only its owner can read, and runs it with `sh`. It names
     /// nothing but the script's length.
     pub command: String,
-    /// What to give it on standard input: the script, then the step's own input.
-    pub input: Vec<u8>,
+    /// What to give it on standard input, in this order: the script, then the step's own input
+    /// (a file's content, a directory's archive), which is the plan's own buffer, shared with
+    /// every other host's script and never copied.
+    pub input: Vec<Bytes>,
 }
 
 impl Script {
-    fn new(body: &str, data: Vec<u8>) -> Script {
+    fn new(body: String, data: Option<&Bytes>) -> Script {
         let length = body.len();
         // `dd bs=1` reads the script byte by byte, so that not one byte of the step's own input
         // is taken with it (a pipe gives no other way to stop at an exact length). The umask is
@@ -66,13 +76,17 @@ impl Script {
              if [ \"$(wc -c < \"$f\")\" -ne {length} ]; then \
              echo 'enos: the step script did not arrive whole' >&2; exit 70; fi; sh \"$f\""
         );
-        let mut input = Vec::with_capacity(length + data.len());
-        input.extend_from_slice(body.as_bytes());
-        input.extend_from_slice(&data);
+        let mut input = vec![Bytes::from(body)];
+        input.extend(data.filter(|d| !d.is_empty()).cloned());
         Script {
             command: format!("sh -c {}", quote(&bootstrap)),
             input,
         }
+    }
+
+    /// How many bytes it sends on standard input.
+    pub fn input_len(&self) -> usize {
+        self.input.iter().map(Bytes::len).sum()
     }
 }
 
@@ -135,12 +149,77 @@ pub fn status_of(stdout: &[u8]) -> (&[u8], Option<Said>) {
 
 const CHANGED: &str = "echo '::enos:: changed'";
 const UNCHANGED: &str = "echo '::enos:: unchanged'";
+/// What a [`CheckFirst::check`] says when its host lacks the content.
+const LACKS: &str = "::enos:: lacks";
+
+/// Files and directory archives of more than this many bytes are sent only to hosts that lack
+/// them, after a check ([`check_first`]); smaller ones go with the step's script at once.
+pub const CHECK_ABOVE: usize = 64 * 1024;
+
+/// A step's two round trips, for a file or directory of more than [`CHECK_ABOVE`] bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFirst {
+    /// Asks the host, without sending it the content, whether it holds it. A host that holds
+    /// it gets the step done there (a file's mode and owner set right) and says
+    /// [`Said::Changed`] or [`Said::Unchanged`] as the step's [`script`] would; one that lacks
+    /// it says so ([`lacks_content`]).
+    pub check: Script,
+    /// What a host that lacks the content is sent: the content, with the script that writes
+    /// it (or unpacks it) and says [`Said::Changed`].
+    pub send: Script,
+}
+
+/// The two round trips of `action` when it writes more than [`CHECK_ABOVE`] bytes (`None`
+/// otherwise, and for actions without content: their [`script`] goes at once).
+pub fn check_first(action: &HostAction) -> Option<CheckFirst> {
+    match action {
+        HostAction::Put {
+            dest,
+            content,
+            mode,
+            owner,
+            group,
+        } if content.len() > CHECK_ABOVE => {
+            let file = PutFile::new(dest, content.sha256(), mode, owner, group);
+            Some(CheckFirst {
+                check: Script::new(file.check(), None),
+                send: Script::new(file.send(), Some(content.bytes())),
+            })
+        }
+        HostAction::PutDir {
+            dest,
+            archive,
+            manifest,
+            owner,
+            group,
+        } if archive.len() > CHECK_ABOVE => {
+            let dir = PutDir::new(dest, manifest, owner, group);
+            Some(CheckFirst {
+                check: Script::new(dir.check(), None),
+                send: Script::new(dir.send(), Some(archive)),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The last line of a check whose host lacks the content.
+fn lacks() -> String {
+    format!("echo '{LACKS}'\n")
+}
+
+/// Whether the output of a [`CheckFirst::check`] says that its host lacks the content.
+pub fn lacks_content(stdout: &[u8]) -> bool {
+    let text = stdout.strip_suffix(b"\n").unwrap_or(stdout);
+    text.strip_suffix(LACKS.as_bytes())
+        .is_some_and(|before| before.is_empty() || before.ends_with(b"\n"))
+}
 
 /// The script of `action`; `restart` asks a service to restart even if it is unchanged (a step
 /// it watches changed something); `timeout_secs` bounds readiness checks.
 pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
     match action {
-        HostAction::Packages(names) => Script::new(&packages(names), Vec::new()),
+        HostAction::Packages(names) => Script::new(packages(names), None),
         HostAction::Put {
             dest,
             content,
@@ -148,8 +227,8 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             owner,
             group,
         } => Script::new(
-            &put(dest, content, mode, owner.as_deref(), group.as_deref()),
-            content.clone(),
+            PutFile::new(dest, content.sha256(), mode, owner, group).put(),
+            Some(content.bytes()),
         ),
         HostAction::PutDir {
             dest,
@@ -158,8 +237,8 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             owner,
             group,
         } => Script::new(
-            &put_dir(dest, manifest, owner.as_deref(), group.as_deref()),
-            archive.clone(),
+            PutDir::new(dest, manifest, owner, group).put(),
+            Some(archive),
         ),
         HostAction::Run {
             command,
@@ -188,7 +267,7 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
                 "({}) </dev/null || exit $?\n{CHANGED}",
                 fresh_shell(command, chdir.as_deref(), env)
             );
-            Script::new(&body, Vec::new())
+            Script::new(body, None)
         }
         HostAction::Service {
             name,
@@ -199,7 +278,7 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
             ready,
             definition,
         } => Script::new(
-            &service(
+            service(
                 name,
                 command,
                 chdir.as_deref(),
@@ -210,7 +289,7 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
                 restart,
                 timeout_secs,
             ),
-            Vec::new(),
+            None,
         ),
         HostAction::Wait(check) => {
             let body = format!(
@@ -219,15 +298,15 @@ pub fn script(action: &HostAction, restart: bool, timeout_secs: u64) -> Script {
                 ready_functions(check),
                 sh_text(&check.to_string()),
             );
-            Script::new(&body, Vec::new())
+            Script::new(body, None)
         }
         HostAction::Fetch { src, .. } => Script::new(
-            &format!(
+            format!(
                 "if [ ! -f {0} ]; then echo {0}: no such file >&2; exit 3; fi\n\
                  stat -L -c %a {0} || exit $?\nexec cat {0}",
                 quote(src)
             ),
-            Vec::new(),
+            None,
         ),
     }
 }
@@ -320,24 +399,94 @@ fn stat_check(mode: &str, owner: Option<&str>, group: Option<&str>) -> (String, 
     (quote(&format), quote(&expected))
 }
 
-/// Writes standard input to `dest` unless it holds that content with that mode and owner.
-fn put(dest: &str, content: &[u8], mode: &str, owner: Option<&str>, group: Option<&str>) -> String {
-    use sha2::Digest as _;
-    let digest = crate::plan::hex(&sha2::Sha256::digest(content));
-    let chown = ownership(owner, group);
-    let mode = mode.trim_start_matches('0');
-    let mode = if mode.is_empty() { "0" } else { mode };
-    let (stat_format, expected) = stat_check(mode, owner, group);
-    format!(
-        r#"set -u
-d={dest}
-if [ -f "$d" ] && [ "$(sha256sum < "$d" | cut -d' ' -f1)" = {digest} ]; then
-  cat >/dev/null
-  if [ "$(stat -c {stat_format} "$d")" = {expected} ]; then {UNCHANGED}; exit 0; fi
+/// A file to write, its values quoted for the shell. Its scripts are made of three parts:
+/// [`start`](Self::start), [`held`](Self::held) (which ends the script when the file holds the
+/// content) and [`write`](Self::write).
+struct PutFile {
+    dest: String,
+    digest: String,
+    chown: String,
+    mode: String,
+    stat_format: String,
+    expected: String,
+}
+
+impl PutFile {
+    fn new(
+        dest: &str,
+        digest: &str,
+        mode: &str,
+        owner: &Option<String>,
+        group: &Option<String>,
+    ) -> PutFile {
+        let (owner, group) = (owner.as_deref(), group.as_deref());
+        let mode = mode.trim_start_matches('0');
+        let mode = if mode.is_empty() { "0" } else { mode };
+        let (stat_format, expected) = stat_check(mode, owner, group);
+        PutFile {
+            dest: quote(dest),
+            digest: quote(digest),
+            chown: ownership(owner, group),
+            mode: mode.to_owned(),
+            stat_format,
+            expected,
+        }
+    }
+
+    /// Writes standard input to the file unless it holds that content with that mode and
+    /// owner.
+    fn put(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(true), self.write())
+    }
+
+    /// Says whether the file holds the content, without it: see [`check_first`].
+    fn check(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(false), lacks())
+    }
+
+    /// Writes standard input to the file, which a check found lacking it.
+    fn send(&self) -> String {
+        format!("{}{}", self.start(), self.write())
+    }
+
+    fn start(&self) -> String {
+        format!("set -u\nd={}\n", self.dest)
+    }
+
+    /// When the file holds the content already, its mode and owner are set right and the
+    /// script ends there, saying whether it changed them. `drain`: the content follows on
+    /// standard input, to be read and dropped.
+    fn held(&self, drain: bool) -> String {
+        let PutFile {
+            digest,
+            chown,
+            mode,
+            stat_format,
+            expected,
+            ..
+        } = self;
+        let drain = if drain { "  cat >/dev/null\n" } else { "" };
+        format!(
+            r#"if [ -f "$d" ] && [ "$(sha256sum < "$d" | cut -d' ' -f1)" = {digest} ]; then
+{drain}  if [ "$(stat -c {stat_format} "$d")" = {expected} ]; then {UNCHANGED}; exit 0; fi
   chown {chown} "$d" && chmod {mode} "$d" || exit $?
   {CHANGED}; exit 0
 fi
-mkdir -p "$(dirname "$d")" || exit $?
+"#
+        )
+    }
+
+    /// Writes standard input to a temporary file beside the file, checks it against the digest
+    /// and puts it in the file's place, with its mode and owner.
+    fn write(&self) -> String {
+        let PutFile {
+            digest,
+            chown,
+            mode,
+            ..
+        } = self;
+        format!(
+            r#"mkdir -p "$(dirname "$d")" || exit $?
 t="$d.enos-tmp.$$"
 trap 'rm -f "$t"' EXIT
 cat > "$t" || exit $?
@@ -345,33 +494,78 @@ if [ "$(sha256sum < "$t" | cut -d' ' -f1)" != {digest} ]; then echo "$d: incompl
 chown {chown} "$t" && chmod {mode} "$t" && mv -f "$t" "$d" || exit $?
 trap - EXIT
 {CHANGED}
-"#,
-        dest = quote(dest),
-    )
+"#
+        )
+    }
 }
 
-/// Unpacks the tar archive on standard input into `dest` unless every file of the manifest is
-/// there already with that content.
-fn put_dir(dest: &str, manifest: &str, owner: Option<&str>, group: Option<&str>) -> String {
-    let chown = ownership(owner, group);
-    let chown_line = if owner.is_some() || group.is_some() {
-        format!("chown -R {chown} \"$d\" || exit $?\n")
-    } else {
-        String::new()
-    };
-    format!(
-        r#"set -u
-d={dest}
-if [ -d "$d" ] && (cd "$d" && sha256sum -c --status) <<'ENOS_MANIFEST'
+/// A directory to unpack, its values quoted for the shell; its scripts are made of parts as a
+/// [`PutFile`]'s.
+struct PutDir<'a> {
+    dest: String,
+    manifest: &'a str,
+    chown: Option<String>,
+}
+
+impl PutDir<'_> {
+    fn new<'a>(
+        dest: &str,
+        manifest: &'a str,
+        owner: &Option<String>,
+        group: &Option<String>,
+    ) -> PutDir<'a> {
+        PutDir {
+            dest: quote(dest),
+            manifest,
+            chown: (owner.is_some() || group.is_some())
+                .then(|| ownership(owner.as_deref(), group.as_deref())),
+        }
+    }
+
+    /// Unpacks the tar archive on standard input into the directory unless every file of the
+    /// manifest is there already with that content.
+    fn put(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(true), self.unpack())
+    }
+
+    /// Says whether the directory holds every file of the manifest, without the archive: see
+    /// [`check_first`].
+    fn check(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(false), lacks())
+    }
+
+    /// Unpacks the tar archive on standard input into the directory, which a check found
+    /// lacking some file.
+    fn send(&self) -> String {
+        format!("{}{}", self.start(), self.unpack())
+    }
+
+    fn start(&self) -> String {
+        format!("set -u\nd={}\n", self.dest)
+    }
+
+    /// When every file of the manifest is in the directory with that content, the script ends
+    /// there, unchanged. `drain`: the archive follows on standard input, to be read and dropped.
+    fn held(&self, drain: bool) -> String {
+        let drain = if drain { "cat >/dev/null; " } else { "" };
+        format!(
+            r#"if [ -d "$d" ] && (cd "$d" && sha256sum -c --status) <<'ENOS_MANIFEST'
 {manifest}ENOS_MANIFEST
 then
-  cat >/dev/null; {UNCHANGED}; exit 0
+  {drain}{UNCHANGED}; exit 0
 fi
-mkdir -p "$d" && tar -x -o -f - -C "$d" || exit $?
-{chown_line}{CHANGED}
 "#,
-        dest = quote(dest),
-    )
+            manifest = self.manifest,
+        )
+    }
+
+    fn unpack(&self) -> String {
+        let chown_line = match &self.chown {
+            Some(chown) => format!("chown -R {chown} \"$d\" || exit $?\n"),
+            None => String::new(),
+        };
+        format!("mkdir -p \"$d\" && tar -x -o -f - -C \"$d\" || exit $?\n{chown_line}{CHANGED}\n")
+    }
 }
 
 /// A shell function printing the time in hundredths of a second (from `/proc/uptime`, whose
@@ -560,7 +754,7 @@ echo "::enos:: $status"
 "#,
         list = list.join(" "),
     );
-    Script::new(&body, Vec::new())
+    Script::new(body, None)
 }
 
 #[cfg(test)]
@@ -595,6 +789,17 @@ mod tests {
         );
         assert!(!root.command.contains("enos-secret"));
         assert_eq!(root.input, plain.input);
+    }
+
+    #[test]
+    fn a_host_lacks_the_content_only_when_its_last_line_says_so() {
+        assert!(lacks_content(b"::enos:: lacks\n"));
+        assert!(lacks_content(b"a warning\n::enos:: lacks"));
+        assert!(!lacks_content(b"no status\n"));
+        assert!(!lacks_content(b"::enos:: unchanged\n"));
+        assert!(!lacks_content(b"echo ::enos:: lacks\n"));
+        assert!(!lacks_content(b"::enos:: lacks\nmore\n"));
+        assert_eq!(status_of(b"::enos:: lacks\n").1, None);
     }
 
     #[test]

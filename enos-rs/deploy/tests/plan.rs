@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use enos_deploy::plan::{HostAction, Work};
+use enos_deploy::script::script;
 use enos_deploy::{DeployPlan, PlanError, SecretStore};
 
 /// The plan of `deploy` (a `deploy:` section) for sites paris (2 web, 1 db) and nantes (1 web),
@@ -225,5 +226,73 @@ fn a_plan_lists_the_services_it_starts_per_host_for_undoing_them() {
             list("paris-web-1", &["web", "cache"]),
             list("paris-web-2", &["web"]),
         ]
+    );
+}
+
+#[test]
+fn a_copied_file_or_directory_is_one_buffer_shared_by_every_host_down_to_its_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.bin");
+    let content: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&big, &content).unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("sub/big.bin"), &content).unwrap();
+    let plan = plan_of(&format!(
+        "  - copy: {{src: {0}, dest: /srv/big.bin}}\n\
+         \x20 - copy: {{src: {1}, dest: /srv/tree}}\n\
+         \x20 - copy: {{src: {0}, dest: /srv/again.bin}}\n\
+         \x20 - template: {{content: '{{{{ host.name }}}}', dest: /etc/name}}\n",
+        big.display(),
+        tree.display()
+    ))
+    .unwrap();
+    // The file: read once for the four hosts and both steps that copy it, into one buffer,
+    // which each host's script sends as it is.
+    let mut buffers = Vec::new();
+    for step in [0, 2] {
+        for (_, action) in doing(&plan, step) {
+            let HostAction::Put { content: c, .. } = action else {
+                panic!("a file: {action:?}")
+            };
+            assert_eq!(c.len(), content.len());
+            buffers.push(c.bytes().as_ptr());
+            let sent = script(action, false, 10);
+            assert_eq!(sent.input.len(), 2, "the script, then the content");
+            assert_eq!(sent.input[1].as_ptr(), c.bytes().as_ptr());
+        }
+    }
+    assert_eq!(buffers.len(), 8);
+    assert!(buffers.iter().all(|&p| p == buffers[0]), "{buffers:?}");
+    // The directory: one archive, one manifest.
+    let dirs: Vec<_> = doing(&plan, 1)
+        .into_iter()
+        .map(|(_, action)| match action {
+            HostAction::PutDir {
+                archive, manifest, ..
+            } => (archive.as_ptr(), manifest.as_ptr()),
+            _ => panic!("a directory: {action:?}"),
+        })
+        .collect();
+    assert_eq!(dirs.len(), 4);
+    assert!(dirs.iter().all(|&d| d == dirs[0]), "{dirs:?}");
+    // Templates are each host's own.
+    let names: Vec<_> = doing(&plan, 3)
+        .into_iter()
+        .map(|(host, action)| match action {
+            HostAction::Put { content, .. } => {
+                assert_eq!(std::str::from_utf8(content).unwrap(), host);
+                content.bytes().as_ptr()
+            }
+            _ => panic!("a file: {action:?}"),
+        })
+        .collect();
+    assert_eq!(
+        names
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        4,
+        "one buffer per host"
     );
 }

@@ -4,8 +4,10 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
-use enos_deploy::plan::{Check, HostAction};
-use enos_deploy::script::{Said, script, stop_script};
+use enos_deploy::plan::{Check, Content, HostAction};
+use enos_deploy::script::{
+    CHECK_ABOVE, CheckFirst, Said, check_first, lacks_content, script, stop_script,
+};
 use indexmap::IndexMap;
 
 use crate::common::{free_port, run, run_with_env};
@@ -14,7 +16,7 @@ use enos_testkit::require_root;
 fn put(dest: &str, content: &str, mode: &str) -> HostAction {
     HostAction::Put {
         dest: dest.to_owned(),
-        content: content.as_bytes().to_vec(),
+        content: Content::new(content.to_owned()),
         mode: mode.to_owned(),
         owner: None,
         group: None,
@@ -101,7 +103,7 @@ fn a_file_to_an_unknown_owner_fails_and_leaves_nothing() {
     let dest = dir.path().join("x.conf");
     let action = HostAction::Put {
         dest: dest.display().to_string(),
-        content: b"x\n".to_vec(),
+        content: Content::new("x\n"),
         mode: "0644".into(),
         owner: Some("no-such-user-enos".into()),
         group: None,
@@ -159,6 +161,137 @@ fn a_directory_is_unpacked_once() {
         std::fs::read_to_string(target.join("a.txt")).unwrap(),
         "alpha"
     );
+}
+
+/// What a host answers a check: `None` when it lacks the content, otherwise what it did.
+fn checked(check: &enos_deploy::script::Script) -> Option<Said> {
+    let ran = run(check);
+    assert_eq!(ran.code, 0, "{ran:?}");
+    if lacks_content(ran.stdout.as_bytes()) {
+        assert_eq!(ran.said, None, "{ran:?}");
+        None
+    } else {
+        assert!(ran.said.is_some(), "{ran:?}");
+        ran.said
+    }
+}
+
+#[test]
+fn a_large_file_is_first_checked_and_sent_only_to_a_host_that_lacks_it() {
+    if !require_root("a_large_file_is_first_checked_and_sent_only_to_a_host_that_lacks_it") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("srv/big.bin");
+    let bytes: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+    let content = Content::new(bytes.clone());
+    let file = |mode: &str| HostAction::Put {
+        dest: dest.display().to_string(),
+        content: content.clone(),
+        mode: mode.to_owned(),
+        owner: None,
+        group: None,
+    };
+    let CheckFirst { check, send } = check_first(&file("0644")).expect("a large file");
+    // The check carries the file's digest, not the file.
+    assert!(check.input_len() < CHECK_ABOVE, "{}", check.input_len());
+    assert!(send.input_len() > bytes.len());
+
+    // The host lacks it: the check says so, and changes nothing.
+    assert_eq!(checked(&check), None);
+    assert!(!dest.exists());
+    // The content, sent, is written.
+    let sent = run(&send);
+    assert_eq!((sent.code, sent.said), (0, Some(Said::Changed)), "{sent:?}");
+    assert!(std::fs::read(&dest).unwrap() == bytes);
+    // The host has it: the check ends the step there, the content is not sent.
+    assert_eq!(checked(&check), Some(Said::Unchanged));
+    // A new mode: the check sets it, still without the content.
+    let CheckFirst {
+        check: check_0600,
+        send: send_0600,
+    } = check_first(&file("0600")).unwrap();
+    assert_eq!(checked(&check_0600), Some(Said::Changed));
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(checked(&check_0600), Some(Said::Unchanged));
+    // Changed on the host: lacking again, until sent again.
+    std::fs::write(&dest, "edited on the host").unwrap();
+    assert_eq!(checked(&check_0600), None);
+    assert_eq!(
+        std::fs::read_to_string(&dest).unwrap(),
+        "edited on the host"
+    );
+    assert_eq!(run(&send_0600).said, Some(Said::Changed));
+    assert!(std::fs::read(&dest).unwrap() == bytes);
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(checked(&check_0600), Some(Said::Unchanged));
+    // The step's single script follows the same rules.
+    assert_eq!(
+        run(&script(&file("0600"), false, 10)).said,
+        Some(Said::Unchanged)
+    );
+    // Nothing but the file is left in its directory.
+    assert_eq!(
+        std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
+        1
+    );
+
+    // Small files go at once, as do steps without content.
+    assert_eq!(check_first(&put("/etc/small", "a=1\n", "0644")), None);
+    assert_eq!(check_first(&command("true", None, None)), None);
+}
+
+#[test]
+fn a_large_directory_is_first_checked_and_unpacked_only_where_a_file_differs() {
+    if !require_root("a_large_directory_is_first_checked_and_unpacked_only_where_a_file_differs") {
+        return;
+    }
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("sub")).unwrap();
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(src.path().join("sub/big.bin"), &bytes).unwrap();
+    std::fs::write(src.path().join("a.txt"), "alpha").unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("copy");
+    let scenario = format!(
+        "name: t\nsites: {{s: {{roles: {{r: 1}}}}}}\ndeploy:\n  - copy: {{src: {}, dest: {}}}\n",
+        src.path().display(),
+        target.display()
+    );
+    let scenario = enos_scenario::parse(
+        &scenario,
+        "t.yaml",
+        &[&enos_scenario::UncheckedKind("local")],
+    )
+    .unwrap();
+    let testbed = enos_deploy::example_testbed(&scenario, "/results");
+    let plan = enos_deploy::plan(
+        &scenario.deploy,
+        &testbed,
+        std::sync::Arc::new(enos_deploy::SecretStore::placeholders()),
+    )
+    .unwrap();
+    let enos_deploy::plan::Work::Do(action) = &plan.steps[0].tasks[0].work else {
+        panic!("the host copies");
+    };
+    let CheckFirst { check, send } = check_first(action).expect("a large archive");
+    assert!(check.input_len() < CHECK_ABOVE, "{}", check.input_len());
+    assert!(send.input_len() > bytes.len());
+    assert_eq!(checked(&check), None);
+    assert!(!target.exists());
+    assert_eq!(run(&send).said, Some(Said::Changed));
+    assert!(std::fs::read(target.join("sub/big.bin")).unwrap() == bytes);
+    assert_eq!(checked(&check), Some(Said::Unchanged));
+    std::fs::write(target.join("a.txt"), "changed on the host").unwrap();
+    assert_eq!(checked(&check), None);
+    assert_eq!(run(&send).said, Some(Said::Changed));
+    assert_eq!(
+        std::fs::read_to_string(target.join("a.txt")).unwrap(),
+        "alpha"
+    );
+    assert_eq!(run(&script(action, false, 10)).said, Some(Said::Unchanged));
 }
 
 fn command(command: &str, creates: Option<&str>, unless: Option<&str>) -> HostAction {
@@ -401,7 +534,7 @@ fn hostile_owners_and_tcp_addresses_are_never_run_as_code() {
         for (owner, group) in [(Some(owner.clone()), None), (None, Some(owner.clone()))] {
             let action = HostAction::Put {
                 dest: dest.display().to_string(),
-                content: b"x\n".to_vec(),
+                content: Content::new("x\n"),
                 mode: "0644".into(),
                 owner,
                 group,

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use enos_core::Reporter;
 use openssh::{Session, Stdio};
 use tokio::sync::Semaphore;
@@ -222,8 +223,9 @@ impl Fleet {
 
     /// Runs each host's own command line with its own standard input, as one progress task
     /// titled `title`; hosts of the fleet without a command are left alone. The input is written
-    /// while the output is read, so neither side waits on the other; empty input is an empty
-    /// standard input. Otherwise as [`Fleet::run`].
+    /// while the output is read, so neither side waits on the other, straight from its parts
+    /// (shared parts are never copied per host); empty input is an empty standard input.
+    /// Otherwise as [`Fleet::run`].
     pub async fn run_commands(
         &self,
         title: &str,
@@ -377,14 +379,14 @@ async fn run_one(
     shared: &Shared,
     link: &Link,
     command: &str,
-    input: &[u8],
+    input: &[Bytes],
 ) -> Result<CommandOutput, RemoteError> {
     use tokio::io::AsyncWriteExt as _;
     let ctx = HostCtx::new(&shared.config, link);
     let start = Instant::now();
     let mut child = {
         let mut cmd = ctx.session()?.raw_command(command);
-        cmd.stdin(if input.is_empty() {
+        cmd.stdin(if input.iter().all(Bytes::is_empty) {
             Stdio::null()
         } else {
             Stdio::piped()
@@ -398,7 +400,11 @@ async fn run_one(
         // A command that exits without reading all of its input is not an error of ours: its
         // exit status says how it went.
         if let Some(mut stdin) = stdin {
-            let _ = stdin.write_all(input).await;
+            for part in input {
+                if stdin.write_all(part).await.is_err() {
+                    break;
+                }
+            }
             let _ = stdin.shutdown().await;
         }
     };

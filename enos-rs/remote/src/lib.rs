@@ -48,6 +48,7 @@ mod session;
 mod transfer;
 mod types;
 
+pub use bytes::Bytes;
 pub use error::RemoteError;
 pub use fleet::Fleet;
 pub use master::{MAX_CONTROL_DIR_LEN, close_all};

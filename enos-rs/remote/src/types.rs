@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::RemoteError;
 
 /// A host to connect to.
@@ -67,8 +69,10 @@ pub struct HostCommand {
     pub host: String,
     /// The command line, run by the remote user's login shell.
     pub command: String,
-    /// Its standard input (empty: none).
-    pub input: Vec<u8>,
+    /// Its standard input: these parts, one after the other (none, or only empty ones: an
+    /// empty standard input). A part is shared, not copied: the same content given to many
+    /// hosts is one buffer in memory (`Bytes::clone` counts a reference).
+    pub input: Vec<Bytes>,
 }
 
 /// How to reach hosts and where to keep their master connections.

@@ -276,14 +276,15 @@ async fn each_host_gets_its_own_command_and_input() {
     )
     .await;
     assert!(failures.is_empty(), "{failures:?}");
-    // 1 MiB through alpha (more than any pipe buffer: input and output must flow together),
-    // nothing to beta, gamma left out.
+    // 1 MiB through alpha (more than any pipe buffer: input and output must flow together), in
+    // two parts written one after the other, nothing to beta, gamma left out.
     let big: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+    let big_input = enos_remote::Bytes::from(big.clone());
     let commands = vec![
         enos_remote::HostCommand {
             host: "alpha".into(),
             command: "cat; echo done >&2".into(),
-            input: big.clone(),
+            input: vec![big_input.slice(..1000), big_input.slice(1000..)],
         },
         enos_remote::HostCommand {
             host: "beta".into(),

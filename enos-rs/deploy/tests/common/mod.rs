@@ -33,7 +33,11 @@ pub fn run_with_env(script: &Script, vars: &[(&str, String)]) -> Ran {
     let mut stdin = child.stdin.take().unwrap();
     let input = script.input.clone();
     let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
+        for part in input {
+            if stdin.write_all(&part).is_err() {
+                break;
+            }
+        }
     });
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
