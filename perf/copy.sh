@@ -99,7 +99,7 @@ first=$(m enos-first)
     echo "| \`enos deploy\` with the copy step, new content (the whole command) | $first | 1 | $(mem enos-first) |"
     echo "| \`enos deploy\` with a 16-byte file instead (SSH check, facts, plan, one step) | $(m enos-16-bytes) | | $(mem enos-16-bytes) |"
     echo "| the copy's own cost (the difference, median of the runs' differences) | $own | | |"
-    echo "| \`enos deploy\` again, nothing to change (content sent and checked) | $(m enos-again) | | $(mem enos-again) |"
+    echo "| \`enos deploy\` again, nothing to change (hashes compared, nothing sent) | $(m enos-again) | | $(mem enos-again) |"
     echo "| \`xargs -P $n scp\` over open ControlMaster connections | $(m xargs-scp) | $(ratio "$(m xargs-scp)" "$first") | |"
     echo "| \`parallel-scp -p $n\` over the same connections | $(m parallel-scp) | $(ratio "$(m parallel-scp)" "$first") | |"
 } > "$out/copy.md"
