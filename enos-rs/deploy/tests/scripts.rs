@@ -61,6 +61,33 @@ fn a_file_is_written_once_and_rewritten_when_its_content_or_mode_changes() {
 }
 
 #[test]
+fn an_upload_cut_short_is_refused_and_the_file_left_as_it_was() {
+    if !require_root("an_upload_cut_short_is_refused_and_the_file_left_as_it_was") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("app.conf");
+    std::fs::write(&dest, "old\n").unwrap();
+    let mut cut = script(
+        &put(&dest.display().to_string(), "new content\n", "0644"),
+        false,
+        10,
+    );
+    // The connection drops before the content's end: its last part is cut in half.
+    let last = cut.input.pop().unwrap();
+    cut.input.push(last.slice(..last.len() / 2));
+    let ran = run(&cut);
+    assert_ne!(ran.code, 0, "{ran:?}");
+    assert!(ran.stderr.contains("incomplete upload"), "{ran:?}");
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old\n");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("app.conf")]);
+}
+
+#[test]
 fn steps_run_with_the_login_s_umask_and_new_directories_get_the_usual_modes() {
     let dir = tempfile::tempdir().unwrap();
     let umask = |command: &str| {
