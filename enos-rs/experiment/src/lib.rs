@@ -20,6 +20,7 @@ pub mod registry;
 pub mod scenario;
 pub mod session;
 pub mod steps;
+pub mod stream;
 pub mod teardown;
 pub mod wan;
 
