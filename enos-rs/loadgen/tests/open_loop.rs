@@ -28,6 +28,11 @@ async fn a_fixed_rate_sends_on_schedule() {
     );
     assert!(summary.latency_ns.p50 > 0 && summary.latency_ns.p50 < 50_000_000);
     assert!(summary.span_ns >= 1_990_000_000, "{summary:?}");
+    assert!(
+        server.accepted() <= 10,
+        "{} connections for a fast server: keep-alive connections are not reused",
+        server.accepted()
+    );
 
     let records = read(&path);
     assert_eq!(records.summary.as_ref(), Some(&summary));
@@ -61,6 +66,35 @@ async fn steps_change_the_rate() {
     let summary = run(&config, std::io::sink()).await.unwrap();
     assert_eq!(summary.count, 50 + 100, "{summary:?}");
     assert_eq!(summary.errors, 0);
+}
+
+/// At the cap, requests wait for a connection: the wait shows as send lateness, and counts in
+/// the latency all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_cap_requests_wait_and_their_wait_counts() {
+    let origin = Instant::now();
+    let server = Server::start(Some((origin, origin + ms(500)))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.jsonl");
+    let mut config = Config::new(&server.url, Load::Rate(20.0), Duration::from_secs(1));
+    config.max_connections = 2;
+    let summary = run(&config, std::fs::File::create(&path).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(summary.count, 20);
+    assert_eq!(summary.errors, 0, "{summary:?}");
+    assert!(server.accepted() <= 2, "{} connections", server.accepted());
+    // The request intended at 100 ms waits for the first connection to come free at 500 ms.
+    assert!(summary.lateness_ns.max >= 350_000_000, "{summary:?}");
+    for r in read(&path).requests {
+        assert!(r.latency_ns >= r.sent_ns - r.intended_ns);
+        if r.intended_ns < 400_000_000 {
+            assert!(
+                r.latency_ns + r.intended_ns >= 480_000_000,
+                "answered before the stall's end: {r:?}"
+            );
+        }
+    }
 }
 
 /// The server stalls from 1 s to 3 s into the run; requests go at 100/s for 4 s.

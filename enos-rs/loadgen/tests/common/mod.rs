@@ -3,6 +3,8 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -22,6 +24,8 @@ pub const BODY: &[u8] = b"hello, load\n";
 /// its stall waits for the stall's end.
 pub struct Server {
     pub url: String,
+    /// Connections accepted so far.
+    pub connections: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -32,14 +36,22 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// How many connections it accepted.
+    pub fn accepted(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
     pub async fn start(stall: Option<(Instant, Instant)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::clone(&connections);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                accepted.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
                     let service = service_fn(move |_request| async move {
                         let now = Instant::now();
@@ -59,6 +71,7 @@ impl Server {
         });
         Self {
             url: format!("http://{addr}/bench?x=1"),
+            connections,
             task,
         }
     }
