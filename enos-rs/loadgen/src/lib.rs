@@ -32,7 +32,8 @@
 //!    "steps":[{"rate":…,"duration_s":…}],"connections":…,"warmup_s":…,"duration_s":…|null,
 //!    "requests":…|null,"timeout_s":…}`. `start_unix_ns` is the start of the run (the origin of
 //!    every `*_ns` offset below) in nanoseconds since the Unix epoch; `steps` is empty in closed
-//!    loop; `connections` is the cap (open loop) or the number of connections (closed loop).
+//!    loop, and holds one step at a constant rate (its `duration_s` null when only a number of
+//!    requests bounds the run); `connections` is the cap (open loop) or the number of connections (closed loop).
 //! 2. One `request` line per request, in the order they complete:
 //!    `{"type":"request","intended_ns":…,"sent_ns":…,"latency_ns":…,"status":200|null,
 //!    "error":null|"timeout"|"refused"|"reset"|"connect"|"other","bytes":…,"warmup":false}`.
