@@ -1374,3 +1374,109 @@ impl Checker<'_> {
         }
     }
 }
+
+/// The JSON Schema of the `bench:` section; `selector` is that of a set of hosts.
+pub(crate) fn json_schema(selector: &Value) -> Value {
+    use serde_json::json;
+    let span = json!({
+        "type": "string",
+        "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",
+        "description": "A length of time with its unit: ms, s, m or h.",
+        "examples": ["30s", "2m", "500ms"],
+    });
+    // A parameter: one value, or a list of them (an axis of the matrix).
+    let axis = |one: Value| json!({"anyOf": [one.clone(), {"type": "array", "minItems": 1, "items": one}]});
+    let whole = |min: u64, max: u64| json!({"type": "integer", "minimum": min, "maximum": max});
+    let services = |what: &str| json!({"type": "string", "description": format!("{what} this service (as deploy names it) on the hosts of `on`.")});
+    let args = json!({
+        "type": ["object", "null"],
+        "description": "Arguments of the workload's type (rally: task, args; http: rate or \
+                        connections, path, timeout; ping: interval; iperf3: parallel; command: \
+                        run). A list of values is an axis of the parameter matrix.",
+        "additionalProperties": false,
+        "properties": {
+            "rate": axis(json!({"type": "number", "exclusiveMinimum": 0, "description": "Requests per second (open loop)."})),
+            "connections": axis(whole(1, 100_000)),
+            "path": axis(json!({"type": "string", "pattern": "^/"})),
+            "timeout": axis(span.clone()),
+            "interval": axis(span.clone()),
+            "parallel": axis(whole(1, 128)),
+            "run": axis(json!({"type": "string", "minLength": 1, "description": "A shell command."})),
+            "task": axis(json!({"type": "string", "description": "A Rally task file, next to the scenario."})),
+            "args": {"type": "object", "description": "The Rally task's arguments; lists are axes."},
+        },
+    });
+    let event = json!({
+        "type": "object",
+        "required": ["at"],
+        "additionalProperties": false,
+        "minProperties": 2,
+        "properties": {
+            "at": span.clone(),
+            "set": {"type": "string", "description": "A WAN change, as `enos tc apply --set`: paris<->rennes delay=50ms."},
+            "partition": {"type": "string", "description": "Cut this site off the others."},
+            "heal": {"type": "string", "description": "Undo the partition of this site."},
+            "stop": services("Stop"),
+            "start": services("Start"),
+            "kill": services("Kill"),
+            "on": selector.clone(),
+            "cut": {"type": "string", "description": "Cut this host off the network."},
+        },
+    });
+    let defaults = json!({
+        "duration": axis(span.clone()),
+        "count": axis(whole(1, 100_000_000)),
+        "warmup": span.clone(),
+        "repeat": whole(1, 1000),
+        "args": args.clone(),
+    });
+    let mut workload_properties = defaults.clone();
+    if let Some(p) = workload_properties.as_object_mut() {
+        p.insert(
+            "name".to_owned(),
+            json!({"type": "string", "pattern": "^[a-z](-?[a-z0-9])*$", "maxLength": crate::MAX_NAME_LEN}),
+        );
+        p.insert(
+            "type".to_owned(),
+            json!({"enum": ["rally", "http", "ping", "iperf3", "command"]}),
+        );
+        p.insert("from".to_owned(), selector.clone());
+        p.insert(
+            "targets".to_owned(),
+            json!({"anyOf": [{"type": "string"}, {"type": "array", "minItems": 1, "items": {"type": "string"}}],
+                   "description": "Hosts (a site, role or host), or for http URLs, minijinja templates."}),
+        );
+        p.insert(
+            "events".to_owned(),
+            json!({"type": ["array", "null"], "items": event}),
+        );
+    }
+    let workloads = json!({
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "type": "object",
+            "required": ["name", "type", "from"],
+            "additionalProperties": false,
+            "properties": workload_properties,
+        },
+    });
+    let mut body_properties = defaults;
+    if let Some(p) = body_properties.as_object_mut() {
+        p.insert("workloads".to_owned(), workloads);
+    }
+    json!({
+        "description": "The workloads to benchmark (EnOS run.yml): defaults and `workloads`, or \
+                        a file next to the scenario holding them.",
+        "anyOf": [
+            {"type": "string", "description": "A workload file, next to the scenario."},
+            {"type": "null"},
+            {
+                "type": "object",
+                "required": ["workloads"],
+                "additionalProperties": false,
+                "properties": body_properties,
+            },
+        ],
+    })
+}
