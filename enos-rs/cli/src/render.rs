@@ -35,8 +35,19 @@ pub fn validated(file: &Path, v: &Validated) {
     } else {
         format!(", {} deploy step{}", v.steps, plural(v.steps))
     };
+    let bench = if v.workloads == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {} workload{} ({} point{})",
+            v.workloads,
+            plural(v.workloads),
+            v.points,
+            plural(v.points)
+        )
+    };
     println!(
-        "ok: {}: experiment '{}', {} site{}, {} host{}{steps}",
+        "ok: {}: experiment '{}', {} site{}, {} host{}{steps}{bench}",
         file.display(),
         v.name,
         v.sites,

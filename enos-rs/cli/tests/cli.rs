@@ -39,6 +39,20 @@ fn validate_accepts_the_static_example() {
     );
 }
 
+/// A scenario with a `bench:` section says how many workloads and points it has, on the same
+/// line.
+#[test]
+fn validate_counts_the_workloads_and_their_points() {
+    let root = repo_root();
+    let out = enos(&root, &["validate", "scenarios/bench-keystone.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "ok: scenarios/bench-keystone.yaml: experiment 'bench-keystone', 2 sites, 3 hosts, 19 \
+         deploy steps, 3 workloads (8 points)\n"
+    );
+}
+
 #[test]
 fn an_unknown_provider_is_located_with_the_providers_this_enos_has() {
     let dir = tempfile::tempdir().unwrap();

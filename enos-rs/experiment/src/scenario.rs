@@ -39,6 +39,10 @@ pub struct Validated {
     pub hosts: usize,
     /// Its number of deploy steps (stacks expanded).
     pub steps: usize,
+    /// Its number of bench workloads.
+    pub workloads: usize,
+    /// The number of points of their parameter matrices, together.
+    pub points: usize,
 }
 
 /// Checks the scenario `file`, its deploy steps rendered on a made-up testbed included.
@@ -50,6 +54,8 @@ pub fn validate(providers: &Providers, file: &Path) -> Result<Validated, Error> 
         sites: scenario.sites.len(),
         hosts: scenario.hosts().len(),
         steps: plan.steps.len(),
+        workloads: scenario.bench.workloads.len(),
+        points: scenario.bench.points(),
     })
 }
 

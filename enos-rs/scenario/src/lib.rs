@@ -33,6 +33,7 @@ use std::path::Path;
 
 pub use model::Scenario;
 pub use schema::json_schema;
+pub use sections::bench;
 pub use sections::deploy;
 pub use sections::network::{Constraint, DEFAULT_RATE, NetworkSpec};
 pub use sections::provider::{
@@ -42,7 +43,7 @@ pub use sections::sites::{HostPlan, RoleCount, Site};
 pub(crate) use sections::{network, provider, sites, vars};
 pub use selector::{Named, Selector};
 pub use source::Diagnostic;
-pub use units::{Delay, LossRate, Rate, Timeout};
+pub use units::{Delay, LossRate, Rate, Span, Timeout};
 
 use selector::Names;
 use source::SourceMap;

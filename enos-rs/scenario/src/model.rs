@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bench::BenchSection;
 use crate::deploy::DeploySpec;
 use crate::network::NetworkSpec;
 use crate::provider::ProviderSection;
@@ -21,6 +22,9 @@ pub struct Scenario {
     /// What to install and run on the hosts (`vars:` and `deploy:`).
     #[serde(default)]
     pub deploy: DeploySpec,
+    /// The workloads to run (`bench:`).
+    #[serde(default)]
+    pub bench: BenchSection,
 }
 
 impl Scenario {

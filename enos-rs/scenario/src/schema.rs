@@ -156,6 +156,7 @@ pub fn json_schema(kinds: &[&dyn ProviderKind]) -> Value {
                 "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
             },
             "deploy": deploy,
+            "bench": crate::bench::json_schema(&selector),
         }
     })
 }

@@ -237,6 +237,37 @@ impl fmt::Display for Timeout {
     }
 }
 
+/// A length of time in a benchmark (a workload's duration or warm-up, when an event happens),
+/// e.g. `30s`, `2m`, `500ms`, `1h`; from zero to one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span(pub Duration);
+
+impl FromStr for Span {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (value, unit) = number_and_unit(text)?;
+        let millis = match unit {
+            "ms" => value,
+            "s" => value * 1e3,
+            "m" => value * 60e3,
+            "h" => value * 3600e3,
+            "" => return Err("a unit is required: ms, s, m or h (e.g. 30s)".to_owned()),
+            other => return Err(unknown_unit(other, &["ms", "s", "m", "h"])),
+        };
+        if millis > 86_400e3 {
+            return Err("must be at most one day (24h)".to_owned());
+        }
+        Ok(Span(Duration::from_millis(millis.round() as u64)))
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Timeout(self.0), f)
+    }
+}
+
 macro_rules! string_serde {
     ($type:ty) => {
         impl Serialize for $type {
@@ -258,10 +289,28 @@ string_serde!(Delay);
 string_serde!(Rate);
 string_serde!(LossRate);
 string_serde!(Timeout);
+string_serde!(Span);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans() {
+        for (text, canonical) in [
+            ("0s", "0ms"),
+            ("30s", "30s"),
+            ("1.5s", "1500ms"),
+            ("2m", "2m"),
+        ] {
+            let s: Span = text.parse().unwrap();
+            assert_eq!(s.to_string(), canonical);
+            assert_eq!(canonical.parse::<Span>().unwrap(), s);
+        }
+        for bad in ["30", "30S", "-1s", "25h", "1 s"] {
+            assert!(bad.parse::<Span>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn timeouts() {

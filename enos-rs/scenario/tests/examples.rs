@@ -126,8 +126,17 @@ fn the_schema_is_an_object_listing_the_top_level_keys() {
     keys.sort();
     assert_eq!(
         keys,
-        ["deploy", "name", "network", "provider", "sites", "vars"]
+        [
+            "bench", "deploy", "name", "network", "provider", "sites", "vars"
+        ]
     );
+    let bench = &schema["properties"]["bench"]["anyOf"][2]["properties"];
+    let workload = &bench["workloads"]["items"]["properties"];
+    for key in [
+        "name", "type", "from", "targets", "args", "duration", "events",
+    ] {
+        assert!(workload.get(key).is_some(), "{key}");
+    }
     let step = &schema["properties"]["deploy"]["items"]["properties"];
     for key in [
         "packages", "template", "copy", "run", "service", "wait", "fetch", "stack",

@@ -12,6 +12,7 @@ use enos_scenario::{ProviderKind, UncheckedKind};
 /// provider's crate checks them, and its tests the messages).
 const KINDS: &[&dyn ProviderKind] = &[&UncheckedKind("local")];
 
+mod bench;
 mod examples;
 mod invalid;
 mod model;

@@ -13,7 +13,7 @@ use crate::source::{Diagnostic, Position, Root, SourceMap};
 use crate::{MAX_FILE_BYTES, ScenarioError};
 
 /// Top-level keys of later versions: refused as not built yet, not as unknown.
-pub(crate) const NOT_BUILT_YET: [&str; 2] = ["bench", "metrics"];
+pub(crate) const NOT_BUILT_YET: [&str; 1] = ["metrics"];
 
 /// Reads the text of the file at `path`: at most [`MAX_FILE_BYTES`], UTF-8 (see
 /// [`crate::read_file`]).

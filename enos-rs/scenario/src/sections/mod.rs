@@ -5,6 +5,7 @@
 //! counts, quantities, the provider) stay untyped in the raw shapes and are checked by the
 //! section, which reports every error it finds.
 
+pub mod bench;
 pub mod deploy;
 pub(crate) mod name;
 pub(crate) mod network;
@@ -24,7 +25,7 @@ use network::RawNetwork;
 use sites::RawSite;
 
 /// The top-level keys this version reads, for messages.
-pub(crate) const TOP_LEVEL_KEYS: &str = "name, provider, sites, network, vars, deploy";
+pub(crate) const TOP_LEVEL_KEYS: &str = "name, provider, sites, network, vars, deploy, bench";
 
 /// Parses and checks the scenario `source`, naming `file_name` in messages, with the provider
 /// kinds `kinds`.
@@ -49,9 +50,8 @@ pub(crate) struct RawScenario {
     network: Option<RawNetwork>,
     vars: Option<IndexMap<String, Value>>,
     deploy: Option<Vec<deploy::RawStep>>,
-    // Refused as "not built yet" by `Checker`, not as unknown keys.
-    #[allow(dead_code)]
-    bench: Option<IgnoredAny>,
+    bench: Option<Value>,
+    // Refused as "not built yet" by `Checker`, not as an unknown key.
     #[allow(dead_code)]
     metrics: Option<IgnoredAny>,
 }
@@ -92,6 +92,7 @@ impl Checker<'_> {
         let network = self.network(raw.network, &sites, "network.");
         let vars = self.vars_section(raw.vars);
         let deploy = self.deploy(raw.deploy, &vars, &sites);
+        let bench = self.bench(raw.bench.as_ref(), &sites);
         if self.diagnostics.is_empty() {
             Ok(Scenario {
                 name,
@@ -99,6 +100,7 @@ impl Checker<'_> {
                 sites,
                 network,
                 deploy,
+                bench,
             })
         } else {
             let file = self.file;
