@@ -120,8 +120,16 @@ pub enum Command {
     /// Apply, validate or reset WAN emulation.
     #[command(subcommand)]
     Tc(TcCommand),
-    /// Run the benchmarks of a scenario (not built yet).
-    Bench(NotBuilt),
+    /// Run the scenario's workloads (its `bench:` section) on the deployed testbed, recording as
+    /// they go; Ctrl-C stops cleanly, keeping the records.
+    Bench {
+        /// Which experiment.
+        #[command(flatten)]
+        env: EnvArgs,
+        /// Only this workload.
+        #[arg(long, value_name = "NAME")]
+        workload: Option<String>,
+    },
     /// Collect logs, configuration and metrics from the hosts (not built yet).
     Backup(NotBuilt),
     /// Turn collected results into an analysis (not built yet).

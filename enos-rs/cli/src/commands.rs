@@ -131,7 +131,23 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
             println!("reset: no traffic is shaped");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(_) => not_built("bench", "benchmarks"),
+        Command::Bench { env, workload } => {
+            let request = enos_experiment::BenchRequest {
+                workload,
+                // The hosts run the load generator with this very binary (`enos daemon`).
+                program: std::env::current_exe().unwrap_or_else(|_| "enos".into()),
+            };
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let run = enos_experiment::bench(providers, &env.location(), &request, &reporter, stop)
+                .await?;
+            render::bench(&run);
+            Ok(match run.record.status {
+                enos_experiment::RunStatus::Complete => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
+            })
+        }
         Command::Backup(_) => not_built("backup", "backups of logs, configuration and metrics"),
         Command::Analyze(_) => not_built("analyze", "analysis of results"),
         Command::Run(_) => not_built(
@@ -149,6 +165,6 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
 fn not_built(command: &str, capability: &str) -> Result<ExitCode, Error> {
     Err(
         Error::new(format!("`enos {command}`: {capability} is not built yet"))
-            .hint("this enos can validate, deploy, exec, tc, info, inventory and destroy"),
+            .hint("this enos can validate, deploy, exec, tc, bench, info, inventory and destroy"),
     )
 }

@@ -55,6 +55,7 @@ fn daemon(providers: &Providers, mut args: std::vec::IntoIter<OsString>) -> Exit
     let Some(daemon) = providers
         .daemons()
         .into_iter()
+        .chain(enos_experiment::bench::daemons())
         .find(|d| name.as_os_str() == d.name)
     else {
         eprintln!("error: no daemon {}", name.to_string_lossy());

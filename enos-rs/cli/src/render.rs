@@ -167,6 +167,32 @@ pub fn info(info: &Info) {
     }
 }
 
+/// `enos bench`: each workload's points and records, and how the run ended.
+pub fn bench(run: &enos_experiment::BenchRun) {
+    let mut out = std::io::stdout().lock();
+    for w in &run.record.workloads {
+        let _ = writeln!(
+            out,
+            "{}: {} point{}, {} run{}, {} record{}",
+            w.name,
+            w.points,
+            plural(w.points),
+            w.done,
+            plural(w.done),
+            w.records,
+            plural(w.records as usize)
+        );
+    }
+    let status = format!("{:?}", run.record.status).to_lowercase();
+    let lost = if run.record.lost.is_empty() {
+        String::new()
+    } else {
+        format!(" (lost: {})", run.record.lost.join(", "))
+    };
+    let _ = writeln!(out, "bench {status}{lost}");
+    let _ = writeln!(out, "records: {}", run.dir.display());
+}
+
 /// `enos tc apply`: what was shaped, and how.
 pub fn tc_applied(applied: &TcApplied) {
     println!(

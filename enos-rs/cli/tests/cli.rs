@@ -197,7 +197,6 @@ fn schema_is_json_with_the_top_level_keys() {
 #[test]
 fn commands_not_built_yet_say_so_and_fail() {
     for (command, what) in [
-        ("bench", "benchmarks"),
         ("backup", "backups"),
         ("analyze", "analysis"),
         ("run", "all-in-one"),

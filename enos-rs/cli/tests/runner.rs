@@ -6,6 +6,7 @@
     missing_docs
 )]
 
+mod bench;
 mod cli;
 mod common;
 mod deploy;

@@ -12,6 +12,7 @@
 //!   logs/                    deploy-phases.json, each daemon's log, each host's log
 //!   wan/                     applied.json (the matrix in force), validation.{csv,json}
 //!   deploy/                  one directory per deploy run; `current` links to the latest
+//!   bench/                   one directory per bench run (run.json, <workload>.jsonl); `current`
 //! ```
 //!
 //! The record types written there and their versions are documented in `docs/data.md`.
@@ -63,6 +64,18 @@ pub const DEPLOY_CURRENT_REPORT: &str = "deploy/current/report.json";
 /// A deploy run's report, inside its directory.
 pub const DEPLOY_REPORT: &str = "report.json";
 
+/// Bench runs: `bench/<stamp>/run.json` and one `<workload>.jsonl` of records per workload.
+pub const BENCH_DIR: &str = "bench";
+/// The link to the latest bench run.
+pub const BENCH_CURRENT: &str = "bench/current";
+/// A bench run's status record, inside its directory.
+pub const BENCH_RUN: &str = "run.json";
+
+/// A bench run's directory (`bench/<stamp>`).
+pub fn bench_run(stamp: &str) -> PathBuf {
+    Path::new(BENCH_DIR).join(stamp)
+}
+
 /// The log of a daemon a provider runs for the experiment (`logs/<name>.log`).
 pub fn daemon_log(name: &str) -> PathBuf {
     Path::new(LOGS_DIR).join(format!("{name}.log"))
@@ -99,4 +112,6 @@ pub const ALL: &[&str] = &[
     FACTS,
     DEPLOY_DIR,
     DEPLOY_CURRENT,
+    BENCH_DIR,
+    BENCH_CURRENT,
 ];

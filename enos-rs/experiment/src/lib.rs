@@ -11,6 +11,7 @@
 //! [`records`]. The measuring commands and their parsers are in `enos_probes`.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod deploy;
 mod error;
 pub mod exec;
@@ -39,6 +40,7 @@ pub mod deploy_report {
     pub use enos_deploy::{DeployPlan, DeployReport, Outcome, Status};
 }
 
+pub use bench::{BenchRequest, BenchRun, RunStatus, bench};
 pub use deploy::{DeployRequest, DeployRun, Deployed, deploy};
 pub use error::Error;
 pub use exec::{ExecRequest, ExecRun, HostOutcome, exec};
