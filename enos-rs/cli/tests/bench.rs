@@ -72,8 +72,8 @@ fn a_two_by_three_matrix_runs_six_points_each_labelled_in_its_records() {
 }
 
 #[test]
-fn a_partition_event_loses_probes_from_its_time_until_the_heal() {
-    if !can_use_namespaces("a_partition_event_loses_probes_from_its_time_until_the_heal") {
+fn partition_and_cut_events_lose_probes_from_their_time_until_the_heal() {
+    if !can_use_namespaces("partition_and_cut_events_lose_probes_from_their_time_until_the_heal") {
         return;
     }
     let _measuring = crate::common::measuring();
@@ -82,7 +82,7 @@ fn a_partition_event_loses_probes_from_its_time_until_the_heal() {
          network: {default_delay: 1ms}\n\
          bench:\n  workloads:\n    - name: ping\n      type: ping\n      from: a\n      \
          targets: b\n      args: {interval: 100ms}\n      duration: 6s\n      events:\n        \
-         - {at: 2s, partition: b}\n        - {at: 4s, heal: b}\n",
+         - {at: 2s, partition: b}\n        - {at: 4s, heal: b}\n        - {at: 5s, cut: b-y-1}\n",
     );
     assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "enos deploy");
     let out = ws.enos(&["bench"]);
@@ -106,12 +106,15 @@ fn a_partition_event_loses_probes_from_its_time_until_the_heal() {
     assert_eq!(before, n, "before the partition: {probes:?}");
     let (during, _) = answered(2400.0, 3700.0);
     assert_eq!(during, 0, "during the partition: {probes:?}");
-    let (after, n) = answered(4600.0, 6000.0);
+    let (after, n) = answered(4600.0, 4900.0);
     assert_eq!(after, n, "after the heal: {probes:?}");
     let events: Vec<&Value> = records.iter().filter(|r| r["kind"] == "event").collect();
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 3);
     assert_eq!(events[0]["event"], "partition");
-    assert!(events[0]["error"].is_null(), "{:?}", events[0]);
+    assert_eq!(events[2]["event"], "cut");
+    assert!(events.iter().all(|e| e["error"].is_null()), "{events:?}");
+    let (cut, _) = answered(5400.0, 6000.0);
+    assert_eq!(cut, 0, "once the host is cut off: {probes:?}");
     // The WAN is back as the scenario has it.
     let applied = std::fs::read_to_string(ws.env_dir().join("wan/applied.json")).unwrap();
     assert!(!applied.contains("\"loss\": \"100%\""), "{applied}");

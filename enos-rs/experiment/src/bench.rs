@@ -233,10 +233,10 @@ fn refuse_unbuilt(w: &Workload) -> Result<(), Error> {
     for event in &w.events {
         if !matches!(
             event.action,
-            Action::Set(_) | Action::Partition(_) | Action::Heal(_)
+            Action::Set(_) | Action::Partition(_) | Action::Heal(_) | Action::Cut(_)
         ) {
             return Err(Error::new(format!(
-                "workload '{}': this version's events are set, partition and heal",
+                "workload '{}': this version's events are set, partition, heal and cut",
                 w.name
             )));
         }
@@ -731,6 +731,34 @@ async fn run_events(
                     None => Err(Error::new(format!("{site} was not partitioned"))),
                 };
                 ("heal", outcome)
+            }
+            Action::Cut(host) => {
+                // The host loses every packet to and from every site; the point's end (or the
+                // run's) gives the WAN back.
+                let own = session.testbed.host(host).map(|h| h.site.clone());
+                let alone = |site: &str| {
+                    Some(site) == own.as_deref()
+                        && session
+                            .testbed
+                            .hosts
+                            .iter()
+                            .filter(|h| h.site == site)
+                            .count()
+                            == 1
+                };
+                let cuts: Vec<String> = session
+                    .experiment
+                    .state()
+                    .scenario
+                    .sites
+                    .iter()
+                    .filter(|s| !alone(&s.name))
+                    .map(|s| format!("{host}<->{} loss=100%", s.name))
+                    .collect();
+                (
+                    "cut",
+                    apply_changes(session, provider, &cuts, reporter).await,
+                )
             }
             _ => ("unsupported", Err(Error::new("not built yet"))),
         };
