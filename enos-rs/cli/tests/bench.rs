@@ -179,7 +179,7 @@ fn a_host_lost_mid_bench_leaves_the_others_complete_and_the_run_partial() {
 }
 
 #[test]
-fn http_at_a_fixed_rate_across_sites_measures_the_wan_from_intended_send_times() {
+fn http_across_sites_measures_the_wan_and_a_killed_service_from_intended_send_times() {
     if !can_use_namespaces(
         "http_at_a_fixed_rate_across_sites_measures_the_wan_from_intended_send_times",
     ) {
@@ -194,7 +194,10 @@ fn http_at_a_fixed_rate_across_sites_measures_the_wan_from_intended_send_times()
          name: web\n      command: exec python3 -m http.server --bind {{ host.address }} 80 --directory /srv/www\n      \
          ready: {tcp: 80}\n    roles: [web]\n\
          bench:\n  workloads:\n    - name: get\n      type: http\n      from: client\n      \
-         targets: web\n      args: {rate: 50, path: /index.html}\n      duration: 3s\n",
+         targets: web\n      args: {rate: 50, path: /index.html}\n      duration: 3s\n    \
+         - name: killed\n      type: http\n      from: client\n      targets: web\n      \
+         args: {rate: 50, path: /index.html, timeout: 1s}\n      duration: 3s\n      events:\n        \
+         - {at: 1500ms, kill: web, on: web}\n",
     );
     assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "enos deploy");
     let out = ws.enos(&["bench"]);
@@ -219,6 +222,25 @@ fn http_at_a_fixed_rate_across_sites_measures_the_wan_from_intended_send_times()
     assert!((10.0..30.0).contains(&median), "median {median} ms");
     let summary = records.iter().find(|r| r["http"] == "summary").unwrap();
     assert_eq!(summary["params"], serde_json::json!({}));
+    // A service killed at 1.5 s: requests intended before are answered, those intended well
+    // after fail.
+    let killed = records(&ws, "killed");
+    let requests: Vec<&Value> = killed.iter().filter(|r| r["http"] == "request").collect();
+    let answered = |from: f64, to: f64| {
+        let window: Vec<bool> = requests
+            .iter()
+            .filter(|r| (from..to).contains(&(r["intended_ns"].as_f64().unwrap() / 1e6)))
+            .map(|r| r["status"] == 200)
+            .collect();
+        (window.iter().filter(|ok| **ok).count(), window.len())
+    };
+    let (before, n) = answered(0.0, 1300.0);
+    assert!(n > 50 && before == n, "{before}/{n}");
+    let (after, n) = answered(1800.0, 3000.0);
+    assert!(n > 50 && after == 0, "{after}/{n}");
+    let event = killed.iter().find(|r| r["kind"] == "event").unwrap();
+    assert_eq!(event["event"], "kill");
+    assert!(event["error"].is_null(), "{event}");
     assert_success(&ws.enos(&["destroy"]), "enos destroy");
 }
 

@@ -233,10 +233,16 @@ fn refuse_unbuilt(w: &Workload) -> Result<(), Error> {
     for event in &w.events {
         if !matches!(
             event.action,
-            Action::Set(_) | Action::Partition(_) | Action::Heal(_) | Action::Cut(_)
+            Action::Set(_)
+                | Action::Partition(_)
+                | Action::Heal(_)
+                | Action::Cut(_)
+                | Action::Stop { .. }
+                | Action::Kill { .. }
         ) {
             return Err(Error::new(format!(
-                "workload '{}': this version's events are set, partition, heal and cut",
+                "workload '{}': this version's events are set, partition, heal, cut, stop and \
+                 kill (`start` comes later; `enos deploy` starts a stopped service again)",
                 w.name
             )));
         }
@@ -760,6 +766,14 @@ async fn run_events(
                     apply_changes(session, provider, &cuts, reporter).await,
                 )
             }
+            Action::Stop { service, on } => (
+                "stop",
+                signal_service(session, service, on, "TERM", reporter).await,
+            ),
+            Action::Kill { service, on } => (
+                "kill",
+                signal_service(session, service, on, "KILL", reporter).await,
+            ),
             _ => ("unsupported", Err(Error::new("not built yet"))),
         };
         let actual = started.elapsed_from_now();
@@ -789,6 +803,50 @@ impl ElapsedFromNow for Instant {
         } else {
             -((*self - now).as_secs_f64() * 1e3)
         }
+    }
+}
+
+/// Sends `signal` to the whole process group of the deploy steps' service `service` on the
+/// hosts `on` names, as root.
+async fn signal_service(
+    session: &mut Session,
+    service: &str,
+    on: &Selector,
+    signal: &str,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    if !enos_deploy::script::is_service_name(service) {
+        return Err(Error::new(format!(
+            "'{service}' is not the name of a service"
+        )));
+    }
+    let hosts = select(&session.testbed, on);
+    let pidfile = format!("{}/{service}.pid", enos_deploy::script::SERVICE_DIR);
+    let commands: Vec<(String, String)> = hosts
+        .iter()
+        .map(|h| {
+            let script = format!(
+                "pid=$(cat {pidfile} 2>/dev/null) || {{ echo 'no service {service} here' >&2; exit 1; }}; \
+                 kill -s {signal} -- \"-$pid\""
+            );
+            (h.name.clone(), h.as_root(&script))
+        })
+        .collect();
+    let fleet = session.fleet(reporter).await?;
+    let failed: Vec<String> = fleet
+        .run_each(&commands, Duration::from_secs(30), &enos_core::NullReporter)
+        .await
+        .into_iter()
+        .filter_map(|r| match r.outcome {
+            Ok(o) if o.exit.code() == Some(0) => None,
+            Ok(o) => Some(format!("{}: {}", r.host, o.stderr_text().trim())),
+            Err(e) => Some(format!("{}: {}", r.host, e.reason())),
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(failed.join("; ")))
     }
 }
 
