@@ -202,14 +202,14 @@ fn http_across_sites_measures_the_wan_and_a_killed_service_from_intended_send_ti
     assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "enos deploy");
     let out = ws.enos(&["bench"]);
     assert_success(&out, "enos bench");
-    let records = records(&ws, "get");
-    let requests: Vec<&Value> = records.iter().filter(|r| r["http"] == "request").collect();
+    let get = records(&ws, "get");
+    let requests: Vec<&Value> = get.iter().filter(|r| r["http"] == "request").collect();
     // 50 requests a second for 3 s, sent at their intended times.
     assert!(
         (145..=151).contains(&requests.len()),
         "{} requests: {:?}",
         requests.len(),
-        &records[..records.len().min(3)]
+        &get[..get.len().min(3)]
     );
     assert!(requests.iter().all(|r| r["status"] == 200), "{requests:?}");
     let mut latencies: Vec<f64> = requests
@@ -220,7 +220,7 @@ fn http_across_sites_measures_the_wan_and_a_killed_service_from_intended_send_ti
     let median = latencies[latencies.len() / 2];
     // One round trip of the WAN (2 × 5 ms) at least, and not much more for a small page.
     assert!((10.0..30.0).contains(&median), "median {median} ms");
-    let summary = records.iter().find(|r| r["http"] == "summary").unwrap();
+    let summary = get.iter().find(|r| r["http"] == "summary").unwrap();
     assert_eq!(summary["params"], serde_json::json!({}));
     // A service killed at 1.5 s: requests intended before are answered, those intended well
     // after fail.
