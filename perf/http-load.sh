@@ -4,7 +4,7 @@
 # nginx serves a small static page on the server host (run with `ip netns exec` in the host's
 # network namespace, its configuration, pid file and logs in a work directory); the generator and
 # wrk run in the client host's network namespace.
-#   1. Step: open-loop rates (RATES, STEP each after a 2 s warm-up, a separate run per rate,
+#   1. Step, RUNS rounds with medians: open-loop rates (RATES, STEP each after a 2 s warm-up, a separate run per rate,
 #      --connections 1000); for each rate the achieved rate (responses / span), latency
 #      p50/p99/max, send lateness p50/p99/max, errors. The highest rate whose lateness p99 is under
 #      1 ms with no error is the sustainable rate; the highest rate *kept* is one achieved within
@@ -18,13 +18,15 @@
 # Writes OUTDIR/http-load.md (tables), OUTDIR/http-load-steps.csv, OUTDIR/http-load-long.csv
 # (summary), OUTDIR/http-load-rss.csv (RSS samples).
 # Usage: perf/http-load.sh [DURATION] [OUTDIR]   (default 10m, OUTDIR perf-out/http-load)
-# Environment: RATES (default "1000 2000 5000 10000 20000 40000 80000"), STEP (default 10s),
+# Environment: RUNS (rounds of the steps, medians; default 3), RATES (default "1000 2000 5000
+# 10000 20000 40000 80000"), STEP (default 10s),
 # LONG_RATE (req/s of the long run), ENOS (an enos binary to use instead of a release build).
 set -euo pipefail
 duration=${1:-10m}
 out=$(realpath -m "${2:-perf-out/http-load}")
 rates=${RATES:-1000 2000 5000 10000 20000 40000 80000}
 step=${STEP:-10s}
+runs=${RUNS:-3}
 cd "$(dirname "$0")/.."
 . perf/lib.sh
 for p in nginx wrk; do
@@ -94,40 +96,71 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 summary() { tail -n 1 "$1" | jq -e 'select(.type == "summary")'; }
 ms() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e6 }'; }
 
-# 1. Stepped open-loop rates, one run each.
+# 1. Stepped open-loop rates and wrk, RUNS rounds (each round every rate, then wrk); the table
+# holds the medians of the rounds, every run is in http-load-steps-runs.csv.
+runs_csv=$out/http-load-steps-runs.csv
 steps_csv=$out/http-load-steps.csv
-echo "tool,target_rps,achieved_rps,latency_p50_ms,latency_p99_ms,latency_max_ms,lateness_p50_ms,lateness_p99_ms,lateness_max_ms,errors" > "$steps_csv"
-sustained=0; kept=0; misses=0
-for rate in $rates; do
-    echo "generator at $rate req/s" >&2
-    in_client "$enos" daemon http-load --url "$url" --rate "$rate" --duration "$step" --warmup 2s \
-        --connections 1000 --timeout 5s --out "$work/step.jsonl"
-    s=$(summary "$work/step.jsonl")
-    achieved=$(jq -r '.responses / (.span_ns / 1e9) | floor' <<< "$s")
-    errors=$(jq -r .errors <<< "$s")
-    late99=$(jq -r .lateness_ns.p99 <<< "$s")
-    echo "http-load,$rate,$achieved,$(ms "$(jq -r .latency_ns.p50 <<< "$s")"),$(ms "$(jq -r .latency_ns.p99 <<< "$s")"),$(ms "$(jq -r .latency_ns.max <<< "$s")"),$(ms "$(jq -r .lateness_ns.p50 <<< "$s")"),$(ms "$late99"),$(ms "$(jq -r .lateness_ns.max <<< "$s")"),$errors" >> "$steps_csv"
-    rm -f "$work/step.jsonl"
-    [ "$late99" -lt 1000000 ] && [ "$errors" -eq 0 ] && sustained=$rate
-    # Kept: at least 99 % of the rate achieved, no error, lateness p99 under 10 ms. The steps stop
-    # after two rates in a row not kept.
-    if [ "$errors" -eq 0 ] && [ "$late99" -lt 10000000 ] && [ $((achieved * 100)) -ge $((rate * 99)) ]; then
-        kept=$rate; misses=0
-    else
-        misses=$((misses + 1))
-        [ "$misses" -ge 2 ] && break
-    fi
-done
-echo "wrk -t2 -c64 -d10s" >&2
-in_client wrk -t2 -c64 -d10s --latency "$url" > "$work/wrk.txt"
-wrk_rps=$(awk '/^Requests\/sec:/ {printf "%d", $2}' "$work/wrk.txt")
+header="tool,target_rps,achieved_rps,latency_p50_ms,latency_p99_ms,latency_max_ms,lateness_p50_ms,lateness_p99_ms,lateness_max_ms,errors"
+echo "run,$header" > "$runs_csv"
 # wrk prints latencies with units (us, ms, s): in ms.
 wrk_ms() { awk -v k="$1" '$1 == k { v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
     f = (u == "us") ? 0.001 : (u == "s") ? 1000 : 1; printf "%.3f", v * f }' "$work/wrk.txt"; }
-wrk_max=$(awk '$1 == "Latency" && NF >= 4 { v = $4; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
-    f = (u == "us") ? 0.001 : (u == "s") ? 1000 : 1; printf "%.3f", v * f; exit }' "$work/wrk.txt")
-wrk_errors=$(awk '/Non-2xx|Socket errors/ {n++} END {print n + 0}' "$work/wrk.txt")
-echo "wrk-closed-64,,$wrk_rps,$(wrk_ms 50%),$(wrk_ms 99%),$wrk_max,,,,$wrk_errors" >> "$steps_csv"
+tried=""
+for run in $(seq 1 "$runs"); do
+    misses=0
+    for rate in ${tried:-$rates}; do
+        echo "round $run: generator at $rate req/s" >&2
+        in_client "$enos" daemon http-load --url "$url" --rate "$rate" --duration "$step" --warmup 2s \
+            --connections 1000 --timeout 5s --out "$work/step.jsonl"
+        s=$(summary "$work/step.jsonl")
+        achieved=$(jq -r '.responses / (.span_ns / 1e9) | floor' <<< "$s")
+        errors=$(jq -r .errors <<< "$s")
+        late99=$(jq -r .lateness_ns.p99 <<< "$s")
+        echo "$run,http-load,$rate,$achieved,$(ms "$(jq -r .latency_ns.p50 <<< "$s")"),$(ms "$(jq -r .latency_ns.p99 <<< "$s")"),$(ms "$(jq -r .latency_ns.max <<< "$s")"),$(ms "$(jq -r .lateness_ns.p50 <<< "$s")"),$(ms "$late99"),$(ms "$(jq -r .lateness_ns.max <<< "$s")"),$errors" >> "$runs_csv"
+        rm -f "$work/step.jsonl"
+        # The first round stops after two rates in a row not kept (below); later rounds try the
+        # rates it tried.
+        if [ -z "$tried" ]; then
+            first="${first:-} $rate"
+            if [ "$errors" -eq 0 ] && [ "$late99" -lt 10000000 ] && [ $((achieved * 100)) -ge $((rate * 99)) ]; then
+                misses=0
+            else
+                misses=$((misses + 1))
+                [ "$misses" -ge 2 ] && break
+            fi
+        fi
+    done
+    tried=${tried:-$first}
+    echo "round $run: wrk -t2 -c64 -d10s" >&2
+    in_client wrk -t2 -c64 -d10s --latency "$url" > "$work/wrk.txt"
+    wrk_rps=$(awk '/^Requests\/sec:/ {printf "%d", $2}' "$work/wrk.txt")
+    wrk_max=$(awk '$1 == "Latency" && NF >= 4 { v = $4; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
+        f = (u == "us") ? 0.001 : (u == "s") ? 1000 : 1; printf "%.3f", v * f; exit }' "$work/wrk.txt")
+    wrk_errors=$(awk '/Non-2xx|Socket errors/ {n++} END {print n + 0}' "$work/wrk.txt")
+    echo "$run,wrk-closed-64,,$wrk_rps,$(wrk_ms 50%),$(wrk_ms 99%),$wrk_max,,,,$wrk_errors" >> "$runs_csv"
+done
+# Medians of the rounds, per tool and target rate, in the order first run.
+echo "$header" > "$steps_csv"
+tail -n +2 "$runs_csv" | cut -d, -f2- | awk -F, '
+    { key = $1 "," $2; if (!(key in n)) order[++keys] = key; n[key]++
+      for (i = 3; i <= NF; i++) v[key, i, n[key]] = $i; nf = NF }
+    function median(key, i,   m, j, k, t, a) {
+        m = n[key]; if (v[key, i, 1] == "") return ""
+        for (j = 1; j <= m; j++) a[j] = v[key, i, j] + 0
+        for (j = 1; j <= m; j++) for (k = j + 1; k <= m; k++) if (a[k] < a[j]) { t = a[j]; a[j] = a[k]; a[k] = t }
+        return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
+    END { for (o = 1; o <= keys; o++) { key = order[o]; line = key
+          for (i = 3; i <= nf; i++) line = line "," median(key, i); print line } }' >> "$steps_csv"
+# The highest sustainable and kept rates, from the medians.
+sustained=0; kept=0
+while IFS=, read -r tool rate achieved _ _ _ _ late99 _ errors; do
+    [ "$tool" = http-load ] || continue
+    late_ns=$(awk -v m="$late99" 'BEGIN { printf "%d", m * 1e6 }')
+    [ "$late_ns" -lt 1000000 ] && [ "$errors" = 0 ] && sustained=$rate
+    if [ "$errors" = 0 ] && [ "$late_ns" -lt 10000000 ] && [ $((${achieved%.*} * 100)) -ge $((rate * 99)) ]; then
+        kept=$rate
+    fi
+done < <(tail -n +2 "$steps_csv")
 if command -v wrk2 >/dev/null; then
     wrk2_note="wrk2 installed but not run by this script"
 else
@@ -169,7 +202,7 @@ echo "$long_rate,$duration,$(jq -r '.responses / (.span_ns / 1e9) | floor' <<< "
     echo
     echo "Machine: $(machine). Client, server and generator share these cores."
     echo
-    echo "## Stepped open-loop rates ($step each, 2 s warm-up), and wrk"
+    echo "## Stepped open-loop rates ($step each, 2 s warm-up), and wrk: medians of $runs rounds"
     echo
     echo "| tool | target req/s | achieved req/s | latency p50 ms | latency p99 ms | latency max ms | lateness p50 ms | lateness p99 ms | lateness max ms | errors |"
     echo "|---|---|---|---|---|---|---|---|---|---|"

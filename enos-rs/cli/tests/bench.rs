@@ -18,6 +18,17 @@ fn records(ws: &Workspace, name: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `enos bench` started in `ws`, its output captured: the test acts on it while it runs.
+fn spawn_bench(ws: &Workspace) -> std::process::Child {
+    std::process::Command::new(crate::common::enos_bin())
+        .args(["bench"])
+        .current_dir(ws.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn run_json(ws: &Workspace) -> Value {
     let text = std::fs::read_to_string(ws.env_dir().join("bench/current/run.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -132,13 +143,7 @@ fn a_host_lost_mid_bench_leaves_the_others_complete_and_the_run_partial() {
          args: {run: \"sleep 2; echo done\"}\n      repeat: 3\n",
     );
     assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "enos deploy");
-    let child = std::process::Command::new(crate::common::enos_bin())
-        .args(["bench"])
-        .current_dir(ws.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_bench(&ws);
     // During the first repetition, the host's sshd (its PID 1) and all it runs die.
     std::thread::sleep(std::time::Duration::from_millis(1000));
     let namespace = format!("enos-{}-a-x-2", ws.prefix());
@@ -256,13 +261,7 @@ fn sigint_stops_a_bench_cleanly_and_says_so() {
          args: {run: \"sleep 30\"}\n",
     );
     assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "enos deploy");
-    let child = std::process::Command::new(crate::common::enos_bin())
-        .args(["bench"])
-        .current_dir(ws.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_bench(&ws);
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let _ = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -399,9 +399,70 @@ fn stat_check(mode: &str, owner: Option<&str>, group: Option<&str>) -> (String, 
     (quote(&format), quote(&expected))
 }
 
-/// A file to write, its values quoted for the shell. Its scripts are made of three parts:
-/// [`start`](Self::start), [`held`](Self::held) (which ends the script when the file holds the
-/// content) and [`write`](Self::write).
+/// A file or directory to put on a host, with the content on standard input. Its scripts are
+/// made of three parts: the start (`d`, the destination), [`held`](Self::held) (which ends the
+/// script when the destination holds the content) and [`act`](Self::act) (which writes it).
+trait Put {
+    /// The destination, quoted for the shell.
+    fn dest(&self) -> &str;
+
+    /// Ends the script when the destination holds the content already (setting a file's mode
+    /// and owner right). `drain`: the content follows on standard input, to be read and
+    /// dropped.
+    fn held(&self, drain: bool) -> String;
+
+    /// Writes the content on standard input to the destination.
+    fn act(&self) -> String;
+
+    fn start(&self) -> String {
+        format!("set -u\nd={}\n", self.dest())
+    }
+
+    /// Writes the content unless the destination holds it already.
+    fn put(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(true), self.act())
+    }
+
+    /// Says whether the destination holds the content, without it: see [`check_first`].
+    fn check(&self) -> String {
+        format!("{}{}{}", self.start(), self.held(false), lacks())
+    }
+
+    /// Writes the content to a destination a check found lacking it.
+    fn send(&self) -> String {
+        format!("{}{}", self.start(), self.act())
+    }
+}
+
+impl Put for PutFile {
+    fn dest(&self) -> &str {
+        &self.dest
+    }
+
+    fn held(&self, drain: bool) -> String {
+        self.held_file(drain)
+    }
+
+    fn act(&self) -> String {
+        self.write()
+    }
+}
+
+impl Put for PutDir<'_> {
+    fn dest(&self) -> &str {
+        &self.dest
+    }
+
+    fn held(&self, drain: bool) -> String {
+        self.held_dir(drain)
+    }
+
+    fn act(&self) -> String {
+        self.unpack()
+    }
+}
+
+/// A file to write, its values quoted for the shell; its scripts are made as a [`Put`]'s.
 struct PutFile {
     dest: String,
     digest: String,
@@ -436,30 +497,10 @@ impl PutFile {
         }
     }
 
-    /// Writes standard input to the file unless it holds that content with that mode and
-    /// owner.
-    fn put(&self) -> String {
-        format!("{}{}{}", self.start(), self.held(true), self.write())
-    }
-
-    /// Says whether the file holds the content, without it: see [`check_first`].
-    fn check(&self) -> String {
-        format!("{}{}{}", self.start(), self.held(false), lacks())
-    }
-
-    /// Writes standard input to the file, which a check found lacking it.
-    fn send(&self) -> String {
-        format!("{}{}", self.start(), self.write())
-    }
-
-    fn start(&self) -> String {
-        format!("set -u\nd={}\n", self.dest)
-    }
-
     /// When the file holds the content already, its mode and owner are set right and the
     /// script ends there, saying whether it changed them. `drain`: the content follows on
     /// standard input, to be read and dropped.
-    fn held(&self, drain: bool) -> String {
+    fn held_file(&self, drain: bool) -> String {
         let PutFile {
             digest,
             chown,
@@ -501,8 +542,7 @@ trap - EXIT
     }
 }
 
-/// A directory to unpack, its values quoted for the shell; its scripts are made of parts as a
-/// [`PutFile`]'s.
+/// A directory to unpack, its values quoted for the shell; its scripts are made as a [`Put`]'s.
 struct PutDir<'a> {
     dest: String,
     manifest: &'a str,
@@ -524,31 +564,9 @@ impl PutDir<'_> {
         }
     }
 
-    /// Unpacks the tar archive on standard input into the directory unless every file of the
-    /// manifest is there already with that content.
-    fn put(&self) -> String {
-        format!("{}{}{}", self.start(), self.held(true), self.unpack())
-    }
-
-    /// Says whether the directory holds every file of the manifest, without the archive: see
-    /// [`check_first`].
-    fn check(&self) -> String {
-        format!("{}{}{}", self.start(), self.held(false), lacks())
-    }
-
-    /// Unpacks the tar archive on standard input into the directory, which a check found
-    /// lacking some file.
-    fn send(&self) -> String {
-        format!("{}{}", self.start(), self.unpack())
-    }
-
-    fn start(&self) -> String {
-        format!("set -u\nd={}\n", self.dest)
-    }
-
     /// When every file of the manifest is in the directory with that content, the script ends
     /// there, unchanged. `drain`: the archive follows on standard input, to be read and dropped.
-    fn held(&self, drain: bool) -> String {
+    fn held_dir(&self, drain: bool) -> String {
         let drain = if drain { "cat >/dev/null; " } else { "" };
         format!(
             r#"if [ -d "$d" ] && (cd "$d" && sha256sum -c --status) <<'ENOS_MANIFEST'

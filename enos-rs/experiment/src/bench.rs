@@ -376,10 +376,6 @@ fn select(testbed: &Testbed, selector: &Selector) -> Vec<Host> {
         .collect()
 }
 
-fn span_of(point: &Point) -> Option<Duration> {
-    point.duration.map(|s: Span| s.0)
-}
-
 fn arg_str<'a>(point: &'a Point, name: &str) -> Option<&'a str> {
     point.args.get(name).and_then(Value::as_str)
 }
@@ -388,11 +384,6 @@ fn arg_span(point: &Point, name: &str) -> Option<Duration> {
     arg_str(point, name)
         .and_then(|t| t.parse::<Span>().ok())
         .map(|s| s.0)
-}
-
-/// A record for a host whose connection failed, and whether the failure means it is lost.
-fn lost_host(error: &enos_remote::RemoteError) -> bool {
-    error.is_connection_failure()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -407,12 +398,13 @@ async fn run_point(
     request: &BenchRequest,
 ) -> Result<Written, Error> {
     let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-    let fleet = fleet.subset(&names);
+    let all = fleet;
+    let fleet = all.subset(&names);
     let targets: Vec<Host> = match &workload.targets {
         Some(Targets::Hosts(selector)) => select(testbed, selector),
         _ => Vec::new(),
     };
-    let duration = span_of(point);
+    let duration = point.duration.map(|s| s.0);
     let mut written = Written {
         records: 0,
         lost: Vec::new(),
@@ -440,7 +432,7 @@ async fn run_point(
                         }),
                     ))?,
                     Err(e) => {
-                        if lost_host(&e) {
+                        if e.is_connection_failure() {
                             written.lost.push(result.host.clone());
                         }
                         push(
@@ -472,7 +464,7 @@ async fn run_point(
                 let output = match result.outcome {
                     Ok(output) => output,
                     Err(e) => {
-                        if lost_host(&e) {
+                        if e.is_connection_failure() {
                             written.lost.push(result.host.clone());
                         }
                         push(
@@ -512,7 +504,7 @@ async fn run_point(
             for host in hosts {
                 for target in targets.iter().filter(|t| t.name != host.name) {
                     let pair = fleet.subset(&[host.name.as_str()]);
-                    let server = fleet_of(testbed, target).await;
+                    let server = all.subset(&[target.name.as_str()]);
                     let measured = iperf3_pair(&server, &pair, target, seconds).await;
                     push(label.record(
                         "iperf3",
@@ -539,19 +531,6 @@ async fn run_point(
 fn tail(bytes: &[u8]) -> String {
     let start = bytes.len().saturating_sub(4096);
     String::from_utf8_lossy(&bytes[start..]).into_owned()
-}
-
-/// A fleet of `target` alone (its master is shared with the rest of the command through its
-/// control socket).
-async fn fleet_of(testbed: &Testbed, target: &Host) -> Fleet {
-    crate::session::connect(
-        testbed,
-        std::iter::once(target),
-        1,
-        &enos_core::NullReporter,
-    )
-    .await
-    .0
 }
 
 async fn iperf3_pair(
@@ -610,7 +589,7 @@ async fn run_http(
             workload.name
         )));
     }
-    let duration = span_of(point).unwrap_or(Duration::from_secs(10));
+    let duration = point.duration.map_or(Duration::from_secs(10), |s| s.0);
     let load = match (
         point.args.get("rate").and_then(Value::as_f64),
         point.args.get("connections").and_then(Value::as_u64),
@@ -776,33 +755,16 @@ async fn run_events(
             ),
             _ => ("unsupported", Err(Error::new("not built yet"))),
         };
-        let actual = started.elapsed_from_now();
         let _ = stream.push(&label.record(
             "event",
             json!({
                 "event": name,
                 "action": event.action,
                 "at_ms": event.at.0.as_secs_f64() * 1e3,
-                "done_ms": actual,
+                "done_ms": Instant::now().saturating_duration_since(started).as_secs_f64() * 1e3,
                 "error": outcome.err().map(|e| e.message),
             }),
         ));
-    }
-}
-
-/// Milliseconds from an instant (possibly in the future) to now.
-trait ElapsedFromNow {
-    fn elapsed_from_now(&self) -> f64;
-}
-
-impl ElapsedFromNow for Instant {
-    fn elapsed_from_now(&self) -> f64 {
-        let now = Instant::now();
-        if now >= *self {
-            (now - *self).as_secs_f64() * 1e3
-        } else {
-            -((*self - now).as_secs_f64() * 1e3)
-        }
     }
 }
 

@@ -197,6 +197,22 @@ impl fmt::Display for LossRate {
     }
 }
 
+/// A length of time written with a unit (`ms`, `s`, `m` or `h`), in milliseconds; `example`
+/// shows the form in the message when the unit is missing.
+fn time_millis(text: &str, example: &str) -> Result<f64, String> {
+    let (value, unit) = number_and_unit(text)?;
+    match unit {
+        "ms" => Ok(value),
+        "s" => Ok(value * 1e3),
+        "m" => Ok(value * 60e3),
+        "h" => Ok(value * 3600e3),
+        "" => Err(format!(
+            "a unit is required: ms, s, m or h (e.g. {example})"
+        )),
+        other => Err(unknown_unit(other, &["ms", "s", "m", "h"])),
+    }
+}
+
 /// How long a deploy step may take on one host, e.g. `90s`, `10m`, `1h`, `500ms`; from 1ms to
 /// one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -206,15 +222,7 @@ impl FromStr for Timeout {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let (value, unit) = number_and_unit(text)?;
-        let millis = match unit {
-            "ms" => value,
-            "s" => value * 1e3,
-            "m" => value * 60e3,
-            "h" => value * 3600e3,
-            "" => return Err("a unit is required: ms, s, m or h (e.g. 90s)".to_owned()),
-            other => return Err(unknown_unit(other, &["ms", "s", "m", "h"])),
-        };
+        let millis = time_millis(text, "90s")?;
         if millis < 1.0 {
             return Err("must be at least 1ms".to_owned());
         }
@@ -246,15 +254,7 @@ impl FromStr for Span {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let (value, unit) = number_and_unit(text)?;
-        let millis = match unit {
-            "ms" => value,
-            "s" => value * 1e3,
-            "m" => value * 60e3,
-            "h" => value * 3600e3,
-            "" => return Err("a unit is required: ms, s, m or h (e.g. 30s)".to_owned()),
-            other => return Err(unknown_unit(other, &["ms", "s", "m", "h"])),
-        };
+        let millis = time_millis(text, "30s")?;
         if millis > 86_400e3 {
             return Err("must be at most one day (24h)".to_owned());
         }
