@@ -30,9 +30,10 @@ fn six_hundred_hosts_deploy_with_a_shaped_wan_answer_and_leave_nothing() {
     if !can_use_namespaces(test) || !enos_testkit::require_program(test, "fping") {
         return;
     }
-    // It loads the machine: alone among the tests that measure.
+    // It loads the machine and measures: alone among the tests that measure, and no other
+    // testbed starts beside it.
     let _loading = crate::common::loading();
-    let ws = Workspace::new(&scenario());
+    let ws = Workspace::alone(&scenario());
     assert_success(&ws.enos(&["validate", "scenario.yaml"]), "enos validate");
 
     // The RTT tolerance is 3 ms rather than the default 0.5 ms: in CI this test shares two cores

@@ -9,6 +9,19 @@ use std::process::{Command, Output};
 /// overlap: measurements under a busy CPU are off by milliseconds.
 static LOAD: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
+/// Every workspace holds this shared; the test that starts hundreds of hosts holds it alone, so
+/// no other testbed starts (a burst of key making, namespaces and sshd) while it measures.
+/// Taken after `LOAD`, never before; written only under `loading()`, so a test holding either
+/// guard of `LOAD` may hold two workspaces.
+static TESTBEDS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// How a workspace holds `TESTBEDS`.
+#[allow(dead_code)]
+enum Testbeds {
+    Beside(std::sync::RwLockReadGuard<'static, ()>),
+    Alone(std::sync::RwLockWriteGuard<'static, ()>),
+}
+
 /// Held by a test that measures: measuring tests run together, never beside a loading one.
 pub fn measuring() -> std::sync::RwLockReadGuard<'static, ()> {
     LOAD.read().unwrap_or_else(|e| e.into_inner())
@@ -58,17 +71,34 @@ pub fn can_use_namespaces(test: &str) -> bool {
 /// when it is dropped — also when the test fails.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
+    /// Released after the teardown of `Drop`.
+    _testbeds: Testbeds,
 }
 
 impl Workspace {
     /// A workspace with `scenario.yaml` holding `scenario`.
     pub fn new(scenario: &str) -> Self {
+        let testbeds = Testbeds::Beside(TESTBEDS.read().unwrap_or_else(|e| e.into_inner()));
+        Self::with(scenario, testbeds)
+    }
+
+    /// A workspace no other workspace exists beside, for as long as it lives (for a test that
+    /// measures a testbed of hundreds of hosts). Take `loading()` first.
+    pub fn alone(scenario: &str) -> Self {
+        let testbeds = Testbeds::Alone(TESTBEDS.write().unwrap_or_else(|e| e.into_inner()));
+        Self::with(scenario, testbeds)
+    }
+
+    fn with(scenario: &str, testbeds: Testbeds) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("enos-test-")
             .tempdir()
             .unwrap();
         std::fs::write(dir.path().join("scenario.yaml"), scenario).unwrap();
-        Self { dir }
+        Self {
+            dir,
+            _testbeds: testbeds,
+        }
     }
 
     /// The workspace's path.
