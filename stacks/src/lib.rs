@@ -49,4 +49,8 @@ pub const FILES: &[(&str, &str)] = &[
         "stacks/openstack/stack.yaml",
         include_str!("../openstack/stack.yaml"),
     ),
+    (
+        "stacks/rally/stack.yaml",
+        include_str!("../rally/stack.yaml"),
+    ),
 ];

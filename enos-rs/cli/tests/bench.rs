@@ -183,69 +183,168 @@ fn a_host_lost_mid_bench_leaves_the_others_complete_and_the_run_partial() {
     assert_success(&ws.enos(&["destroy"]), "enos destroy");
 }
 
+/// An HTTP/1.1 server (keep-alive, a thread per connection, no Nagle delay between its
+/// header and body writes) on port 80, and on port 8080 an
+/// HTTP/1.0 server of one thread that stalls once for 2 s, at its first request 1 s after its
+/// first, and writes when (Unix seconds) to /tmp/stall.
+const SERVERS: &str = r#"import http.server, sys, time
+class Page(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "6")
+        self.end_headers()
+        self.wfile.write(b"hello\n")
+    def log_message(self, *args):
+        pass
+class Stall(Page):
+    protocol_version = "HTTP/1.0"
+    first = None
+    stalled = False
+    def do_GET(self):
+        now = time.time()
+        Stall.first = Stall.first or now
+        if not Stall.stalled and now - Stall.first >= 1.0:
+            Stall.stalled = True
+            time.sleep(2)
+            open("/tmp/stall", "w").write("%f %f" % (now, time.time()))
+        Page.do_GET(self)
+class Queue(http.server.HTTPServer):
+    request_queue_size = 512
+if sys.argv[2] == "page":
+    http.server.ThreadingHTTPServer((sys.argv[1], 80), Page).serve_forever()
+else:
+    Queue((sys.argv[1], 8080), Stall).serve_forever()
+"#;
+
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 #[test]
-fn http_across_sites_measures_the_wan_and_a_killed_service_from_intended_send_times() {
+fn http_measures_the_wan_a_stall_and_a_killed_then_started_service_from_intended_send_times() {
     if !can_use_namespaces(
-        "http_at_a_fixed_rate_across_sites_measures_the_wan_from_intended_send_times",
+        "http_measures_the_wan_a_stall_and_a_killed_then_started_service_from_intended_send_times",
     ) {
         return;
     }
     let _measuring = crate::common::measuring();
-    let ws = Workspace::new(
-        "name: bench-http\nsites:\n  a: {roles: {client: 1}}\n  b: {roles: {web: 1}}\n\
-         network: {default_delay: 5ms}\n\
-         deploy:\n  - name: page\n    run: mkdir -p /srv/www && echo hello > /srv/www/index.html\n    \
-         creates: /srv/www/index.html\n    roles: [web]\n  - name: web\n    service:\n      \
-         name: web\n      command: exec python3 -m http.server --bind {{ host.address }} 80 --directory /srv/www\n      \
-         ready: {tcp: 80}\n    roles: [web]\n\
-         bench:\n  workloads:\n    - name: get\n      type: http\n      from: client\n      \
-         targets: web\n      args: {rate: 50, path: /index.html}\n      duration: 3s\n    \
+    let ws = Workspace::new(&format!(
+        "name: bench-http\nsites:\n  a: {{roles: {{client: 1}}}}\n  b: {{roles: {{web: 1}}}}\n\
+         network: {{default_delay: 5ms}}\n\
+         deploy:\n  - name: servers\n    template: {{content: {servers}, dest: /srv/servers.py}}\n    \
+         roles: [web]\n  - name: web\n    service:\n      \
+         name: web\n      command: exec python3 /srv/servers.py {{{{ host.address }}}} page\n      \
+         ready: {{tcp: 80}}\n    roles: [web]\n  - name: stall\n    service:\n      \
+         name: stall\n      command: exec python3 /srv/servers.py {{{{ host.address }}}} stall\n      \
+         ready: {{tcp: 8080}}\n    roles: [web]\n\
+         bench:\n  args: {{rate: 50, path: /index.html}}\n  workloads:\n    \
+         - name: get\n      type: http\n      from: client\n      targets: web\n      \
+         duration: 3s\n    \
+         - name: service-time\n      type: http\n      from: web\n      targets: web\n      \
+         duration: 3s\n    \
+         - name: stalled\n      type: http\n      from: client\n      \
+         targets: \"http://{{{{ groups.web[0].address }}}}:8080/\"\n      duration: 4s\n    \
          - name: killed\n      type: http\n      from: client\n      targets: web\n      \
-         args: {rate: 50, path: /index.html, timeout: 1s}\n      duration: 3s\n      events:\n        \
-         - {at: 1500ms, kill: web, on: web}\n",
-    );
+         args: {{timeout: 1s}}\n      duration: 4s\n      events:\n        \
+         - {{at: 1s, kill: web, on: web}}\n        - {{at: 2500ms, start: web, on: web}}\n",
+        servers = serde_json::to_string(SERVERS).unwrap(),
+    ));
     assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "enos deploy");
     let out = ws.enos(&["bench"]);
     assert_success(&out, "enos bench");
-    let get = records(&ws, "get");
-    let requests: Vec<&Value> = get.iter().filter(|r| r["http"] == "request").collect();
-    // 50 requests a second for 3 s, sent at their intended times.
+    let requests = |name: &str| -> Vec<Value> {
+        records(&ws, name)
+            .into_iter()
+            .filter(|r| r["http"] == "request")
+            .collect()
+    };
+    let latency_ms = |r: &Value| r["latency_ns"].as_f64().unwrap() / 1e6;
+
+    // 50 requests a second for 3 s, sent at their intended times, all answered.
+    let get = requests("get");
+    assert!((145..=151).contains(&get.len()), "{} requests", get.len());
+    assert!(get.iter().all(|r| r["status"] == 200), "{get:?}");
+    // The median is one round trip of the WAN (2 × 5 ms) plus the service time the generator
+    // measures on the server's own host, within 1 ms + 10 % of the round trip.
+    let service = median(requests("service-time").iter().map(latency_ms).collect());
+    let measured = median(get.iter().map(latency_ms).collect());
+    let rtt = 10.0;
     assert!(
-        (145..=151).contains(&requests.len()),
-        "{} requests: {:?}",
-        requests.len(),
-        &get[..get.len().min(3)]
+        measured >= rtt && measured <= rtt + service + 1.0 + 0.1 * rtt,
+        "median {measured:.3} ms for a {rtt} ms round trip and {service:.3} ms of service"
     );
-    assert!(requests.iter().all(|r| r["status"] == 200), "{requests:?}");
-    let mut latencies: Vec<f64> = requests
+
+    // A server stalled for 2 s: every request intended during the stall ends after it, so its
+    // latency, counted from its intended send time, holds the rest of the stall.
+    let stalled = records(&ws, "stalled");
+    let start_ns = stalled.iter().find(|r| r["http"] == "start").unwrap()["start_unix_ns"]
+        .as_f64()
+        .unwrap();
+    let read = ws.enos(&["exec", "--roles", "web", "--", "cat /tmp/stall"]);
+    assert_success(&read, "reading when the server stalled");
+    // The line of the file among those `enos exec` adds: two numbers.
+    let stall: Vec<f64> = text(&read.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::parse).collect::<Result<Vec<f64>, _>>())
+        .find_map(|numbers| numbers.ok().filter(|n| n.len() == 2))
+        .unwrap_or_else(|| panic!("{}", text(&read.stdout)));
+    let (from_ms, to_ms) = (
+        (stall[0] * 1e9 - start_ns) / 1e6,
+        (stall[1] * 1e9 - start_ns) / 1e6,
+    );
+    assert!(
+        to_ms - from_ms >= 1999.0,
+        "stalled from {from_ms} to {to_ms} ms"
+    );
+    let during: Vec<&Value> = stalled
         .iter()
-        .map(|r| r["latency_ns"].as_f64().unwrap() / 1e6)
+        .filter(|r| r["http"] == "request")
+        .filter(|r| (from_ms..to_ms).contains(&(r["intended_ns"].as_f64().unwrap() / 1e6)))
         .collect();
-    latencies.sort_by(f64::total_cmp);
-    let median = latencies[latencies.len() / 2];
-    // One round trip of the WAN (2 × 5 ms) at least, and not much more for a small page.
-    assert!((10.0..30.0).contains(&median), "median {median} ms");
-    let summary = get.iter().find(|r| r["http"] == "summary").unwrap();
-    assert_eq!(summary["params"], serde_json::json!({}));
-    // A service killed at 1.5 s: requests intended before are answered, those intended well
-    // after fail.
-    let killed = records(&ws, "killed");
-    let requests: Vec<&Value> = killed.iter().filter(|r| r["http"] == "request").collect();
+    assert!(
+        during.len() >= 90,
+        "{} requests during the stall, from {from_ms:.1} to {to_ms:.1} ms",
+        during.len()
+    );
+    for r in &during {
+        let intended = r["intended_ns"].as_f64().unwrap() / 1e6;
+        assert!(
+            latency_ms(r) >= to_ms - intended,
+            "intended at {intended:.1} ms, stall until {to_ms:.1} ms: {r}"
+        );
+    }
+
+    // A service killed at 1 s and started again at 2.5 s: requests intended before are
+    // answered, those intended in between fail, those intended well after are answered again.
+    let killed = requests("killed");
     let answered = |from: f64, to: f64| {
-        let window: Vec<bool> = requests
+        let window: Vec<bool> = killed
             .iter()
             .filter(|r| (from..to).contains(&(r["intended_ns"].as_f64().unwrap() / 1e6)))
             .map(|r| r["status"] == 200)
             .collect();
         (window.iter().filter(|ok| **ok).count(), window.len())
     };
-    let (before, n) = answered(0.0, 1300.0);
-    assert!(n > 50 && before == n, "{before}/{n}");
-    let (after, n) = answered(1800.0, 3000.0);
-    assert!(n > 50 && after == 0, "{after}/{n}");
-    let event = killed.iter().find(|r| r["kind"] == "event").unwrap();
-    assert_eq!(event["event"], "kill");
-    assert!(event["error"].is_null(), "{event}");
+    let (before, n) = answered(0.0, 900.0);
+    assert!(n > 40 && before == n, "{before}/{n}");
+    let (between, n) = answered(1300.0, 2400.0);
+    assert!(n > 50 && between == 0, "{between}/{n}");
+    let (after, n) = answered(3300.0, 4000.0);
+    assert!(n > 30 && after == n, "{after}/{n}");
+    let events: Vec<Value> = records(&ws, "killed")
+        .into_iter()
+        .filter(|r| r["kind"] == "event")
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["kill", "start"]);
+    assert!(events.iter().all(|e| e["error"].is_null()), "{events:?}");
     assert_success(&ws.enos(&["destroy"]), "enos destroy");
 }
 
@@ -286,5 +385,118 @@ fn sigint_stops_a_bench_cleanly_and_says_so() {
     assert_eq!(state["phase"], "deployed");
     let last = state["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["step"], "bench", "{last}");
+    assert_success(&ws.enos(&["destroy"]), "enos destroy");
+}
+
+#[test]
+fn rally_against_each_sites_keystone_from_another_site_slows_with_the_wan_and_keeps_its_reports() {
+    let test = "rally_against_each_sites_keystone_from_another_site_slows_with_the_wan_and_keeps_its_reports";
+    if !can_use_namespaces(test) {
+        return;
+    }
+    // It installs packages and Rally is heavy on the CPU: alone among the tests that measure.
+    let _loading = crate::common::loading();
+    // Keystone on two sites, Rally on a third; each Keystone measured at two WAN delays.
+    let ws = Workspace::new(
+        "name: bench-rally\nsites:\n  a: {roles: {keystone: 1}}\n  b: {roles: {keystone: 1}}\n  \
+         c: {roles: {client: 1}}\n\
+         deploy:\n  - stack: keystone\n    vars: {role: keystone, clients: client}\n  \
+         - stack: rally\n    vars: {role: client}\n\
+         bench:\n  workloads:\n    - name: auth\n      type: rally\n      from: client\n      \
+         targets: keystone\n      \
+         wan: [\"c<->a delay=1ms; c<->b delay=1ms\", \"c<->a delay=100ms; c<->b delay=100ms\"]\n      \
+         args:\n        task: authenticate-and-validate.json\n        \
+         args: {times: 4, concurrency: 1}\n    \
+         - name: partial\n      type: rally\n      from: client\n      targets: a\n      \
+         args: {task: failing.json}\n",
+    );
+    std::fs::copy(
+        crate::common::repo_root().join("scenarios/bench-keystone/authenticate-and-validate.json"),
+        ws.path().join("authenticate-and-validate.json"),
+    )
+    .unwrap();
+    // Iterations 2 and 3 of 5 fail (Rally's own Dummy.failure): the task ends with an SLA failure.
+    std::fs::write(
+        ws.path().join("failing.json"),
+        r#"{"Dummy.failure": [{"args": {"sleep": 0.05, "from_iteration": 2, "to_iteration": 3},
+            "runner": {"type": "constant", "times": 5, "concurrency": 1}}]}"#,
+    )
+    .unwrap();
+    assert_success(&ws.enos(&["deploy", "scenario.yaml"]), "enos deploy");
+    let out = ws.enos(&["bench"]);
+    assert_success(&out, "enos bench");
+    assert_eq!(run_json(&ws)["status"], "complete");
+
+    let auth = records(&ws, "auth");
+    let mean = |site: &str, delay: &str| {
+        let durations: Vec<f64> = auth
+            .iter()
+            .filter(|r| r["rally"] == "iteration" && r["target"] == site)
+            .filter(|r| r["params"]["wan"].as_str().unwrap().contains(delay))
+            .map(|r| {
+                assert!(r["error"].is_null(), "{r}");
+                r["duration_s"].as_f64().unwrap()
+            })
+            .collect();
+        assert_eq!(durations.len(), 4, "{site} at {delay}: {auth:?}");
+        durations.iter().sum::<f64>() / durations.len() as f64
+    };
+    for site in ["a", "b"] {
+        let (near, far) = (mean(site, "delay=1ms"), mean(site, "delay=100ms"));
+        // Authenticating then validating crosses the WAN twice at least: 99 ms more each way
+        // adds 2 × 198 ms to every iteration, at the least.
+        assert!(
+            far - near > 0.396,
+            "{site}: {near:.3} s at 1 ms, {far:.3} s at 100 ms"
+        );
+    }
+    // Every task's reports are in the results, named by its record.
+    let run = ws.env_dir().join("bench/current");
+    let tasks: Vec<&Value> = auth.iter().filter(|r| r["rally"] == "task").collect();
+    assert_eq!(tasks.len(), 4, "{tasks:?}");
+    for task in &tasks {
+        assert_eq!(task["exit"], 0, "{task}");
+        let files: Vec<&str> = task["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        let read = |name: &str| {
+            let file = files.iter().find(|f| f.ends_with(name)).unwrap();
+            std::fs::read_to_string(run.join(file)).unwrap()
+        };
+        assert!(read("report.json").contains(task["task"].as_str().unwrap()));
+        let html = read("report.html");
+        assert!(
+            html.contains("Rally Task Report")
+                && html.contains("KeystoneBasic.authenticate_user_and_validate_token")
+        );
+    }
+
+    // A task whose iterations partly fail keeps every iteration it ran, its reports too.
+    let partial = records(&ws, "partial");
+    let iterations: Vec<&Value> = partial
+        .iter()
+        .filter(|r| r["rally"] == "iteration")
+        .collect();
+    assert_eq!(iterations.len(), 5, "{partial:?}");
+    let failed: Vec<u64> = iterations
+        .iter()
+        .filter(|r| !r["error"].is_null())
+        .map(|r| r["iteration"].as_u64().unwrap())
+        .collect();
+    assert_eq!(failed.len(), 2, "{iterations:?}");
+    let task = partial.iter().find(|r| r["rally"] == "task").unwrap();
+    assert_eq!(task["exit"], 2, "an SLA failure: {task}");
+    assert_eq!(task["failed_iterations"], 2, "{task}");
+    assert!(
+        task["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().ends_with("report.html")),
+        "{task}"
+    );
     assert_success(&ws.enos(&["destroy"]), "enos destroy");
 }

@@ -48,8 +48,8 @@ fn validate_counts_the_workloads_and_their_points() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "ok: scenarios/bench-keystone.yaml: experiment 'bench-keystone', 2 sites, 3 hosts, 19 \
-         deploy steps, 3 workloads (8 points)\n"
+        "ok: scenarios/bench-keystone.yaml: experiment 'bench-keystone', 2 sites, 3 hosts, 22 \
+         deploy steps, 3 workloads (9 points)\n"
     );
 }
 

@@ -70,6 +70,16 @@ pub const BENCH_DIR: &str = "bench";
 pub const BENCH_CURRENT: &str = "bench/current";
 /// A bench run's status record, inside its directory.
 pub const BENCH_RUN: &str = "run.json";
+/// A bench run's Rally reports and logs, inside its directory.
+pub const BENCH_RALLY: &str = "rally";
+
+/// Where one run of a point of a `rally` workload keeps its reports, inside the bench run's
+/// directory: `rally/<workload>/p<point>-r<repeat>` (then `<host>/<site>/`).
+pub fn bench_rally(workload: &str, point: usize, repeat: u64) -> PathBuf {
+    Path::new(BENCH_RALLY)
+        .join(workload)
+        .join(format!("p{point}-r{repeat}"))
+}
 
 /// A bench run's directory (`bench/<stamp>`).
 pub fn bench_run(stamp: &str) -> PathBuf {
@@ -114,4 +124,5 @@ pub const ALL: &[&str] = &[
     DEPLOY_CURRENT,
     BENCH_DIR,
     BENCH_CURRENT,
+    BENCH_RALLY,
 ];

@@ -637,7 +637,8 @@ fn ready_functions(check: &Check) -> String {
 
 /// Starts a service unless it runs already with the same definition, then waits until it is
 /// ready. The process runs in a session of its own (`setsid`), with its pid and definition in
-/// [`SERVICE_DIR`] and its output in [`SERVICE_LOG_DIR`]`/<name>.log`.
+/// [`SERVICE_DIR`] and its output in [`SERVICE_LOG_DIR`]`/<name>.log`. `<name>.start` in
+/// [`SERVICE_DIR`] (root's only) starts it again the same way, without waiting.
 #[allow(clippy::too_many_arguments)]
 fn service(
     name: &str,
@@ -664,6 +665,19 @@ fn service(
         None => "wait_ready() {\n  sleep 1\n  kill -0 \"$2\" 2>/dev/null || return 2\n}".to_owned(),
     };
     let shown = ready.map(|c| sh_text(&c.to_string())).unwrap_or_default();
+    let launch = format!(
+        "({chdir}export {env}{COMMAND_VARIABLE}={command} && exec setsid {as_user}{FRESH_SHELL}) </dev/null >>\"$log\" 2>&1 &",
+        chdir = chdir_prefix(chdir),
+        env = assignments(env),
+        command = quote(command),
+    );
+    // What starts it again without a deploy (a bench's `start` event): the same launch.
+    let start_file = format!(
+        "name={name}\nlog={SERVICE_LOG_DIR}/$name.log\n\
+         echo \"== $(date -u +%FT%TZ) starting $name again\" >> \"$log\"\n\
+         {launch}\necho $! > {SERVICE_DIR}/$name.pid\n",
+        name = quote(name),
+    );
     format!(
         r#"set -u
 name={name}
@@ -671,6 +685,8 @@ pidf={SERVICE_DIR}/$name.pid
 deff={SERVICE_DIR}/$name.definition
 log={SERVICE_LOG_DIR}/$name.log
 mkdir -p {SERVICE_DIR} {SERVICE_LOG_DIR} || exit $?
+# Its environment may hold secrets: only root reads the start file.
+(umask 077 && printf '%s' {start_file} > {SERVICE_DIR}/$name.start) || exit $?
 {check}
 pid=$(cat "$pidf" 2>/dev/null || true)
 running=0
@@ -684,7 +700,7 @@ if [ $running = 0 ] || [ "$(cat "$deff" 2>/dev/null)" != {definition} ] || [ {re
     kill -s KILL -- "-$pid" 2>/dev/null || true
   fi
   echo "== $(date -u +%FT%TZ) starting $name" >> "$log"
-  ({chdir}export {env}{COMMAND_VARIABLE}={command} && exec setsid {as_user}{FRESH_SHELL}) </dev/null >>"$log" 2>&1 &
+  {launch}
   pid=$!
   echo $pid > "$pidf"
   echo {definition} > "$deff"
@@ -701,9 +717,7 @@ esac
         name = quote(name),
         definition = quote(definition),
         restart = u8::from(restart),
-        chdir = chdir_prefix(chdir),
-        env = assignments(env),
-        command = quote(command),
+        start_file = quote(&start_file),
     )
 }
 
@@ -717,8 +731,8 @@ pub fn is_service_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
 }
 
-/// Stops the services `names` (each of [`is_service_name`]) and removes their pid and
-/// definition files, so that nothing of them is left but their logs: the whole process group
+/// Stops the services `names` (each of [`is_service_name`]) and removes their pid,
+/// definition and start files, so that nothing of them is left but their logs: the whole process group
 /// of each gets SIGTERM, then, ten seconds later, SIGKILL. A pid file whose process is gone, or
 /// is no longer the leader of its own process group (its pid was taken by another process),
 /// has only its files removed. Says `changed` when it stopped or removed anything; fails when
@@ -765,7 +779,7 @@ if [ -n "$pids" ]; then
   if ! settle 50; then echo "services do not stop: pid$left" >&2; exit 1; fi
 fi
 for name in {list}; do
-  for f in "$dir/$name.pid" "$dir/$name.definition"; do
+  for f in "$dir/$name.pid" "$dir/$name.definition" "$dir/$name.start"; do
     if [ -e "$f" ]; then rm -f "$f" || exit $?; status=changed; fi
   done
 done

@@ -138,15 +138,27 @@ pub(crate) async fn run<W: Write + Send + 'static>(
 }
 
 /// Sends each request of `schedule` at its time, on an idle connection or a new one (up to
-/// `max` open), and waits for the last to end. Only this task touches the pool; request tasks
-/// give their connection back (or say it is gone) through a channel.
-async fn open_loop(shared: Arc<Shared>, mut schedule: Schedule, max: usize) {
+/// `max` open), and waits for the last to end. The times come from a thread of their own
+/// ([`pace`]): the runtime's timer has a resolution of a millisecond. Only this task touches
+/// the pool; request tasks give their connection back (or say it is gone) through a channel.
+async fn open_loop(shared: Arc<Shared>, schedule: Schedule, max: usize) {
     let (give_back, mut given_back) = tokio::sync::mpsc::unbounded_channel::<Option<Connection>>();
+    let (slots_in, mut slots) = tokio::sync::mpsc::unbounded_channel::<Slot>();
+    let pacer = {
+        let (start, stop) = (shared.start, Arc::clone(&shared.failed));
+        std::thread::Builder::new()
+            .name("enos-load-pacer".into())
+            .spawn(move || pace(schedule, start, &slots_in, &stop))
+    };
+    if pacer.is_err() {
+        shared.failed.store(true, Ordering::SeqCst);
+        return;
+    }
     let mut idle: Vec<Connection> = Vec::new();
     let mut open = 0usize;
     // Requests whose time came while every connection was busy and the cap reached.
     let mut due: VecDeque<Slot> = VecDeque::new();
-    let mut next = schedule.next();
+    let mut pacing = true;
     loop {
         while let Some(slot) = due.pop_front() {
             let connection = if let Some(connection) = idle.pop() {
@@ -166,33 +178,91 @@ async fn open_loop(shared: Arc<Shared>, mut schedule: Schedule, max: usize) {
             });
         }
         if shared.stopped() {
-            next = None;
             due.clear();
         }
-        if next.is_none() && due.is_empty() && idle.len() == open {
+        if !pacing && due.is_empty() && idle.len() == open {
             return;
         }
-        let deadline = next.map(|slot| tokio::time::Instant::from_std(shared.start + slot.offset));
         tokio::select! {
             biased;
             Some(connection) = given_back.recv() => match connection {
                 Some(connection) => idle.push(connection),
                 None => open -= 1,
             },
-            () = sleep_until(deadline), if deadline.is_some() => {
-                if let Some(slot) = next {
-                    due.push_back(slot);
-                }
-                next = schedule.next();
-            }
+            slot = slots.recv(), if pacing => match slot {
+                Some(slot) if !shared.stopped() => due.push_back(slot),
+                Some(_) => {}
+                None => pacing = false,
+            },
         }
     }
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
+/// The longest the pacer sleeps at once: it looks at `stop` at least this often.
+const PACER_NAP: Duration = Duration::from_millis(100);
+
+/// Hands each slot of `schedule` to `slots` at its intended time (from `start`), until the
+/// schedule ends or `stop` is raised. It sleeps until a little before the time, by how late its
+/// sleeps end on average, then spins the rest: a slot is handed over within microseconds of its
+/// time, at little cost in CPU. A late slot (the open loop fell behind) goes at once.
+fn pace(
+    schedule: Schedule,
+    start: Instant,
+    slots: &tokio::sync::mpsc::UnboundedSender<Slot>,
+    stop: &AtomicBool,
+) {
+    // Timed waits end within microseconds of their deadline rather than the default 50 µs slack.
+    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
+    let mut overshoot = Overshoot::default();
+    for slot in schedule {
+        let deadline = start + slot.offset;
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let wake = deadline.checked_sub(overshoot.mean()).unwrap_or(deadline);
+            let now = Instant::now();
+            if now >= wake {
+                break;
+            }
+            let nap = (wake - now).min(PACER_NAP);
+            std::thread::sleep(nap);
+            if nap < PACER_NAP {
+                overshoot.observe(Instant::now().saturating_duration_since(now + nap));
+            }
+        }
+        while Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        if slots.send(slot).is_err() {
+            return;
+        }
+    }
+}
+
+/// A moving average of how late the pacer's sleeps end.
+struct Overshoot {
+    mean_ns: u64,
+}
+
+impl Default for Overshoot {
+    fn default() -> Self {
+        Self { mean_ns: 60_000 }
+    }
+}
+
+impl Overshoot {
+    /// No sleep is assumed to end more than this late: a sleep descheduled for longer says
+    /// nothing about the timer.
+    const CAP_NS: u64 = 500_000;
+
+    fn mean(&self) -> Duration {
+        Duration::from_nanos(self.mean_ns)
+    }
+
+    fn observe(&mut self, late: Duration) {
+        let sample = nanos(late).min(Self::CAP_NS);
+        self.mean_ns = (self.mean_ns * 7 + sample) / 8;
     }
 }
 

@@ -39,6 +39,10 @@ struct Shared {
 
 type Job<T> = Pin<Box<dyn Future<Output = Result<T, RemoteError>> + Send + 'static>>;
 
+/// Where [`Fleet::run_streaming`] hands each line of standard output as it comes: the host's
+/// name and the line (without its end).
+pub type LineSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 impl Fleet {
     /// Connects to every target, reusing a running master when there is one.
     ///
@@ -195,7 +199,7 @@ impl Fleet {
             {
                 move |shared, link| {
                     let command = command.clone();
-                    Box::pin(async move { run_one(&shared, &link, &command, &[]).await })
+                    Box::pin(async move { run_one(&shared, &link, &command, &[], None).await })
                 }
             },
         )
@@ -252,7 +256,44 @@ impl Fleet {
                     let command = by_host.get(link.host()).cloned();
                     Box::pin(async move {
                         match command {
-                            Some(c) => run_one(&shared, &link, &c.command, &c.input).await,
+                            Some(c) => run_one(&shared, &link, &c.command, &c.input, None).await,
+                            None => Err(RemoteError::Invalid {
+                                host: link.host().to_owned(),
+                                message: "no command for this host".to_owned(),
+                            }),
+                        }
+                    })
+                },
+            )
+            .await
+    }
+
+    /// Runs each host's own command line as [`Fleet::run_each`] does, but hands its standard
+    /// output to `lines` line by line as it comes instead of keeping it (the outputs' `stdout`
+    /// are empty): for commands that write records for as long as they run.
+    pub async fn run_streaming(
+        &self,
+        commands: &[(String, String)],
+        timeout: Duration,
+        reporter: &dyn Reporter,
+        lines: LineSink,
+    ) -> Vec<HostResult<CommandOutput>> {
+        let names: Vec<&str> = commands.iter().map(|(host, _)| host.as_str()).collect();
+        let fleet = self.subset(&names);
+        let by_host: Arc<HashMap<String, String>> = Arc::new(commands.iter().cloned().collect());
+        fleet
+            .each_host(
+                "run",
+                "run",
+                timeout,
+                reporter,
+                |r: &Result<CommandOutput, RemoteError>| r.as_ref().is_ok_and(|o| o.success()),
+                move |shared, link| {
+                    let command = by_host.get(link.host()).cloned();
+                    let lines = Arc::clone(&lines);
+                    Box::pin(async move {
+                        match command {
+                            Some(c) => run_one(&shared, &link, &c, &[], Some(lines)).await,
                             None => Err(RemoteError::Invalid {
                                 host: link.host().to_owned(),
                                 message: "no command for this host".to_owned(),
@@ -380,6 +421,7 @@ async fn run_one(
     link: &Link,
     command: &str,
     input: &[Bytes],
+    lines: Option<LineSink>,
 ) -> Result<CommandOutput, RemoteError> {
     use tokio::io::AsyncWriteExt as _;
     let ctx = HostCtx::new(&shared.config, link);
@@ -408,11 +450,24 @@ async fn run_one(
             let _ = stdin.shutdown().await;
         }
     };
-    let ((), stdout, stderr) = tokio::join!(
-        write,
-        read_all(child.stdout().take()),
-        read_all(child.stderr().take())
-    );
+    let stdout = child.stdout().take();
+    let host = ctx.host().to_owned();
+    let read_stdout = async move {
+        match lines {
+            None => read_all(stdout).await,
+            Some(sink) => {
+                use tokio::io::AsyncBufReadExt as _;
+                if let Some(stdout) = stdout {
+                    let mut reader = tokio::io::BufReader::new(stdout).lines();
+                    while let Some(line) = reader.next_line().await? {
+                        sink(&host, &line);
+                    }
+                }
+                Ok(Vec::new())
+            }
+        }
+    };
+    let ((), stdout, stderr) = tokio::join!(write, read_stdout, read_all(child.stderr().take()));
     let exit = exit_of(ctx.host(), child.wait().await)?;
     let io_error = |e: std::io::Error| RemoteError::Ssh {
         host: ctx.host().to_owned(),

@@ -50,7 +50,7 @@ mod types;
 
 pub use bytes::Bytes;
 pub use error::RemoteError;
-pub use fleet::Fleet;
+pub use fleet::{Fleet, LineSink};
 pub use master::{MAX_CONTROL_DIR_LEN, close_all};
 pub use types::{
     CommandOutput, Exit, HostCommand, HostFailure, HostKeyCheck, HostResult, RemoteConfig, Target,

@@ -20,6 +20,7 @@
 //! shape, its checks and its model; `source` the source map; `schema` the JSON Schema.
 #![warn(missing_docs)]
 
+pub mod change;
 mod check;
 mod model;
 pub mod resources;
@@ -31,6 +32,7 @@ mod units;
 
 use std::path::Path;
 
+pub use change::{ShapeChange, parse_change};
 pub use model::Scenario;
 pub use schema::json_schema;
 pub use sections::bench;

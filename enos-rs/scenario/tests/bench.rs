@@ -211,3 +211,43 @@ fn the_section_round_trips_through_json_and_old_states_read() {
     assert!(old.bench.workloads.is_empty());
     assert_eq!(s.bench.points(), 4);
 }
+
+#[test]
+fn a_wan_axis_varies_slowest_and_a_rally_task_is_kept_with_the_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("task.json"), "{\"Dummy.dummy\": []}\n").unwrap();
+    let text = format!(
+        "{SITES}bench:\n  wan: \"paris<->rennes delay=5ms\"\n  workloads:\n    - name: auth\n      \
+         type: rally\n      from: client\n      targets: server\n      \
+         wan: [\"paris<->rennes delay=5ms\", \"paris->rennes delay=50ms; rennes->paris loss=1%\"]\n      \
+         args: {{task: task.json, args: {{times: [10, 20]}}}}\n    \
+         - {{name: rtt, type: ping, from: paris, targets: rennes, count: 10}}\n"
+    );
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let s = enos_scenario::parse(&text, file.to_str().unwrap(), crate::KINDS)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let auth = &s.bench.workloads[0];
+    assert_eq!(auth.files["task.json"], "{\"Dummy.dummy\": []}\n");
+    let points = auth.points();
+    let picked: Vec<(Option<&str>, &serde_json::Value)> = points
+        .iter()
+        .map(|p| (p.wan.as_deref(), &p.task_args["times"]))
+        .collect();
+    let (near, far) = (
+        "paris<->rennes delay=5ms",
+        "paris->rennes delay=50ms; rennes->paris loss=1%",
+    );
+    assert_eq!(
+        picked,
+        [
+            (Some(near), &json!(10)),
+            (Some(near), &json!(20)),
+            (Some(far), &json!(10)),
+            (Some(far), &json!(20)),
+        ]
+    );
+    assert_eq!(points[2].labels["wan"], far);
+    // The default applies where a workload says nothing.
+    assert_eq!(s.bench.workloads[1].points()[0].wan.as_deref(), Some(near));
+}

@@ -129,6 +129,7 @@ const KINDS: &[&str] = &[
     "bench-file-errors",
     "bench-bad-events",
     "bench-arguments-of-another-type",
+    "bench-bad-wan",
 ];
 
 /// The fixture of `kind`, relative to the crate (tests run from there), so that messages hold

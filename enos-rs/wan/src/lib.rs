@@ -11,11 +11,12 @@
 
 mod matrix;
 
+pub use enos_scenario::{ShapeChange, parse_change};
 pub use matrix::{
     ClassMember, ClassShape, HostClass, LinkShape, MatrixIndex, PairShape, PairView, Pairs,
     WanHost, WanMatrix,
 };
-pub use patch::{ShapeChange, apply_change, parse_change};
+pub use patch::apply_change;
 pub use resolve::{is_neutral, resolve};
 mod patch;
 mod resolve;

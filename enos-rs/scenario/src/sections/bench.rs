@@ -6,11 +6,11 @@
 //!   duration: 30s                 # defaults of every workload
 //!   args: {timeout: 5s}
 //!   workloads:
-//!     - name: token-issue
+//!     - name: token-http
 //!       type: http
 //!       from: client
-//!       targets: "http://{{ target }}:5000/v3/auth/tokens"
-//!       args: {rate: [10, 50, 100], path: /v3}
+//!       targets: "http://{{ groups.keystone[0].address }}:5000/v3"
+//!       args: {rate: [10, 50, 100]}
 //!       events:
 //!         - {at: 10s, set: "paris<->rennes delay=50ms"}
 //! ```
@@ -93,8 +93,8 @@ impl WorkloadKind {
     /// The arguments this kind takes, in `args:`.
     pub fn arguments(self) -> &'static [&'static str] {
         match self {
-            WorkloadKind::Rally => &["task", "args"],
-            WorkloadKind::Http => &["rate", "connections", "path", "timeout"],
+            WorkloadKind::Rally => &["task", "args", "openrc"],
+            WorkloadKind::Http => &["rate", "connections", "port", "path", "timeout"],
             WorkloadKind::Ping => &["interval"],
             WorkloadKind::Iperf3 => &["parallel"],
             WorkloadKind::Command => &["run"],
@@ -160,6 +160,10 @@ pub struct Workload {
     /// How many requests each point sends (`http`, `ping`), instead of a duration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub count: Vec<u64>,
+    /// The WAN each point runs under: changes of the WAN in force (`enos tc apply --set`
+    /// syntax, several joined by `;`), one value or several (an axis); none leaves it alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wan: Vec<String>,
     /// Time run before each point's measurement starts.
     pub warmup: Span,
     /// How many times each point runs (at least 1).
@@ -167,6 +171,10 @@ pub struct Workload {
     /// Events of the timeline of each run, in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
+    /// The files its arguments name (Rally tasks), by name as written, with their text as it
+    /// was when the scenario was read: what runs is what was checked.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub files: IndexMap<String, String>,
 }
 
 /// One combination of a workload's arguments: what one run measures.
@@ -181,6 +189,9 @@ pub struct Point {
     pub duration: Option<Span>,
     /// How many requests it sends, if given.
     pub count: Option<u64>,
+    /// The changes of the WAN it runs under (`;`-separated), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wan: Option<String>,
     /// The parameters that vary between the points of the workload (those given several
     /// values), each with its value here as text: `{rate: "50"}`.
     pub labels: IndexMap<String, String>,
@@ -188,6 +199,7 @@ pub struct Point {
 
 /// An axis of the matrix: a parameter's name, where it goes and its values.
 enum Slot {
+    Wan,
     Duration,
     Count,
     Arg,
@@ -202,6 +214,10 @@ impl Workload {
 
     fn axes(&self) -> Vec<(Slot, String, Vec<Value>)> {
         let mut axes = Vec::new();
+        if !self.wan.is_empty() {
+            let values = self.wan.iter().map(|w| Value::from(w.as_str()));
+            axes.push((Slot::Wan, "wan".to_owned(), values.collect()));
+        }
         if !self.duration.is_empty() {
             let values = self.duration.iter().map(|d| Value::from(d.to_string()));
             axes.push((Slot::Duration, "duration".to_owned(), values.collect()));
@@ -219,9 +235,9 @@ impl Workload {
         axes
     }
 
-    /// Every point of the matrix: the cartesian product of the values of its arguments and
-    /// duration (or count), the first axis varying slowest (duration or count, then the
-    /// arguments in order, then the task's).
+    /// Every point of the matrix: the cartesian product of the values of its WAN, duration (or
+    /// count) and arguments, the first axis varying slowest (the WAN, duration or count, then
+    /// the arguments in order, then the task's).
     pub fn points(&self) -> Vec<Point> {
         let axes = self.axes();
         let total: usize = axes.iter().map(|(_, _, v)| v.len()).product();
@@ -232,6 +248,7 @@ impl Workload {
                 task_args: IndexMap::new(),
                 duration: None,
                 count: None,
+                wan: None,
                 labels: IndexMap::new(),
             };
             // Mixed radix, the last axis fastest.
@@ -247,6 +264,7 @@ impl Workload {
                     point.labels.insert(name.clone(), label(&value));
                 }
                 match slot {
+                    Slot::Wan => point.wan = Some(self.wan[pick].clone()),
                     Slot::Duration => point.duration = Some(self.duration[pick]),
                     Slot::Count => point.count = Some(self.count[pick]),
                     Slot::Arg => {
@@ -315,9 +333,9 @@ pub enum Action {
     Cut(String),
 }
 
-const SECTION_KEYS: &str = "workloads, duration, count, warmup, repeat, args";
+const SECTION_KEYS: &str = "workloads, wan, duration, count, warmup, repeat, args";
 const WORKLOAD_KEYS: &str =
-    "name, type, from, targets, args, duration, count, warmup, repeat, events";
+    "name, type, from, targets, args, wan, duration, count, warmup, repeat, events";
 const EVENT_ACTIONS: [&str; 7] = ["set", "partition", "heal", "stop", "start", "kill", "cut"];
 
 /// `base` and `key` joined into a key path.
@@ -332,6 +350,7 @@ fn join(base: &str, key: &str) -> String {
 /// The defaults of the section, checked.
 #[derive(Default)]
 struct Defaults {
+    wan: Option<Vec<String>>,
     duration: Option<Vec<Span>>,
     count: Option<Vec<u64>>,
     warmup: Option<Span>,
@@ -413,6 +432,10 @@ impl Checker<'_> {
                             format!("unknown key `{key}`, expected one of {SECTION_KEYS}"),
                         );
                     }
+                }
+                if let Some(v) = body.get("wan") {
+                    defaults.wan = self
+                        .bench_axis(&join(base, "wan"), v, |c, at, v| c.bench_wan(at, v, names));
                 }
                 if let Some(v) = body.get("duration") {
                     defaults.duration =
@@ -660,6 +683,12 @@ impl Checker<'_> {
             }
         };
         let targets = self.bench_targets(path, body.get("targets"), kind, names);
+        let wan = match body.get("wan") {
+            Some(v) => self.bench_axis(&format!("{path}.wan"), v, |c, at, v| {
+                c.bench_wan(at, v, names)
+            }),
+            None => defaults.wan.clone(),
+        };
         // Duration or count: the workload's shadow the defaults' (either of them).
         self.bench_duration_or_count(path, body);
         let mut duration = body
@@ -718,10 +747,28 @@ impl Checker<'_> {
             task_args,
             duration: duration.unwrap_or_default(),
             count: count.unwrap_or_default(),
+            wan: wan.unwrap_or_default(),
             warmup: warmup.unwrap_or_default(),
             repeat: repeat.unwrap_or(1),
             events: events?,
+            files: IndexMap::new(),
         };
+        let mut workload = workload;
+        for task in workload.args.get("task").into_iter().flatten() {
+            let Some(name) = task.as_str() else { continue };
+            match std::fs::read_to_string(self.dir().join(name)) {
+                Ok(text) => {
+                    workload.files.insert(name.to_owned(), text);
+                }
+                Err(e) => {
+                    self.value_error(
+                        &format!("{path}.args.task"),
+                        format!("cannot read the Rally task {}: {e}", quote(name)),
+                    );
+                    return None;
+                }
+            }
+        }
         let points = workload
             .axes()
             .iter()
@@ -1009,6 +1056,7 @@ impl Checker<'_> {
                 },
                 "connections" => c.bench_whole(at, v, 1, 100_000).map(Value::from),
                 "parallel" => c.bench_whole(at, v, 1, 128).map(Value::from),
+                "port" => c.bench_whole(at, v, 1, 65_535).map(Value::from),
                 "timeout" => c
                     .quantity::<Timeout>(at, Some(v), "timeout", "5s")
                     .map(|t| Value::from(t.to_string())),
@@ -1031,6 +1079,20 @@ impl Checker<'_> {
                     }
                 },
                 "run" => c.bench_text(at, v, "a command").map(Value::from),
+                "openrc" => match v.as_str() {
+                    Some(p) if p.starts_with('/') => Some(v.clone()),
+                    _ => {
+                        c.value_error(
+                            at,
+                            format!(
+                                "expected the absolute path of an openrc on the hosts of `from`, \
+                                 found {}",
+                                describe(v)
+                            ),
+                        );
+                        None
+                    }
+                },
                 "task" => {
                     let task = c.bench_text(at, v, "a Rally task file")?;
                     if !c.dir().join(&task).is_file() {
@@ -1084,6 +1146,23 @@ impl Checker<'_> {
             }
         }
         ok.then_some(out)
+    }
+
+    /// One value of `wan`: changes of the WAN, joined by `;`, each as `enos tc apply --set`
+    /// reads it.
+    fn bench_wan(&mut self, path: &str, value: &Value, names: &Names) -> Option<String> {
+        let text = self.bench_text(
+            path,
+            value,
+            "changes of the WAN such as 'paris<->rennes delay=50ms'",
+        )?;
+        for change in text.split(';') {
+            if let Err(why) = crate::change::parse_with(change.trim(), names) {
+                self.value_error(path, why);
+                return None;
+            }
+        }
+        Some(text)
     }
 
     /// A duration of a run: a span greater than zero.
@@ -1282,19 +1361,9 @@ impl Checker<'_> {
                     value,
                     "a WAN change such as 'paris<->rennes delay=50ms'",
                 )?;
-                let ends = text.split_whitespace().next().unwrap_or("");
-                let parts: Vec<&str> = if ends.contains("<->") {
-                    ends.split("<->").collect()
-                } else if ends.contains("->") {
-                    ends.split("->").collect()
-                } else {
-                    Vec::new()
-                };
-                for part in parts.iter().filter(|p| !p.is_empty() && **p != "*") {
-                    if let Err(why) = names.selector(part) {
-                        self.value_error(&here, why);
-                        return None;
-                    }
+                if let Err(why) = crate::change::parse_with(&text, names) {
+                    self.value_error(&here, why);
+                    return None;
                 }
                 Some(Action::Set(text))
             }
@@ -1390,13 +1459,14 @@ pub(crate) fn json_schema(selector: &Value) -> Value {
     let services = |what: &str| json!({"type": "string", "description": format!("{what} this service (as deploy names it) on the hosts of `on`.")});
     let args = json!({
         "type": ["object", "null"],
-        "description": "Arguments of the workload's type (rally: task, args; http: rate or \
-                        connections, path, timeout; ping: interval; iperf3: parallel; command: \
+        "description": "Arguments of the workload's type (rally: task, args, openrc; http: rate or \
+                        connections, port, path, timeout; ping: interval; iperf3: parallel; command: \
                         run). A list of values is an axis of the parameter matrix.",
         "additionalProperties": false,
         "properties": {
             "rate": axis(json!({"type": "number", "exclusiveMinimum": 0, "description": "Requests per second (open loop)."})),
             "connections": axis(whole(1, 100_000)),
+            "port": axis(whole(1, 65_535)),
             "path": axis(json!({"type": "string", "pattern": "^/"})),
             "timeout": axis(span.clone()),
             "interval": axis(span.clone()),
@@ -1404,6 +1474,7 @@ pub(crate) fn json_schema(selector: &Value) -> Value {
             "run": axis(json!({"type": "string", "minLength": 1, "description": "A shell command."})),
             "task": axis(json!({"type": "string", "description": "A Rally task file, next to the scenario."})),
             "args": {"type": "object", "description": "The Rally task's arguments; lists are axes."},
+            "openrc": axis(json!({"type": "string", "pattern": "^/", "description": "The file Rally's credentials come from on the hosts of `from`, sourced with a target's site as its argument (default /root/admin-openrc, as the keystone stack writes it)."})),
         },
     });
     let event = json!({
@@ -1424,6 +1495,7 @@ pub(crate) fn json_schema(selector: &Value) -> Value {
         },
     });
     let defaults = json!({
+        "wan": axis(json!({"type": "string", "minLength": 1, "description": "Changes of the WAN in force for the point, as `enos tc apply --set` (several joined by `;`): paris<->rennes delay=50ms."})),
         "duration": axis(span.clone()),
         "count": axis(whole(1, 100_000_000)),
         "warmup": span.clone(),

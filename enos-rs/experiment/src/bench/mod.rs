@@ -10,6 +10,8 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use enos_core::{Host, Reporter, Testbed, layout};
@@ -26,6 +28,8 @@ use crate::registry::Providers;
 use crate::session::Session;
 use crate::stream::RecordStream;
 use crate::{Error, provider_of, wan};
+
+mod rally;
 
 /// The version of the bench records and of `run.json`.
 pub const BENCH_VERSION: u32 = 1;
@@ -132,9 +136,6 @@ pub async fn bench(
                 .hint("add workloads under `bench:` (see docs/scenario.md)"),
         });
     }
-    for w in &workloads {
-        refuse_unbuilt(w)?;
-    }
     let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();
     let relative = layout::bench_run(&stamp);
     let dir = session.experiment.dir().join(&relative);
@@ -168,11 +169,15 @@ pub async fn bench(
     let wan_before = current_matrix(&session);
 
     let outcome = {
+        let place = RunPlace {
+            stamp: &stamp,
+            dir: &dir,
+        };
         let run = run_all(
             &mut session,
             provider.as_ref(),
             &workloads,
-            &dir,
+            &place,
             &mut record,
             &wan_before,
             request,
@@ -221,43 +226,6 @@ pub async fn bench(
     Ok(BenchRun { dir, record })
 }
 
-/// Refuses, before anything runs, what this version cannot run yet.
-fn refuse_unbuilt(w: &Workload) -> Result<(), Error> {
-    if w.kind == WorkloadKind::Rally {
-        return Err(Error::new(format!(
-            "workload '{}': `rally` workloads are not built yet; this version runs http, ping, \
-             iperf3 and command",
-            w.name
-        )));
-    }
-    for event in &w.events {
-        if !matches!(
-            event.action,
-            Action::Set(_)
-                | Action::Partition(_)
-                | Action::Heal(_)
-                | Action::Cut(_)
-                | Action::Stop { .. }
-                | Action::Kill { .. }
-        ) {
-            return Err(Error::new(format!(
-                "workload '{}': this version's events are set, partition, heal, cut, stop and \
-                 kill (`start` comes later; `enos deploy` starts a stopped service again)",
-                w.name
-            )));
-        }
-    }
-    if let Some(Targets::Urls(urls)) = &w.targets
-        && urls.iter().any(|u| u.contains("{{"))
-    {
-        return Err(Error::new(format!(
-            "workload '{}': templated URLs are not built yet; give targets as hosts, or plain URLs",
-            w.name
-        )));
-    }
-    Ok(())
-}
-
 /// The matrix in force, or the scenario's own.
 fn current_matrix(session: &Session) -> WanMatrix {
     let hosts = wan::wan_hosts(&session.testbed);
@@ -271,13 +239,14 @@ async fn run_all(
     session: &mut Session,
     provider: &dyn Provider,
     workloads: &[Workload],
-    dir: &Path,
+    place: &RunPlace<'_>,
     record: &mut RunRecord,
     wan_before: &WanMatrix,
     request: &BenchRequest,
     reporter: &dyn Reporter,
 ) -> Result<(), Error> {
     let fleet = session.fleet(reporter).await?;
+    let dir = place.dir;
     let run_file = dir.join(layout::BENCH_RUN);
     for (w, workload) in workloads.iter().enumerate() {
         let stream = RecordStream::open(&dir.join(&record.workloads[w].file))?;
@@ -294,14 +263,19 @@ async fn run_all(
                     .filter(|h| !lost.contains(&h.name))
                     .collect();
                 let label = Label {
-                    workload: &workload.name,
+                    workload: workload.name.clone(),
                     point: index,
                     repeat,
                     params: json!(point.labels),
                 };
+                if let Some(changes) = &point.wan {
+                    let changes: Vec<String> =
+                        changes.split(';').map(|c| c.trim().to_owned()).collect();
+                    apply_changes(session, provider, &changes, reporter).await?;
+                }
                 let testbed = session.testbed.clone();
                 let measured = run_point(
-                    &fleet, &testbed, workload, point, &hosts, &label, &stream, request,
+                    &fleet, &testbed, workload, point, &hosts, &label, &stream, request, place,
                 );
                 let events = run_events(session, provider, workload, &label, &stream, reporter);
                 let (written, _) = tokio::join!(measured, events);
@@ -334,15 +308,22 @@ async fn run_all(
     Ok(())
 }
 
+/// Where a run is: its stamp and its directory.
+struct RunPlace<'a> {
+    stamp: &'a str,
+    dir: &'a Path,
+}
+
 /// What every record of one run of a point carries.
-struct Label<'a> {
-    workload: &'a str,
+#[derive(Clone)]
+struct Label {
+    workload: String,
     point: usize,
     repeat: u64,
     params: Value,
 }
 
-impl Label<'_> {
+impl Label {
     /// `fields` with the label's fields in front.
     fn record(&self, kind: &str, fields: Value) -> Value {
         let mut record = json!({
@@ -393,9 +374,10 @@ async fn run_point(
     workload: &Workload,
     point: &Point,
     hosts: &[Host],
-    label: &Label<'_>,
+    label: &Label,
     stream: &RecordStream,
     request: &BenchRequest,
+    place: &RunPlace<'_>,
 ) -> Result<Written, Error> {
     let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     let all = fleet;
@@ -518,11 +500,26 @@ async fn run_point(
         }
         WorkloadKind::Http => {
             written.records += run_http(
-                &fleet, workload, point, hosts, &targets, label, stream, request,
+                &fleet, testbed, workload, point, hosts, &targets, label, stream, request,
             )
             .await?;
         }
-        WorkloadKind::Rally => {}
+        WorkloadKind::Rally => {
+            let (records, lost) = rally::run(
+                &fleet,
+                workload,
+                point,
+                hosts,
+                &targets,
+                label,
+                stream,
+                place.stamp,
+                place.dir,
+            )
+            .await?;
+            written.records += records;
+            written.lost.extend(lost);
+        }
     }
     Ok(written)
 }
@@ -567,23 +564,30 @@ async fn iperf3_pair(
 #[allow(clippy::too_many_arguments)]
 async fn run_http(
     fleet: &Fleet,
+    testbed: &Testbed,
     workload: &Workload,
     point: &Point,
     hosts: &[Host],
     targets: &[Host],
-    label: &Label<'_>,
+    label: &Label,
     stream: &RecordStream,
     request: &BenchRequest,
 ) -> Result<u64, Error> {
     let path = arg_str(point, "path").unwrap_or("/");
-    let urls: Vec<String> = match &workload.targets {
-        Some(Targets::Urls(urls)) => urls.clone(),
-        _ => targets
-            .iter()
-            .map(|t| format!("http://{}{path}", t.address))
-            .collect(),
+    let port = point
+        .args
+        .get("port")
+        .and_then(Value::as_u64)
+        .map_or(String::new(), |p| format!(":{p}"));
+    let targets: Vec<String> = targets
+        .iter()
+        .map(|t| format!("http://{}{port}{path}", t.address))
+        .collect();
+    let templates = match &workload.targets {
+        Some(Targets::Urls(urls)) => urls.as_slice(),
+        _ => &[],
     };
-    if urls.is_empty() {
+    if targets.is_empty() && templates.is_empty() {
         return Err(Error::new(format!(
             "workload '{}': no target",
             workload.name
@@ -602,11 +606,25 @@ async fn run_http(
         .and_then(|t| t.parse::<Timeout>().ok())
         .map_or_else(|| "10s".to_owned(), |t| t.to_string());
     let warmup = workload.warmup.0;
+    let mut urls = Vec::with_capacity(hosts.len());
+    for (i, host) in hosts.iter().enumerate() {
+        urls.push(if templates.is_empty() {
+            targets[i % targets.len()].clone()
+        } else {
+            let template = &templates[i % templates.len()];
+            render_url(template, host, testbed).map_err(|why| {
+                Error::new(format!(
+                    "workload '{}': the URL {template} on {}: {why}",
+                    workload.name, host.name
+                ))
+            })?
+        });
+    }
     let commands: Vec<(String, String)> = hosts
         .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let url = &urls[i % urls.len()];
+        .zip(&urls)
+        .map(|(h, url)| {
+            let url = enos_deploy::script::quote(url);
             (
                 h.name.clone(),
                 format!(
@@ -620,47 +638,102 @@ async fn run_http(
         })
         .collect();
     let budget = duration + warmup + Duration::from_secs(60);
-    let mut written = 0;
-    for result in fleet
-        .run_each(&commands, budget, &enos_core::NullReporter)
-        .await
-    {
-        match result.outcome {
-            Ok(output) if output.exit.code() != Some(0) => {
-                stream.push(&label.record(
-                    "http",
-                    json!({
-                        "host": result.host,
-                        "error": format!("the load generator failed ({}): {}", output.exit, tail(&output.stderr).trim()),
-                    }),
-                ))?;
-                written += 1;
-            }
-            Ok(output) => {
-                for line in output.stdout_text().lines() {
-                    let Ok(fields) = serde_json::from_str::<Value>(line) else {
-                        continue;
-                    };
-                    let mut fields = fields;
-                    if let Some(map) = fields.as_object_mut() {
-                        map.insert("host".to_owned(), Value::from(result.host.clone()));
-                        if let Some(kind) = map.remove("type") {
-                            map.insert("http".to_owned(), kind);
-                        }
-                    }
-                    stream.push(&label.record("http", fields))?;
-                    written += 1;
+    // The generators' records go to the stream as they come, labelled: none is kept here.
+    let counted = Arc::new(AtomicU64::new(0));
+    let failure: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
+    let sink: enos_remote::LineSink = {
+        let (stream, label) = (stream.clone(), label.clone());
+        let (counted, failure) = (Arc::clone(&counted), Arc::clone(&failure));
+        Arc::new(move |host: &str, line: &str| {
+            let Ok(mut fields) = serde_json::from_str::<Value>(line) else {
+                return;
+            };
+            if let Some(map) = fields.as_object_mut() {
+                map.insert("host".to_owned(), Value::from(host));
+                if let Some(kind) = map.remove("type") {
+                    map.insert("http".to_owned(), kind);
                 }
             }
-            Err(e) => {
-                stream.push(
-                    &label.record("http", json!({"host": result.host, "error": e.reason()})),
-                )?;
-                written += 1;
+            match stream.push(&label.record("http", fields)) {
+                Ok(()) => {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    let mut first = failure.lock().unwrap_or_else(|e| e.into_inner());
+                    first.get_or_insert(e);
+                }
             }
-        }
+        })
+    };
+    let results = fleet
+        .run_streaming(&commands, budget, &enos_core::NullReporter, sink)
+        .await;
+    if let Some(e) = failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(e);
+    }
+    let mut written = counted.load(Ordering::Relaxed);
+    for result in results {
+        let error = match result.outcome {
+            Ok(output) if output.exit.code() != Some(0) => format!(
+                "the load generator failed ({}): {}",
+                output.exit,
+                tail(&output.stderr).trim()
+            ),
+            Ok(_) => continue,
+            Err(e) => e.reason(),
+        };
+        stream.push(&label.record("http", json!({"host": result.host, "error": error})))?;
+        written += 1;
     }
     Ok(written)
+}
+
+/// A host as URL templates see it.
+#[derive(Serialize)]
+struct HostView<'a> {
+    name: &'a str,
+    site: &'a str,
+    role: &'a str,
+    address: String,
+}
+
+impl<'a> From<&'a Host> for HostView<'a> {
+    fn from(h: &'a Host) -> Self {
+        HostView {
+            name: &h.name,
+            site: &h.site,
+            role: &h.role,
+            address: h.address.to_string(),
+        }
+    }
+}
+
+/// The URL template `template` for the load generator on `host`: it sees `host` (that host's
+/// name, site, role and address), `hosts` (every host) and `groups` (role and site names, each
+/// with its hosts), as deploy templates do.
+fn render_url(template: &str, host: &Host, testbed: &Testbed) -> Result<String, String> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let hosts: Vec<HostView<'_>> = testbed.hosts.iter().map(HostView::from).collect();
+    let mut groups: indexmap::IndexMap<&str, Vec<HostView<'_>>> = indexmap::IndexMap::new();
+    for h in &testbed.hosts {
+        groups.entry(&h.role).or_default().push(HostView::from(h));
+    }
+    for h in &testbed.hosts {
+        groups.entry(&h.site).or_default().push(HostView::from(h));
+    }
+    let context = minijinja::context! {
+        host => HostView::from(host),
+        hosts => hosts,
+        groups => groups,
+    };
+    let url = env
+        .render_str(template, context)
+        .map_err(|e| e.to_string())?;
+    if !url.contains("://") {
+        return Err(format!("'{url}' is not a URL"));
+    }
+    Ok(url)
 }
 
 /// Runs the workload's events at their offsets, recording each with its time.
@@ -668,7 +741,7 @@ async fn run_events(
     session: &mut Session,
     provider: &dyn Provider,
     workload: &Workload,
-    label: &Label<'_>,
+    label: &Label,
     stream: &RecordStream,
     reporter: &dyn Reporter,
 ) {
@@ -747,13 +820,16 @@ async fn run_events(
             }
             Action::Stop { service, on } => (
                 "stop",
-                signal_service(session, service, on, "TERM", reporter).await,
+                on_service(session, service, on, &signal("TERM"), reporter).await,
             ),
             Action::Kill { service, on } => (
                 "kill",
-                signal_service(session, service, on, "KILL", reporter).await,
+                on_service(session, service, on, &signal("KILL"), reporter).await,
             ),
-            _ => ("unsupported", Err(Error::new("not built yet"))),
+            Action::Start { service, on } => (
+                "start",
+                on_service(session, service, on, START, reporter).await,
+            ),
         };
         let _ = stream.push(&label.record(
             "event",
@@ -768,13 +844,29 @@ async fn run_events(
     }
 }
 
-/// Sends `signal` to the whole process group of the deploy steps' service `service` on the
-/// hosts `on` names, as root.
-async fn signal_service(
+/// The script that sends `signal` to a service's whole process group (its pid file in
+/// `$pidf`).
+fn signal(signal: &str) -> String {
+    format!(
+        "pid=$(cat \"$pidf\" 2>/dev/null) || {{ echo \"no service $name here\" >&2; exit 1; }}; \
+         kill -s {signal} -- \"-$pid\""
+    )
+}
+
+/// The script that starts a service again as its deploy step did, unless it runs (its start
+/// file in `$startf`, written by that step).
+const START: &str = "pid=$(cat \"$pidf\" 2>/dev/null || true); \
+     if [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null; then exit 0; fi; \
+     [ -r \"$startf\" ] || { echo \"no service $name here (deployed by this version of enos)\" >&2; exit 1; }; \
+     sh \"$startf\"";
+
+/// Runs `script` as root on the hosts `on` names, about the deploy steps' service `service`:
+/// `$name`, `$pidf` (its pid file) and `$startf` (its start file) are set.
+async fn on_service(
     session: &mut Session,
     service: &str,
     on: &Selector,
-    signal: &str,
+    script: &str,
     reporter: &dyn Reporter,
 ) -> Result<(), Error> {
     if !enos_deploy::script::is_service_name(service) {
@@ -783,16 +875,12 @@ async fn signal_service(
         )));
     }
     let hosts = select(&session.testbed, on);
-    let pidfile = format!("{}/{service}.pid", enos_deploy::script::SERVICE_DIR);
+    let dir = enos_deploy::script::SERVICE_DIR;
+    let script =
+        format!("name={service}; pidf={dir}/$name.pid; startf={dir}/$name.start; {script}");
     let commands: Vec<(String, String)> = hosts
         .iter()
-        .map(|h| {
-            let script = format!(
-                "pid=$(cat {pidfile} 2>/dev/null) || {{ echo 'no service {service} here' >&2; exit 1; }}; \
-                 kill -s {signal} -- \"-$pid\""
-            );
-            (h.name.clone(), h.as_root(&script))
-        })
+        .map(|h| (h.name.clone(), h.as_root(&script)))
         .collect();
     let fleet = session.fleet(reporter).await?;
     let failed: Vec<String> = fleet
