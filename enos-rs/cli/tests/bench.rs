@@ -246,6 +246,8 @@ fn http_measures_the_wan_a_stall_and_a_killed_then_started_service_from_intended
          duration: 3s\n    \
          - name: service-time\n      type: http\n      from: web\n      targets: web\n      \
          duration: 3s\n    \
+         - name: ramp\n      type: http\n      from: client\n      targets: web\n      \
+         args: {{steps: \"20:1s,100:1s\"}}\n      duration: 2s\n    \
          - name: stalled\n      type: http\n      from: client\n      \
          targets: \"http://{{{{ groups.web[0].address }}}}:8080/\"\n      duration: 4s\n    \
          - name: killed\n      type: http\n      from: client\n      targets: web\n      \
@@ -278,6 +280,15 @@ fn http_measures_the_wan_a_stall_and_a_killed_then_started_service_from_intended
         "median {measured:.3} ms for a {rtt} ms round trip and {service:.3} ms of service"
     );
 
+    // Stepped rates: 20 requests in the first second, 100 in the next.
+    let ramp = requests("ramp");
+    let in_second = |s: f64| {
+        ramp.iter()
+            .filter(|r| (s..s + 1.0).contains(&(r["intended_ns"].as_f64().unwrap() / 1e9)))
+            .count()
+    };
+    assert_eq!((in_second(0.0), in_second(1.0)), (20, 100), "{ramp:?}");
+
     // A server stalled for 2 s: every request intended during the stall ends after it, so its
     // latency, counted from its intended send time, holds the rest of the stall.
     let stalled = records(&ws, "stalled");
@@ -289,7 +300,11 @@ fn http_measures_the_wan_a_stall_and_a_killed_then_started_service_from_intended
     // The line of the file among those `enos exec` adds: two numbers.
     let stall: Vec<f64> = text(&read.stdout)
         .lines()
-        .map(|l| l.split_whitespace().map(str::parse).collect::<Result<Vec<f64>, _>>())
+        .map(|l| {
+            l.split_whitespace()
+                .map(str::parse)
+                .collect::<Result<Vec<f64>, _>>()
+        })
         .find_map(|numbers| numbers.ok().filter(|n| n.len() == 2))
         .unwrap_or_else(|| panic!("{}", text(&read.stdout)));
     let (from_ms, to_ms) = (

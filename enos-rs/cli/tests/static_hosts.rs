@@ -51,17 +51,27 @@ fn static_hosts_deploy_shape_exec_and_destroy_through_sudo_and_refuse_a_swapped_
     machines.set_forwarding(true);
     let marker = format!("/etc/enos-{}-marker", machines.prefix);
     let _cleanup = RemoveOnDrop(marker.clone());
-    let ws = Workspace::new(&scenario(
-        &machines,
-        "static-e2e",
-        "",
-        "    known_hosts: known_hosts\n",
+    // A web server on the first host, and an http workload from the second: the load
+    // generator (enos itself) is copied to it, as to any host that does not share our files.
+    let web = "  - name: web\n    service:\n      name: web\n      \
+               command: exec python3 -m http.server --bind {{ host.address }} 8000\n      \
+               ready: {tcp: 8000}\n    roles: [server]\n\
+               bench:\n  workloads:\n    - name: get\n      type: http\n      from: client\n      \
+               targets: server\n      args: {rate: 20, port: 8000}\n      duration: 1s\n";
+    let ws = Workspace::new(&format!(
+        "{}{web}",
+        scenario(
+            &machines,
+            "static-e2e",
+            "",
+            "    known_hosts: known_hosts\n"
+        )
     ));
     std::fs::write(ws.path().join("known_hosts"), machines.known_hosts()).unwrap();
 
     let out = ws.enos(&["validate", "scenario.yaml"]);
     assert_success(&out, "enos validate");
-    assert!(text(&out.stdout).contains("2 sites, 2 hosts, 1 deploy step"));
+    assert!(text(&out.stdout).contains("2 sites, 2 hosts, 2 deploy steps"));
 
     // Deploy: every host answers, facts name each host's interface, the step runs as root
     // through sudo while the login is not root.
@@ -84,6 +94,20 @@ fn static_hosts_deploy_shape_exec_and_destroy_through_sudo_and_refuse_a_swapped_
         "{}",
         text(&out.stdout)
     );
+
+    let out = ws.enos(&["bench"]);
+    assert_success(&out, "enos bench");
+    let records = std::fs::read_to_string(ws.env_dir().join("bench/current/get.jsonl")).unwrap();
+    let answered = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["http"] == "request" && r["status"] == 200)
+        .count();
+    assert_eq!(answered, 20, "{records}");
+    let copies: Vec<_> = std::fs::read_dir(machines.home().join(".cache/enos"))
+        .unwrap()
+        .collect();
+    assert_eq!(copies.len(), 1, "one copy of enos in the login's home");
 
     // Shaping: a rate limit with htb alone (this kernel may lack netem), through sudo, on each
     // host's eth0; iperf3 measures it.

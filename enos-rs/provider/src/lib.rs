@@ -127,6 +127,13 @@ pub trait Provider: ProviderKind {
         false
     }
 
+    /// Whether the hosts see the control machine's files at the same paths (the local
+    /// provider's do): programs enos runs on them (the `http` load generator, which is enos
+    /// itself) are then run from where they are, and copied to the hosts otherwise.
+    fn hosts_share_files(&self) -> bool {
+        false
+    }
+
     /// Facts about the experiment's testbed worth showing in `enos info`, as (label, value) pairs.
     fn describe(&self, experiment: &Experiment) -> Vec<(String, String)>;
 

@@ -130,6 +130,7 @@ const KINDS: &[&str] = &[
     "bench-bad-events",
     "bench-arguments-of-another-type",
     "bench-bad-wan",
+    "bench-bad-steps",
 ];
 
 /// The fixture of `kind`, relative to the crate (tests run from there), so that messages hold

@@ -595,6 +595,11 @@ impl Provider for LocalProvider {
         Ok(())
     }
 
+    fn hosts_share_files(&self) -> bool {
+        // A host's root is an overlay of the machine's own.
+        true
+    }
+
     fn describe(&self, experiment: &Experiment) -> Vec<(String, String)> {
         let Some(state) = local_state(experiment) else {
             return vec![(

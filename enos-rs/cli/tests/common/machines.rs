@@ -237,6 +237,11 @@ impl Machines {
         );
     }
 
+    /// The login's home directory (every machine's).
+    pub fn home(&self) -> std::path::PathBuf {
+        self.dir.path().join("home")
+    }
+
     /// A known_hosts file pinning every host's key (and the gateway's).
     pub fn known_hosts(&self) -> String {
         std::iter::once(&self.gateway)

@@ -172,6 +172,7 @@ pub async fn bench(
         let place = RunPlace {
             stamp: &stamp,
             dir: &dir,
+            program: String::new(),
         };
         let run = run_all(
             &mut session,
@@ -246,6 +247,12 @@ async fn run_all(
     reporter: &dyn Reporter,
 ) -> Result<(), Error> {
     let fleet = session.fleet(reporter).await?;
+    let program = program_on_hosts(&fleet, &session.testbed, provider, workloads, request).await?;
+    let place = &RunPlace {
+        stamp: place.stamp,
+        dir: place.dir,
+        program,
+    };
     let dir = place.dir;
     let run_file = dir.join(layout::BENCH_RUN);
     for (w, workload) in workloads.iter().enumerate() {
@@ -275,7 +282,7 @@ async fn run_all(
                 }
                 let testbed = session.testbed.clone();
                 let measured = run_point(
-                    &fleet, &testbed, workload, point, &hosts, &label, &stream, request, place,
+                    &fleet, &testbed, workload, point, &hosts, &label, &stream, place,
                 );
                 let events = run_events(session, provider, workload, &label, &stream, reporter);
                 let (written, _) = tokio::join!(measured, events);
@@ -308,10 +315,77 @@ async fn run_all(
     Ok(())
 }
 
-/// Where a run is: its stamp and its directory.
+/// Where a run is: its stamp and its directory, and the `enos` program hosts run the load
+/// generator with.
 struct RunPlace<'a> {
     stamp: &'a str,
     dir: &'a Path,
+    program: String,
+}
+
+/// The `enos` program the hosts of `http` workloads run the load generator with: this one,
+/// where the hosts share the machine's files; otherwise a copy in each host's
+/// `~/.cache/enos/`, named by this one's size and time, made on the hosts that lack it.
+async fn program_on_hosts(
+    fleet: &Fleet,
+    testbed: &Testbed,
+    provider: &dyn Provider,
+    workloads: &[Workload],
+    request: &BenchRequest,
+) -> Result<String, Error> {
+    let local = request.program.display().to_string();
+    let mut names: Vec<String> = Vec::new();
+    for w in workloads.iter().filter(|w| w.kind == WorkloadKind::Http) {
+        for h in select(testbed, &w.from) {
+            if !names.contains(&h.name) {
+                names.push(h.name);
+            }
+        }
+    }
+    if provider.hosts_share_files() || names.is_empty() {
+        return Ok(enos_deploy::script::quote(&local));
+    }
+    let meta = std::fs::metadata(&request.program)
+        .map_err(|e| Error::new(format!("cannot read {local}: {e}")))?;
+    let stamp = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let relative = format!(".cache/enos/enos-{}-{stamp}", meta.len());
+    let reporter = enos_core::NullReporter;
+    let hosts = fleet.subset(&names);
+    let check = format!("test -x {relative}");
+    let lacking: Vec<String> = hosts
+        .run(&check, Duration::from_secs(30), &reporter)
+        .await
+        .into_iter()
+        .filter(|r| !r.outcome.as_ref().is_ok_and(|o| o.exit.code() == Some(0)))
+        .map(|r| r.host)
+        .collect();
+    let failed: Vec<String> = fleet
+        .subset(&lacking)
+        .upload(
+            &request.program,
+            &relative,
+            Duration::from_secs(300),
+            &reporter,
+        )
+        .await
+        .into_iter()
+        .filter_map(|r| {
+            r.outcome
+                .err()
+                .map(|e| format!("{}: {}", r.host, e.reason()))
+        })
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::new(format!(
+            "copying enos to the hosts of the http workloads: {}",
+            failed.join("; ")
+        )));
+    }
+    Ok(format!("\"$HOME\"/{relative}"))
 }
 
 /// What every record of one run of a point carries.
@@ -376,7 +450,6 @@ async fn run_point(
     hosts: &[Host],
     label: &Label,
     stream: &RecordStream,
-    request: &BenchRequest,
     place: &RunPlace<'_>,
 ) -> Result<Written, Error> {
     let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
@@ -500,7 +573,15 @@ async fn run_point(
         }
         WorkloadKind::Http => {
             written.records += run_http(
-                &fleet, testbed, workload, point, hosts, &targets, label, stream, request,
+                &fleet,
+                testbed,
+                workload,
+                point,
+                hosts,
+                &targets,
+                label,
+                stream,
+                &place.program,
             )
             .await?;
         }
@@ -571,7 +652,7 @@ async fn run_http(
     targets: &[Host],
     label: &Label,
     stream: &RecordStream,
-    request: &BenchRequest,
+    program: &str,
 ) -> Result<u64, Error> {
     let path = arg_str(point, "path").unwrap_or("/");
     let port = point
@@ -596,11 +677,13 @@ async fn run_http(
     let duration = point.duration.map_or(Duration::from_secs(10), |s| s.0);
     let load = match (
         point.args.get("rate").and_then(Value::as_f64),
+        arg_str(point, "steps"),
         point.args.get("connections").and_then(Value::as_u64),
     ) {
-        (Some(rate), _) => format!("--rate {rate}"),
-        (None, Some(n)) => format!("--connections {n}"),
-        (None, None) => "--rate 10".to_owned(),
+        (Some(rate), _, _) => format!("--rate {rate}"),
+        (None, Some(steps), _) => format!("--steps {}", enos_deploy::script::quote(steps)),
+        (None, None, Some(n)) => format!("--connections {n}"),
+        (None, None, None) => "--rate 10".to_owned(),
     };
     let timeout = arg_str(point, "timeout")
         .and_then(|t| t.parse::<Timeout>().ok())
@@ -629,7 +712,7 @@ async fn run_http(
                 h.name.clone(),
                 format!(
                     "{} daemon {} --url {url} {load} --duration {}ms --warmup {}ms --timeout {timeout} --out -",
-                    request.program.display(),
+                    program,
                     enos_loadgen::daemon::NAME,
                     duration.as_millis(),
                     warmup.as_millis(),

@@ -94,7 +94,7 @@ impl WorkloadKind {
     pub fn arguments(self) -> &'static [&'static str] {
         match self {
             WorkloadKind::Rally => &["task", "args", "openrc"],
-            WorkloadKind::Http => &["rate", "connections", "port", "path", "timeout"],
+            WorkloadKind::Http => &["rate", "steps", "connections", "port", "path", "timeout"],
             WorkloadKind::Ping => &["interval"],
             WorkloadKind::Iperf3 => &["parallel"],
             WorkloadKind::Command => &["run"],
@@ -938,12 +938,12 @@ impl Checker<'_> {
                 }
             }
         }
-        // Defaults of the arguments this kind takes; `rate` and `connections` shadow each other.
+        // Defaults of the arguments this kind takes; `rate`, `steps` and `connections` shadow
+        // each other.
+        const LOADS: [&str; 3] = ["rate", "steps", "connections"];
         for (name, values) in &defaults.args {
             let shadowed = match name.as_str() {
-                "rate" | "connections" => {
-                    args.contains_key("rate") || args.contains_key("connections")
-                }
+                "rate" | "steps" | "connections" => LOADS.iter().any(|l| args.contains_key(*l)),
                 _ => args.contains_key(name),
             };
             if takes.contains(&name.as_str()) && !shadowed {
@@ -955,35 +955,38 @@ impl Checker<'_> {
         }
         match kind {
             // An argument written with a wrong value is not reported missing too.
-            WorkloadKind::Http => match (
-                out.contains_key("rate") || args.contains_key("rate"),
-                out.contains_key("connections") || args.contains_key("connections"),
-            ) {
-                (true, true) => {
-                    let at = if args.contains_key("connections") {
-                        format!("{here}.connections")
-                    } else {
-                        format!("{here}.rate")
-                    };
-                    self.key_error(
-                        &at,
-                        "give either `rate` (requests per second, open loop) or `connections` \
-                         (closed loop), not both",
-                    );
-                    ok = false;
+            WorkloadKind::Http => {
+                let given: Vec<&str> = LOADS
+                    .into_iter()
+                    .filter(|l| out.contains_key(*l) || args.contains_key(*l))
+                    .collect();
+                match given.len() {
+                    0 => {
+                        self.missing(
+                            &format!("{here}.rate"),
+                            if args.is_empty() { path } else { &here },
+                            "either `rate` (requests per second, open loop), `steps` (rates one \
+                             after the other, open loop) or `connections` (closed loop)",
+                            "rate: 100",
+                        );
+                        ok = false;
+                    }
+                    1 => {}
+                    _ => {
+                        let last = given
+                            .iter()
+                            .rev()
+                            .find(|l| args.contains_key(**l))
+                            .unwrap_or(&given[given.len() - 1]);
+                        self.key_error(
+                            &format!("{here}.{last}"),
+                            "give one of `rate` (requests per second, open loop), `steps` (rates \
+                             one after the other, open loop) or `connections` (closed loop)",
+                        );
+                        ok = false;
+                    }
                 }
-                (false, false) => {
-                    self.missing(
-                        &format!("{here}.rate"),
-                        if args.is_empty() { path } else { &here },
-                        "either `rate` (requests per second, open loop) or `connections` (closed \
-                         loop)",
-                        "rate: 100",
-                    );
-                    ok = false;
-                }
-                _ => {}
-            },
+            }
             WorkloadKind::Command if !out.contains_key("run") && !args.contains_key("run") => {
                 self.missing(
                     &format!("{here}.run"),
@@ -1055,6 +1058,16 @@ impl Checker<'_> {
                     }
                 },
                 "connections" => c.bench_whole(at, v, 1, 100_000).map(Value::from),
+                "steps" => {
+                    let text = c.bench_text(at, v, "steps such as '100:10s,200:10s'")?;
+                    match check_steps(&text) {
+                        Ok(()) => Some(Value::from(text)),
+                        Err(why) => {
+                            c.value_error(at, why);
+                            None
+                        }
+                    }
+                }
                 "parallel" => c.bench_whole(at, v, 1, 128).map(Value::from),
                 "port" => c.bench_whole(at, v, 1, 65_535).map(Value::from),
                 "timeout" => c
@@ -1444,6 +1457,32 @@ impl Checker<'_> {
     }
 }
 
+/// Checks `steps` of an http workload: `RATE:DURATION` pairs joined by commas, each rate a
+/// number of requests per second greater than 0, each duration greater than 0.
+fn check_steps(text: &str) -> Result<(), String> {
+    for step in text.split(',') {
+        let (rate, length) = step.trim().split_once(':').ok_or_else(|| {
+            format!("'{step}' is not RATE:DURATION (steps such as '100:10s,200:10s')")
+        })?;
+        match rate.trim().parse::<f64>() {
+            Ok(r) if r > 0.0 && r.is_finite() => {}
+            _ => {
+                return Err(format!(
+                    "'{rate}' is not a rate greater than 0 (in '{step}')"
+                ));
+            }
+        }
+        let span: Span = length
+            .trim()
+            .parse()
+            .map_err(|e| format!("'{length}' in '{step}': {e}"))?;
+        if span.0.is_zero() {
+            return Err(format!("a step lasts more than 0 ('{step}')"));
+        }
+    }
+    Ok(())
+}
+
 /// The JSON Schema of the `bench:` section; `selector` is that of a set of hosts.
 pub(crate) fn json_schema(selector: &Value) -> Value {
     use serde_json::json;
@@ -1459,12 +1498,13 @@ pub(crate) fn json_schema(selector: &Value) -> Value {
     let services = |what: &str| json!({"type": "string", "description": format!("{what} this service (as deploy names it) on the hosts of `on`.")});
     let args = json!({
         "type": ["object", "null"],
-        "description": "Arguments of the workload's type (rally: task, args, openrc; http: rate or \
-                        connections, port, path, timeout; ping: interval; iperf3: parallel; command: \
+        "description": "Arguments of the workload's type (rally: task, args, openrc; http: rate, steps \
+                        or connections, port, path, timeout; ping: interval; iperf3: parallel; command: \
                         run). A list of values is an axis of the parameter matrix.",
         "additionalProperties": false,
         "properties": {
             "rate": axis(json!({"type": "number", "exclusiveMinimum": 0, "description": "Requests per second (open loop)."})),
+            "steps": axis(json!({"type": "string", "pattern": "^[^:,]+:[^:,]+(,[^:,]+:[^:,]+)*$", "description": "Rates one after the other (open loop): RATE:DURATION pairs, 100:10s,200:10s."})),
             "connections": axis(whole(1, 100_000)),
             "port": axis(whole(1, 65_535)),
             "path": axis(json!({"type": "string", "pattern": "^/"})),
