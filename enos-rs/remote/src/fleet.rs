@@ -214,15 +214,8 @@ impl Fleet {
         timeout: Duration,
         reporter: &dyn Reporter,
     ) -> Vec<HostResult<CommandOutput>> {
-        let commands = commands
-            .iter()
-            .map(|(host, command)| HostCommand {
-                host: host.clone(),
-                command: command.clone(),
-                input: Vec::new(),
-            })
-            .collect();
-        self.run_commands("run", commands, timeout, reporter).await
+        self.run_commands("run", without_input(commands), timeout, reporter)
+            .await
     }
 
     /// Runs each host's own command line with its own standard input, as one progress task
@@ -236,6 +229,39 @@ impl Fleet {
         commands: Vec<HostCommand>,
         timeout: Duration,
         reporter: &dyn Reporter,
+    ) -> Vec<HostResult<CommandOutput>> {
+        self.run_host_commands(title, commands, timeout, reporter, None)
+            .await
+    }
+
+    /// Runs each host's own command line as [`Fleet::run_each`] does, but hands its standard
+    /// output to `lines` line by line as it comes instead of keeping it (the outputs' `stdout`
+    /// are empty): for commands that write records for as long as they run.
+    pub async fn run_streaming(
+        &self,
+        commands: &[(String, String)],
+        timeout: Duration,
+        reporter: &dyn Reporter,
+        lines: LineSink,
+    ) -> Vec<HostResult<CommandOutput>> {
+        self.run_host_commands(
+            "run",
+            without_input(commands),
+            timeout,
+            reporter,
+            Some(lines),
+        )
+        .await
+    }
+
+    /// [`Fleet::run_commands`], standard output kept or handed to `lines`.
+    async fn run_host_commands(
+        &self,
+        title: &str,
+        commands: Vec<HostCommand>,
+        timeout: Duration,
+        reporter: &dyn Reporter,
+        lines: Option<LineSink>,
     ) -> Vec<HostResult<CommandOutput>> {
         let names: Vec<&str> = commands.iter().map(|c| c.host.as_str()).collect();
         let fleet = self.subset(&names);
@@ -254,46 +280,10 @@ impl Fleet {
                 |r: &Result<CommandOutput, RemoteError>| r.as_ref().is_ok_and(|o| o.success()),
                 move |shared, link| {
                     let command = by_host.get(link.host()).cloned();
+                    let lines = lines.clone();
                     Box::pin(async move {
                         match command {
-                            Some(c) => run_one(&shared, &link, &c.command, &c.input, None).await,
-                            None => Err(RemoteError::Invalid {
-                                host: link.host().to_owned(),
-                                message: "no command for this host".to_owned(),
-                            }),
-                        }
-                    })
-                },
-            )
-            .await
-    }
-
-    /// Runs each host's own command line as [`Fleet::run_each`] does, but hands its standard
-    /// output to `lines` line by line as it comes instead of keeping it (the outputs' `stdout`
-    /// are empty): for commands that write records for as long as they run.
-    pub async fn run_streaming(
-        &self,
-        commands: &[(String, String)],
-        timeout: Duration,
-        reporter: &dyn Reporter,
-        lines: LineSink,
-    ) -> Vec<HostResult<CommandOutput>> {
-        let names: Vec<&str> = commands.iter().map(|(host, _)| host.as_str()).collect();
-        let fleet = self.subset(&names);
-        let by_host: Arc<HashMap<String, String>> = Arc::new(commands.iter().cloned().collect());
-        fleet
-            .each_host(
-                "run",
-                "run",
-                timeout,
-                reporter,
-                |r: &Result<CommandOutput, RemoteError>| r.as_ref().is_ok_and(|o| o.success()),
-                move |shared, link| {
-                    let command = by_host.get(link.host()).cloned();
-                    let lines = Arc::clone(&lines);
-                    Box::pin(async move {
-                        match command {
-                            Some(c) => run_one(&shared, &link, &c, &[], Some(lines)).await,
+                            Some(c) => run_one(&shared, &link, &c.command, &c.input, lines).await,
                             None => Err(RemoteError::Invalid {
                                 host: link.host().to_owned(),
                                 message: "no command for this host".to_owned(),
@@ -414,6 +404,18 @@ impl Fleet {
 
 fn succeeded<T>(outcome: &Result<T, RemoteError>) -> bool {
     outcome.is_ok()
+}
+
+/// `(host, command)` pairs as commands without standard input.
+fn without_input(commands: &[(String, String)]) -> Vec<HostCommand> {
+    commands
+        .iter()
+        .map(|(host, command)| HostCommand {
+            host: host.clone(),
+            command: command.clone(),
+            input: Vec::new(),
+        })
+        .collect()
 }
 
 async fn run_one(
