@@ -19,12 +19,12 @@
 # (summary), OUTDIR/http-load-rss.csv (RSS samples).
 # Usage: perf/http-load.sh [DURATION] [OUTDIR]   (default 10m, OUTDIR perf-out/http-load)
 # Environment: RUNS (rounds of the steps, medians; default 3), RATES (default "1000 2000 5000
-# 10000 20000 40000 80000"), STEP (default 10s),
+# 10000 20000 30000 40000 80000"), STEP (default 10s),
 # LONG_RATE (req/s of the long run), ENOS (an enos binary to use instead of a release build).
 set -euo pipefail
 duration=${1:-10m}
 out=$(realpath -m "${2:-perf-out/http-load}")
-rates=${RATES:-1000 2000 5000 10000 20000 40000 80000}
+rates=${RATES:-1000 2000 5000 10000 20000 30000 40000 80000}
 step=${STEP:-10s}
 runs=${RUNS:-3}
 cd "$(dirname "$0")/.."
@@ -47,6 +47,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 143" INT TERM   # so that the cleanup runs when the script is stopped
 
 cat > "$work/testbed.yaml" <<'EOF'
 name: http-load

@@ -202,67 +202,32 @@ async fn open_loop(shared: Arc<Shared>, schedule: Schedule, max: usize) {
 const PACER_NAP: Duration = Duration::from_millis(100);
 
 /// Hands each slot of `schedule` to `slots` at its intended time (from `start`), until the
-/// schedule ends or `stop` is raised. It sleeps until a little before the time, by how late its
-/// sleeps end on average, then spins the rest: a slot is handed over within microseconds of its
-/// time, at little cost in CPU. A late slot (the open loop fell behind) goes at once.
+/// schedule ends or `stop` is raised: it sleeps until the time, with a timer slack of 1 ns, so
+/// a slot goes within the tens of microseconds a sleep ends late by. A slot whose time has
+/// passed (the pacer was late, or slots are closer than a sleep's lateness) goes at once, with
+/// the others due: at high rates the pacer wakes once for several slots rather than spinning.
 fn pace(
     schedule: Schedule,
     start: Instant,
     slots: &tokio::sync::mpsc::UnboundedSender<Slot>,
     stop: &AtomicBool,
 ) {
-    // Timed waits end within microseconds of their deadline rather than the default 50 µs slack.
     let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
-    let mut overshoot = Overshoot::default();
     for slot in schedule {
         let deadline = start + slot.offset;
         loop {
             if stop.load(Ordering::SeqCst) {
                 return;
             }
-            let wake = deadline.checked_sub(overshoot.mean()).unwrap_or(deadline);
             let now = Instant::now();
-            if now >= wake {
+            if now >= deadline {
                 break;
             }
-            let nap = (wake - now).min(PACER_NAP);
-            std::thread::sleep(nap);
-            if nap < PACER_NAP {
-                overshoot.observe(Instant::now().saturating_duration_since(now + nap));
-            }
-        }
-        while Instant::now() < deadline {
-            std::hint::spin_loop();
+            std::thread::sleep((deadline - now).min(PACER_NAP));
         }
         if slots.send(slot).is_err() {
             return;
         }
-    }
-}
-
-/// A moving average of how late the pacer's sleeps end.
-struct Overshoot {
-    mean_ns: u64,
-}
-
-impl Default for Overshoot {
-    fn default() -> Self {
-        Self { mean_ns: 60_000 }
-    }
-}
-
-impl Overshoot {
-    /// No sleep is assumed to end more than this late: a sleep descheduled for longer says
-    /// nothing about the timer.
-    const CAP_NS: u64 = 500_000;
-
-    fn mean(&self) -> Duration {
-        Duration::from_nanos(self.mean_ns)
-    }
-
-    fn observe(&mut self, late: Duration) {
-        let sample = nanos(late).min(Self::CAP_NS);
-        self.mean_ns = (self.mean_ns * 7 + sample) / 8;
     }
 }
 

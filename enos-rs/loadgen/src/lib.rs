@@ -11,9 +11,8 @@
 //!   not send in time (wrk2's and HdrHistogram's lesson). The *send lateness* (actual −
 //!   intended) says whether the generator kept its schedule: when it does not, the run measured
 //!   the generator as much as the server. The times come from a thread of their own that
-//!   sleeps with a timer slack of 1 ns until a little before each (by how late its sleeps end
-//!   on average) and spins the rest: the async runtime's timers have a resolution of a
-//!   millisecond.
+//!   sleeps until each with a timer slack of 1 ns: the async runtime's timers have a
+//!   resolution of a millisecond.
 //! * **Closed loop** ([`Load::Closed`]): `N` connections each send the next request when the
 //!   previous one has answered. Latency is then from the actual send time (intended = sent),
 //!   which is what a closed-loop client sees, and hides how long a stall held back the requests
