@@ -53,11 +53,17 @@ fn static_hosts_deploy_shape_exec_and_destroy_through_sudo_and_refuse_a_swapped_
     let _cleanup = RemoveOnDrop(marker.clone());
     // A web server on the first host, and an http workload from the second: the load
     // generator (enos itself) is copied to it, as to any host that does not share our files.
-    let web = "  - name: web\n    service:\n      name: web\n      \
-               command: exec python3 -m http.server --bind {{ host.address }} 8000\n      \
-               ready: {tcp: 8000}\n    roles: [server]\n\
-               bench:\n  workloads:\n    - name: get\n      type: http\n      from: client\n      \
-               targets: server\n      args: {rate: 20, port: 8000}\n      duration: 1s\n";
+    // These hosts share the machine's files: the service has a name of its own, and its log
+    // goes when the test ends.
+    let service = format!("web-{}", machines.prefix);
+    let _log = RemoveOnDrop(format!("{}/{service}.log", enos_deploy_log_dir()));
+    let web = format!(
+        "  - name: web\n    service:\n      name: {service}\n      \
+         command: exec python3 -m http.server --bind {{{{ host.address }}}} 8000\n      \
+         ready: {{tcp: 8000}}\n    roles: [server]\n\
+         bench:\n  workloads:\n    - name: get\n      type: http\n      from: client\n      \
+         targets: server\n      args: {{rate: 20, port: 8000}}\n      duration: 1s\n"
+    );
     let ws = Workspace::new(&format!(
         "{}{web}",
         scenario(
@@ -253,10 +259,21 @@ fn static_hosts_behind_a_jump_host_learn_their_keys_and_refuse_a_changed_one() {
 }
 
 /// Removes a file when dropped, also when the test fails.
+/// Removes a file when dropped, and its directory if that leaves it empty.
 struct RemoveOnDrop(String);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = std::path::Path::new(&self.0).parent()
+            && dir.starts_with("/var/log/")
+        {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
+}
+
+/// Where deploy services write their logs on a host (here, the machine's own).
+fn enos_deploy_log_dir() -> &'static str {
+    "/var/log/enos"
 }

@@ -707,11 +707,12 @@ if [ $running = 0 ] || [ "$(cat "$deff" 2>/dev/null)" != {definition} ] || [ {re
   status=changed
 fi
 wait_ready {timeout_secs} "$pid"
+# 10 lines of the log: with the reason above them, within what a step's report keeps.
 case $? in
   0) echo "::enos:: $status" ;;
-  2) echo "service $name exited; the end of $log:" >&2; tail -n 20 "$log" >&2; exit 1 ;;
+  2) echo "service $name exited; the end of $log:" >&2; tail -n 10 "$log" >&2; exit 1 ;;
   *) echo "service $name not ready after {timeout_secs}s ({shown}); the end of $log:" >&2
-     tail -n 20 "$log" >&2; exit 1 ;;
+     tail -n 10 "$log" >&2; exit 1 ;;
 esac
 "#,
         name = quote(name),
