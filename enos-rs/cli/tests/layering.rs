@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("enos-emulator", 0),
     ("enos-egress", 0),
     ("enos-loadgen", 0),
+    ("enos-energy", 0),
     ("enos-scenario", 1),
     ("enos-core", 2),
     ("enos-wan", 2),
