@@ -69,9 +69,12 @@ fn a_zone_says_how_often_it_must_be_read() {
 fn zone(root: &Path, id: &str, name: &str, energy: u64, range: u64) {
     let dir = root.join(id);
     std::fs::create_dir_all(&dir).expect("the test's powercap tree is written");
-    std::fs::write(dir.join("name"), format!("{name}\n")).expect("the test's powercap tree is written");
-    std::fs::write(dir.join("energy_uj"), format!("{energy}\n")).expect("the test's powercap tree is written");
-    std::fs::write(dir.join("max_energy_range_uj"), format!("{range}\n")).expect("the test's powercap tree is written");
+    std::fs::write(dir.join("name"), format!("{name}\n"))
+        .expect("the test's powercap tree is written");
+    std::fs::write(dir.join("energy_uj"), format!("{energy}\n"))
+        .expect("the test's powercap tree is written");
+    std::fs::write(dir.join("max_energy_range_uj"), format!("{range}\n"))
+        .expect("the test's powercap tree is written");
 }
 
 #[test]

@@ -69,7 +69,7 @@ fn daemon_changes_rules_live_and_stops_on_request() {
     let after = probe(&testbed, 0, &echo, 50, 5 * MS, 100 * MS);
     println!("daemon before: {}", before.summary());
     println!("daemon after:  {}", after.summary());
-    assert!((before.median().as_secs_f64() * 1e3 - 4.0).abs() <= 0.3);
+    assert!((before.median().as_secs_f64() * 1e3 - 4.0).abs() <= 0.5);
     assert!((after.median().as_secs_f64() * 1e3 - 30.0).abs() <= 0.5);
 
     let Response::Ok(Some(stats)) = request(&socket, &Request::Stats).expect("stats") else {

@@ -10,15 +10,13 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use enos_core::{Host, Reporter, Testbed, layout};
 use enos_provider::Provider;
 use enos_remote::Fleet;
-use enos_scenario::bench::{Action, Point, Targets, Workload, WorkloadKind};
-use enos_scenario::{Selector, Span, Timeout};
+use enos_scenario::bench::{Point, Targets, Workload, WorkloadKind};
+use enos_scenario::{Selector, Span};
 use enos_wan::WanMatrix;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -29,6 +27,8 @@ use crate::session::Session;
 use crate::stream::RecordStream;
 use crate::{Error, provider_of, wan};
 
+mod events;
+mod http;
 mod rally;
 
 /// The version of the bench records and of `run.json`.
@@ -247,7 +247,8 @@ async fn run_all(
     reporter: &dyn Reporter,
 ) -> Result<(), Error> {
     let fleet = session.fleet(reporter).await?;
-    let program = program_on_hosts(&fleet, &session.testbed, provider, workloads, request).await?;
+    let program =
+        http::program_on_hosts(&fleet, &session.testbed, provider, workloads, request).await?;
     let place = &RunPlace {
         stamp: place.stamp,
         dir: place.dir,
@@ -278,13 +279,14 @@ async fn run_all(
                 if let Some(changes) = &point.wan {
                     let changes: Vec<String> =
                         changes.split(';').map(|c| c.trim().to_owned()).collect();
-                    apply_changes(session, provider, &changes, reporter).await?;
+                    events::apply_changes(session, provider, &changes, reporter).await?;
                 }
                 let testbed = session.testbed.clone();
                 let measured = run_point(
                     &fleet, &testbed, workload, point, &hosts, &label, &stream, place,
                 );
-                let events = run_events(session, provider, workload, &label, &stream, reporter);
+                let events =
+                    events::run_events(session, provider, workload, &label, &stream, reporter);
                 let (written, _) = tokio::join!(measured, events);
                 let written = written?;
                 record.workloads[w].records += written.records;
@@ -321,71 +323,6 @@ struct RunPlace<'a> {
     stamp: &'a str,
     dir: &'a Path,
     program: String,
-}
-
-/// The `enos` program the hosts of `http` workloads run the load generator with: this one,
-/// where the hosts share the machine's files; otherwise a copy in each host's
-/// `~/.cache/enos/`, named by this one's size and time, made on the hosts that lack it.
-async fn program_on_hosts(
-    fleet: &Fleet,
-    testbed: &Testbed,
-    provider: &dyn Provider,
-    workloads: &[Workload],
-    request: &BenchRequest,
-) -> Result<String, Error> {
-    let local = request.program.display().to_string();
-    let mut names: Vec<String> = Vec::new();
-    for w in workloads.iter().filter(|w| w.kind == WorkloadKind::Http) {
-        for h in select(testbed, &w.from) {
-            if !names.contains(&h.name) {
-                names.push(h.name);
-            }
-        }
-    }
-    if provider.hosts_share_files() || names.is_empty() {
-        return Ok(enos_deploy::script::quote(&local));
-    }
-    let meta = std::fs::metadata(&request.program)
-        .map_err(|e| Error::new(format!("cannot read {local}: {e}")))?;
-    let stamp = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let relative = format!(".cache/enos/enos-{}-{stamp}", meta.len());
-    let reporter = enos_core::NullReporter;
-    let hosts = fleet.subset(&names);
-    let check = format!("test -x {relative}");
-    let lacking: Vec<String> = hosts
-        .run(&check, Duration::from_secs(30), &reporter)
-        .await
-        .into_iter()
-        .filter(|r| !r.outcome.as_ref().is_ok_and(|o| o.exit.code() == Some(0)))
-        .map(|r| r.host)
-        .collect();
-    let failed: Vec<String> = fleet
-        .subset(&lacking)
-        .upload(
-            &request.program,
-            &relative,
-            Duration::from_secs(300),
-            &reporter,
-        )
-        .await
-        .into_iter()
-        .filter_map(|r| {
-            r.outcome
-                .err()
-                .map(|e| format!("{}: {}", r.host, e.reason()))
-        })
-        .collect();
-    if !failed.is_empty() {
-        return Err(Error::new(format!(
-            "copying enos to the hosts of the http workloads: {}",
-            failed.join("; ")
-        )));
-    }
-    Ok(format!("\"$HOME\"/{relative}"))
 }
 
 /// What every record of one run of a point carries.
@@ -572,7 +509,7 @@ async fn run_point(
             }
         }
         WorkloadKind::Http => {
-            written.records += run_http(
+            written.records += http::run_http(
                 &fleet,
                 testbed,
                 workload,
@@ -638,369 +575,4 @@ async fn iperf3_pair(
         Some(Err(e)) => Err(e.reason()),
         None => Err("no result".to_owned()),
     }
-}
-
-/// Runs the load generator on each host of `from` against its target URL, then folds its
-/// records (labelled) into the workload's stream. Returns the records written.
-#[allow(clippy::too_many_arguments)]
-async fn run_http(
-    fleet: &Fleet,
-    testbed: &Testbed,
-    workload: &Workload,
-    point: &Point,
-    hosts: &[Host],
-    targets: &[Host],
-    label: &Label,
-    stream: &RecordStream,
-    program: &str,
-) -> Result<u64, Error> {
-    let path = arg_str(point, "path").unwrap_or("/");
-    let port = point
-        .args
-        .get("port")
-        .and_then(Value::as_u64)
-        .map_or(String::new(), |p| format!(":{p}"));
-    let targets: Vec<String> = targets
-        .iter()
-        .map(|t| format!("http://{}{port}{path}", t.address))
-        .collect();
-    let templates = match &workload.targets {
-        Some(Targets::Urls(urls)) => urls.as_slice(),
-        _ => &[],
-    };
-    if targets.is_empty() && templates.is_empty() {
-        return Err(Error::new(format!(
-            "workload '{}': no target",
-            workload.name
-        )));
-    }
-    let duration = point.duration.map_or(Duration::from_secs(10), |s| s.0);
-    let load = match (
-        point.args.get("rate").and_then(Value::as_f64),
-        arg_str(point, "steps"),
-        point.args.get("connections").and_then(Value::as_u64),
-    ) {
-        (Some(rate), _, _) => format!("--rate {rate}"),
-        (None, Some(steps), _) => format!("--steps {}", enos_deploy::script::quote(steps)),
-        (None, None, Some(n)) => format!("--connections {n}"),
-        (None, None, None) => "--rate 10".to_owned(),
-    };
-    let timeout = arg_str(point, "timeout")
-        .and_then(|t| t.parse::<Timeout>().ok())
-        .map_or_else(|| "10s".to_owned(), |t| t.to_string());
-    let warmup = workload.warmup.0;
-    let mut urls = Vec::with_capacity(hosts.len());
-    for (i, host) in hosts.iter().enumerate() {
-        urls.push(if templates.is_empty() {
-            targets[i % targets.len()].clone()
-        } else {
-            let template = &templates[i % templates.len()];
-            render_url(template, host, testbed).map_err(|why| {
-                Error::new(format!(
-                    "workload '{}': the URL {template} on {}: {why}",
-                    workload.name, host.name
-                ))
-            })?
-        });
-    }
-    let commands: Vec<(String, String)> = hosts
-        .iter()
-        .zip(&urls)
-        .map(|(h, url)| {
-            let url = enos_deploy::script::quote(url);
-            (
-                h.name.clone(),
-                format!(
-                    "{} daemon {} --url {url} {load} --duration {}ms --warmup {}ms --timeout {timeout} --out -",
-                    program,
-                    enos_loadgen::daemon::NAME,
-                    duration.as_millis(),
-                    warmup.as_millis(),
-                ),
-            )
-        })
-        .collect();
-    let budget = duration + warmup + Duration::from_secs(60);
-    // The generators' records go to the stream as they come, labelled: none is kept here.
-    let counted = Arc::new(AtomicU64::new(0));
-    let failure: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
-    let sink: enos_remote::LineSink = {
-        let (stream, label) = (stream.clone(), label.clone());
-        let (counted, failure) = (Arc::clone(&counted), Arc::clone(&failure));
-        Arc::new(move |host: &str, line: &str| {
-            let Ok(mut fields) = serde_json::from_str::<Value>(line) else {
-                return;
-            };
-            if let Some(map) = fields.as_object_mut() {
-                map.insert("host".to_owned(), Value::from(host));
-                if let Some(kind) = map.remove("type") {
-                    map.insert("http".to_owned(), kind);
-                }
-            }
-            match stream.push(&label.record("http", fields)) {
-                Ok(()) => {
-                    counted.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    let mut first = failure.lock().unwrap_or_else(|e| e.into_inner());
-                    first.get_or_insert(e);
-                }
-            }
-        })
-    };
-    let results = fleet
-        .run_streaming(&commands, budget, &enos_core::NullReporter, sink)
-        .await;
-    if let Some(e) = failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        return Err(e);
-    }
-    let mut written = counted.load(Ordering::Relaxed);
-    for result in results {
-        let error = match result.outcome {
-            Ok(output) if output.exit.code() != Some(0) => format!(
-                "the load generator failed ({}): {}",
-                output.exit,
-                tail(&output.stderr).trim()
-            ),
-            Ok(_) => continue,
-            Err(e) => e.reason(),
-        };
-        stream.push(&label.record("http", json!({"host": result.host, "error": error})))?;
-        written += 1;
-    }
-    Ok(written)
-}
-
-/// A host as URL templates see it.
-#[derive(Serialize)]
-struct HostView<'a> {
-    name: &'a str,
-    site: &'a str,
-    role: &'a str,
-    address: String,
-}
-
-impl<'a> From<&'a Host> for HostView<'a> {
-    fn from(h: &'a Host) -> Self {
-        HostView {
-            name: &h.name,
-            site: &h.site,
-            role: &h.role,
-            address: h.address.to_string(),
-        }
-    }
-}
-
-/// The URL template `template` for the load generator on `host`: it sees `host` (that host's
-/// name, site, role and address), `hosts` (every host) and `groups` (role and site names, each
-/// with its hosts), as deploy templates do.
-fn render_url(template: &str, host: &Host, testbed: &Testbed) -> Result<String, String> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let hosts: Vec<HostView<'_>> = testbed.hosts.iter().map(HostView::from).collect();
-    let mut groups: indexmap::IndexMap<&str, Vec<HostView<'_>>> = indexmap::IndexMap::new();
-    for h in &testbed.hosts {
-        groups.entry(&h.role).or_default().push(HostView::from(h));
-    }
-    for h in &testbed.hosts {
-        groups.entry(&h.site).or_default().push(HostView::from(h));
-    }
-    let context = minijinja::context! {
-        host => HostView::from(host),
-        hosts => hosts,
-        groups => groups,
-    };
-    let url = env
-        .render_str(template, context)
-        .map_err(|e| e.to_string())?;
-    if !url.contains("://") {
-        return Err(format!("'{url}' is not a URL"));
-    }
-    Ok(url)
-}
-
-/// Runs the workload's events at their offsets, recording each with its time.
-async fn run_events(
-    session: &mut Session,
-    provider: &dyn Provider,
-    workload: &Workload,
-    label: &Label,
-    stream: &RecordStream,
-    reporter: &dyn Reporter,
-) {
-    let started = Instant::now() + workload.warmup.0;
-    let mut saved: Vec<(String, WanMatrix)> = Vec::new();
-    for event in &workload.events {
-        let at = started + event.at.0;
-        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
-        let (name, outcome) = match &event.action {
-            Action::Set(change) => (
-                "set",
-                apply_changes(session, provider, std::slice::from_ref(change), reporter).await,
-            ),
-            Action::Partition(site) => {
-                saved.push((site.clone(), current_matrix(session)));
-                let others: Vec<String> = session
-                    .experiment
-                    .state()
-                    .scenario
-                    .sites
-                    .iter()
-                    .filter(|s| s.name != *site)
-                    .map(|s| format!("{site}<->{} loss=100%", s.name))
-                    .collect();
-                (
-                    "partition",
-                    apply_changes(session, provider, &others, reporter).await,
-                )
-            }
-            Action::Heal(site) => {
-                let before = saved
-                    .iter()
-                    .rposition(|(s, _)| s == site)
-                    .map(|i| saved.remove(i).1);
-                let outcome = match before {
-                    Some(matrix) => wan::apply_matrix(
-                        session,
-                        provider,
-                        &matrix,
-                        vec![format!("bench: heal {site}")],
-                        reporter,
-                    )
-                    .await
-                    .map(|_| ()),
-                    None => Err(Error::new(format!("{site} was not partitioned"))),
-                };
-                ("heal", outcome)
-            }
-            Action::Cut(host) => {
-                // The host loses every packet to and from every site; the point's end (or the
-                // run's) gives the WAN back.
-                let own = session.testbed.host(host).map(|h| h.site.clone());
-                let alone = |site: &str| {
-                    Some(site) == own.as_deref()
-                        && session
-                            .testbed
-                            .hosts
-                            .iter()
-                            .filter(|h| h.site == site)
-                            .count()
-                            == 1
-                };
-                let cuts: Vec<String> = session
-                    .experiment
-                    .state()
-                    .scenario
-                    .sites
-                    .iter()
-                    .filter(|s| !alone(&s.name))
-                    .map(|s| format!("{host}<->{} loss=100%", s.name))
-                    .collect();
-                (
-                    "cut",
-                    apply_changes(session, provider, &cuts, reporter).await,
-                )
-            }
-            Action::Stop { service, on } => (
-                "stop",
-                on_service(session, service, on, &signal("TERM"), reporter).await,
-            ),
-            Action::Kill { service, on } => (
-                "kill",
-                on_service(session, service, on, &signal("KILL"), reporter).await,
-            ),
-            Action::Start { service, on } => (
-                "start",
-                on_service(session, service, on, START, reporter).await,
-            ),
-        };
-        let _ = stream.push(&label.record(
-            "event",
-            json!({
-                "event": name,
-                "action": event.action,
-                "at_ms": event.at.0.as_secs_f64() * 1e3,
-                "done_ms": Instant::now().saturating_duration_since(started).as_secs_f64() * 1e3,
-                "error": outcome.err().map(|e| e.message),
-            }),
-        ));
-    }
-}
-
-/// The script that sends `signal` to a service's whole process group (its pid file in
-/// `$pidf`).
-fn signal(signal: &str) -> String {
-    format!(
-        "pid=$(cat \"$pidf\" 2>/dev/null) || {{ echo \"no service $name here\" >&2; exit 1; }}; \
-         kill -s {signal} -- \"-$pid\""
-    )
-}
-
-/// The script that starts a service again as its deploy step did, unless it runs (its start
-/// file in `$startf`, written by that step).
-const START: &str = "pid=$(cat \"$pidf\" 2>/dev/null || true); \
-     if [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null; then exit 0; fi; \
-     [ -r \"$startf\" ] || { echo \"no service $name here (deployed by this version of enos)\" >&2; exit 1; }; \
-     sh \"$startf\"";
-
-/// Runs `script` as root on the hosts `on` names, about the deploy steps' service `service`:
-/// `$name`, `$pidf` (its pid file) and `$startf` (its start file) are set.
-async fn on_service(
-    session: &mut Session,
-    service: &str,
-    on: &Selector,
-    script: &str,
-    reporter: &dyn Reporter,
-) -> Result<(), Error> {
-    if !enos_deploy::script::is_service_name(service) {
-        return Err(Error::new(format!(
-            "'{service}' is not the name of a service"
-        )));
-    }
-    let hosts = select(&session.testbed, on);
-    let dir = enos_deploy::script::SERVICE_DIR;
-    let script =
-        format!("name={service}; pidf={dir}/$name.pid; startf={dir}/$name.start; {script}");
-    let commands: Vec<(String, String)> = hosts
-        .iter()
-        .map(|h| (h.name.clone(), h.as_root(&script)))
-        .collect();
-    let fleet = session.fleet(reporter).await?;
-    let failed: Vec<String> = fleet
-        .run_each(&commands, Duration::from_secs(30), &enos_core::NullReporter)
-        .await
-        .into_iter()
-        .filter_map(|r| match r.outcome {
-            Ok(o) if o.exit.code() == Some(0) => None,
-            Ok(o) => Some(format!("{}: {}", r.host, o.stderr_text().trim())),
-            Err(e) => Some(format!("{}: {}", r.host, e.reason())),
-        })
-        .collect();
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::new(failed.join("; ")))
-    }
-}
-
-/// Applies live changes (`enos tc apply --set` syntax) to the matrix in force.
-async fn apply_changes(
-    session: &mut Session,
-    provider: &dyn Provider,
-    changes: &[String],
-    reporter: &dyn Reporter,
-) -> Result<(), Error> {
-    let hosts = wan::wan_hosts(&session.testbed);
-    let sites = session.experiment.state().scenario.sites.clone();
-    let mut matrix = current_matrix(session);
-    for text in changes {
-        let change = enos_wan::parse_change(text, &sites)
-            .map_err(|e| Error::new(format!("'{text}': {e}")))?;
-        matrix = enos_wan::apply_change(&matrix, &change, &hosts)
-            .map_err(|e| Error::new(format!("'{text}': {e}")))?;
-    }
-    let source = changes.iter().map(|c| format!("bench: set {c}")).collect();
-    wan::apply_matrix(session, provider, &matrix, source, reporter)
-        .await
-        .map(|_| ())
 }
