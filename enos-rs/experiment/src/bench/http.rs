@@ -132,18 +132,20 @@ pub(super) async fn run_http(
         .and_then(|t| t.parse::<Timeout>().ok())
         .map_or_else(|| "10s".to_owned(), |t| t.to_string());
     let warmup = workload.warmup.0;
+    let context = (!templates.is_empty()).then(|| UrlContext::new(testbed));
     let mut urls = Vec::with_capacity(hosts.len());
     for (i, host) in hosts.iter().enumerate() {
-        urls.push(if templates.is_empty() {
-            targets[i % targets.len()].clone()
-        } else {
-            let template = &templates[i % templates.len()];
-            render_url(template, host, testbed).map_err(|why| {
-                Error::new(format!(
-                    "workload '{}': the URL {template} on {}: {why}",
-                    workload.name, host.name
-                ))
-            })?
+        urls.push(match &context {
+            None => targets[i % targets.len()].clone(),
+            Some(context) => {
+                let template = &templates[i % templates.len()];
+                context.render(template, host).map_err(|why| {
+                    Error::new(format!(
+                        "workload '{}': the URL {template} on {}: {why}",
+                        workload.name, host.name
+                    ))
+                })?
+            }
         });
     }
     let commands: Vec<(String, String)> = hosts
@@ -234,30 +236,48 @@ impl<'a> From<&'a Host> for HostView<'a> {
     }
 }
 
-/// The URL template `template` for the load generator on `host`: it sees `host` (that host's
-/// name, site, role and address), `hosts` (every host) and `groups` (role and site names, each
-/// with its hosts), as deploy templates do.
-fn render_url(template: &str, host: &Host, testbed: &Testbed) -> Result<String, String> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let hosts: Vec<HostView<'_>> = testbed.hosts.iter().map(HostView::from).collect();
-    let mut groups: indexmap::IndexMap<&str, Vec<HostView<'_>>> = indexmap::IndexMap::new();
-    for h in &testbed.hosts {
-        groups.entry(&h.role).or_default().push(HostView::from(h));
+/// What URL templates see, the same for every host of a point: `hosts` (every host) and
+/// `groups` (role and site names, each with its hosts), as deploy templates do; `host` (that
+/// host's name, site, role and address) is added for each.
+struct UrlContext {
+    env: minijinja::Environment<'static>,
+    hosts: minijinja::Value,
+    groups: minijinja::Value,
+}
+
+impl UrlContext {
+    fn new(testbed: &Testbed) -> UrlContext {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let hosts: Vec<HostView<'_>> = testbed.hosts.iter().map(HostView::from).collect();
+        let mut groups: indexmap::IndexMap<&str, Vec<HostView<'_>>> = indexmap::IndexMap::new();
+        for h in &testbed.hosts {
+            groups.entry(&h.role).or_default().push(HostView::from(h));
+        }
+        for h in &testbed.hosts {
+            groups.entry(&h.site).or_default().push(HostView::from(h));
+        }
+        UrlContext {
+            env,
+            hosts: minijinja::Value::from_serialize(&hosts),
+            groups: minijinja::Value::from_serialize(&groups),
+        }
     }
-    for h in &testbed.hosts {
-        groups.entry(&h.site).or_default().push(HostView::from(h));
+
+    /// The URL template `template` for the load generator on `host`.
+    fn render(&self, template: &str, host: &Host) -> Result<String, String> {
+        let context = minijinja::context! {
+            host => HostView::from(host),
+            hosts => self.hosts.clone(),
+            groups => self.groups.clone(),
+        };
+        let url = self
+            .env
+            .render_str(template, context)
+            .map_err(|e| e.to_string())?;
+        if !url.contains("://") {
+            return Err(format!("'{url}' is not a URL"));
+        }
+        Ok(url)
     }
-    let context = minijinja::context! {
-        host => HostView::from(host),
-        hosts => hosts,
-        groups => groups,
-    };
-    let url = env
-        .render_str(template, context)
-        .map_err(|e| e.to_string())?;
-    if !url.contains("://") {
-        return Err(format!("'{url}' is not a URL"));
-    }
-    Ok(url)
 }

@@ -169,16 +169,11 @@ pub async fn bench(
     let wan_before = current_matrix(&session);
 
     let outcome = {
-        let place = RunPlace {
-            stamp: &stamp,
-            dir: &dir,
-            program: String::new(),
-        };
         let run = run_all(
             &mut session,
             provider.as_ref(),
             &workloads,
-            &place,
+            (&stamp, &dir),
             &mut record,
             &wan_before,
             request,
@@ -240,7 +235,7 @@ async fn run_all(
     session: &mut Session,
     provider: &dyn Provider,
     workloads: &[Workload],
-    place: &RunPlace<'_>,
+    (stamp, dir): (&str, &Path),
     record: &mut RunRecord,
     wan_before: &WanMatrix,
     request: &BenchRequest,
@@ -250,11 +245,10 @@ async fn run_all(
     let program =
         http::program_on_hosts(&fleet, &session.testbed, provider, workloads, request).await?;
     let place = &RunPlace {
-        stamp: place.stamp,
-        dir: place.dir,
+        stamp,
+        dir,
         program,
     };
-    let dir = place.dir;
     let run_file = dir.join(layout::BENCH_RUN);
     for (w, workload) in workloads.iter().enumerate() {
         let stream = RecordStream::open(&dir.join(&record.workloads[w].file))?;
@@ -276,9 +270,8 @@ async fn run_all(
                     repeat,
                     params: json!(point.labels),
                 };
-                if let Some(changes) = &point.wan {
-                    let changes: Vec<String> =
-                        changes.split(';').map(|c| c.trim().to_owned()).collect();
+                let changes = point.wan_changes();
+                if !changes.is_empty() {
                     events::apply_changes(session, provider, &changes, reporter).await?;
                 }
                 let testbed = session.testbed.clone();

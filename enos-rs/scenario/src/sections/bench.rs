@@ -206,6 +206,21 @@ enum Slot {
     TaskArg,
 }
 
+/// The changes of a `wan` value, as `enos tc apply --set` reads each: joined by `;`.
+fn split_changes(text: &str) -> impl Iterator<Item = &str> {
+    text.split(';').map(str::trim)
+}
+
+impl Point {
+    /// The changes of the WAN the point runs under, one by one (none without `wan`).
+    pub fn wan_changes(&self) -> Vec<String> {
+        self.wan
+            .as_deref()
+            .map(|w| split_changes(w).map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
 impl Workload {
     /// The number of points of its matrix (the product of the lengths of its axes).
     pub fn point_count(&self) -> usize {
@@ -1169,8 +1184,8 @@ impl Checker<'_> {
             value,
             "changes of the WAN such as 'paris<->rennes delay=50ms'",
         )?;
-        for change in text.split(';') {
-            if let Err(why) = crate::change::parse_with(change.trim(), names) {
+        for change in split_changes(&text) {
+            if let Err(why) = crate::change::parse_with(change, names) {
                 self.value_error(path, why);
                 return None;
             }
