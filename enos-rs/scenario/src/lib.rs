@@ -37,6 +37,7 @@ pub use model::Scenario;
 pub use schema::json_schema;
 pub use sections::bench;
 pub use sections::deploy;
+pub use sections::metrics;
 pub use sections::network::{Constraint, DEFAULT_RATE, NetworkSpec};
 pub use sections::provider::{
     CheckedOptions, DEFAULT_PROVIDER, OptionsContext, ProviderKind, ProviderSection, UncheckedKind,

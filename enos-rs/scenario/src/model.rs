@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::BenchSection;
 use crate::deploy::DeploySpec;
+use crate::metrics::MetricsSection;
 use crate::network::NetworkSpec;
 use crate::provider::ProviderSection;
 use crate::sites::{HostPlan, Site};
@@ -25,6 +26,9 @@ pub struct Scenario {
     /// The workloads to run (`bench:`).
     #[serde(default)]
     pub bench: BenchSection,
+    /// What the collectors measure (`metrics:`); none when the section is absent.
+    #[serde(default)]
+    pub metrics: Option<MetricsSection>,
 }
 
 impl Scenario {

@@ -157,6 +157,7 @@ pub fn json_schema(kinds: &[&dyn ProviderKind]) -> Value {
             },
             "deploy": deploy,
             "bench": crate::bench::json_schema(&selector),
+            "metrics": crate::metrics::json_schema(),
         }
     })
 }

@@ -127,7 +127,7 @@ fn the_schema_is_an_object_listing_the_top_level_keys() {
     assert_eq!(
         keys,
         [
-            "bench", "deploy", "name", "network", "provider", "sites", "vars"
+            "bench", "deploy", "metrics", "name", "network", "provider", "sites", "vars"
         ]
     );
     let bench = &schema["properties"]["bench"]["anyOf"][2]["properties"];

@@ -30,7 +30,7 @@ const KINDS: &[&str] = &[
     "key-in-wrong-case",
     "unknown-nested-key",
     "unknown-constraint-key",
-    "metrics-not-built",
+    "metrics-errors",
     "missing-name",
     "name-without-value",
     "missing-sites",

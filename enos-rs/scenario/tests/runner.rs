@@ -15,6 +15,7 @@ const KINDS: &[&dyn ProviderKind] = &[&UncheckedKind("local")];
 mod bench;
 mod examples;
 mod invalid;
+mod metrics;
 mod model;
 mod providers;
 mod robustness;

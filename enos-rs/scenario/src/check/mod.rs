@@ -12,9 +12,6 @@ use crate::deploy::Location;
 use crate::source::{Diagnostic, Position, Root, SourceMap};
 use crate::{MAX_FILE_BYTES, ScenarioError};
 
-/// Top-level keys of later versions: refused as not built yet, not as unknown.
-pub(crate) const NOT_BUILT_YET: [&str; 1] = ["metrics"];
-
 /// Reads the text of the file at `path`: at most [`MAX_FILE_BYTES`], UTF-8 (see
 /// [`crate::read_file`]).
 pub(crate) fn read_file(path: &Path) -> Result<String, ScenarioError> {
@@ -168,7 +165,7 @@ fn reword(message: &str, found: Option<&str>) -> String {
             .trim_start_matches("one of ")
             .split(", ")
             .map(|k| k.trim())
-            .filter(|k| !k.is_empty() && !NOT_BUILT_YET.contains(&k.trim_matches('`')))
+            .filter(|k| !k.is_empty())
             .collect::<Vec<_>>();
         return match expected.as_slice() {
             [] => format!("unknown key {key}"),

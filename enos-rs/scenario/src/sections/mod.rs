@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod deploy;
+pub mod metrics;
 pub(crate) mod name;
 pub(crate) mod network;
 pub(crate) mod provider;
@@ -15,17 +16,13 @@ pub(crate) mod vars;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use crate::check::{Checker, NOT_BUILT_YET, read_source, saphyr_options, serde_error};
+use crate::check::{Checker, read_source, saphyr_options, serde_error};
 use crate::provider::ProviderKind;
 use crate::{Scenario, ScenarioError};
 use network::RawNetwork;
 use sites::RawSite;
-
-/// The top-level keys this version reads, for messages.
-pub(crate) const TOP_LEVEL_KEYS: &str = "name, provider, sites, network, vars, deploy, bench";
 
 /// Parses and checks the scenario `source`, naming `file_name` in messages, with the provider
 /// kinds `kinds`.
@@ -51,9 +48,7 @@ pub(crate) struct RawScenario {
     vars: Option<IndexMap<String, Value>>,
     deploy: Option<Vec<deploy::RawStep>>,
     bench: Option<Value>,
-    // Refused as "not built yet" by `Checker`, not as an unknown key.
-    #[allow(dead_code)]
-    metrics: Option<IgnoredAny>,
+    metrics: Option<Value>,
 }
 
 impl Checker<'_> {
@@ -63,17 +58,6 @@ impl Checker<'_> {
         raw: RawScenario,
         kinds: &[&dyn ProviderKind],
     ) -> Result<Scenario, ScenarioError> {
-        for key in NOT_BUILT_YET {
-            if self.map.has(key) {
-                self.key_error(
-                    key,
-                    format!(
-                        "`{key}:` is not built yet (a later version adds it); this version reads \
-                         {TOP_LEVEL_KEYS}"
-                    ),
-                );
-            }
-        }
         let name = self.name(raw.name);
         let provider = self.provider(raw.provider.as_ref(), kinds);
         // After an error about the provider, whether its options would define the sites is
@@ -93,6 +77,7 @@ impl Checker<'_> {
         let vars = self.vars_section(raw.vars);
         let deploy = self.deploy(raw.deploy, &vars, &sites);
         let bench = self.bench(raw.bench.as_ref(), &sites);
+        let metrics = self.metrics(raw.metrics.as_ref(), &sites);
         if self.diagnostics.is_empty() {
             Ok(Scenario {
                 name,
@@ -101,6 +86,7 @@ impl Checker<'_> {
                 network,
                 deploy,
                 bench,
+                metrics,
             })
         } else {
             let file = self.file;
