@@ -364,6 +364,60 @@ impl Fleet {
         .await
     }
 
+    /// Runs each host's own command with its own standard input (`commands`; hosts without
+    /// one are left alone); each command writes a tar archive of regular files on its standard
+    /// output, unpacked into `local_dir/<host>/` file by file (each file renamed into place
+    /// whole). Returns the files placed per host, relative to its directory. Entries that are
+    /// not regular files or whose paths leave the directory are skipped. GNU tar's exit status
+    /// 1 (a file changed while read) is not an error.
+    pub async fn fetch_archives(
+        &self,
+        commands: Vec<HostCommand>,
+        local_dir: &Path,
+        timeout: Duration,
+        reporter: &dyn Reporter,
+    ) -> Vec<HostResult<Vec<PathBuf>>> {
+        let names: Vec<&str> = commands.iter().map(|c| c.host.as_str()).collect();
+        let fleet = self.subset(&names);
+        let by_host: Arc<HashMap<String, Arc<HostCommand>>> = Arc::new(
+            commands
+                .into_iter()
+                .map(|c| (c.host.clone(), Arc::new(c)))
+                .collect(),
+        );
+        let local_dir: Arc<Path> = Arc::from(local_dir);
+        fleet
+            .each_host(
+                "fetch",
+                "fetch",
+                timeout,
+                reporter,
+                succeeded,
+                move |shared, link| {
+                    let command = by_host.get(link.host()).cloned();
+                    let local_dir = local_dir.clone();
+                    Box::pin(async move {
+                        let Some(c) = command else {
+                            return Err(RemoteError::Invalid {
+                                host: link.host().to_owned(),
+                                message: "no command for this host".to_owned(),
+                            });
+                        };
+                        let input: Vec<u8> =
+                            c.input.iter().flat_map(|b| b.iter().copied()).collect();
+                        transfer::fetch_archive_one(
+                            &HostCtx::new(&shared.config, &link),
+                            &c.command,
+                            &input,
+                            &local_dir,
+                        )
+                        .await
+                    })
+                },
+            )
+            .await
+    }
+
     /// Runs `job` on every connected host (and gives the others their connection error).
     async fn each_host<T, F>(
         &self,

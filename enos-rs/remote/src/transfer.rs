@@ -345,6 +345,109 @@ pub(crate) async fn download_one(
     Ok(dest)
 }
 
+/// Runs `command` on one host with `input` as its standard input; the command writes a tar
+/// archive of regular files on its standard output, which is unpacked into
+/// `local_dir/<host>/`: into a temporary directory first, then each file renamed into place, so
+/// that a file is either its previous copy or the whole new one. Returns the files placed,
+/// relative to `local_dir/<host>/`, in archive order.
+pub(crate) async fn fetch_archive_one(
+    ctx: &HostCtx<'_>,
+    command: &str,
+    input: &[u8],
+    local_dir: &Path,
+) -> Result<Vec<PathBuf>, RemoteError> {
+    use tokio::io::AsyncWriteExt as _;
+    let host = ctx.host();
+    let local_error = |operation: String, e: &dyn std::fmt::Display| RemoteError::Io {
+        host: host.to_owned(),
+        operation,
+        message: e.to_string(),
+    };
+    if !is_plain_file_name(host) {
+        return Err(RemoteError::Invalid {
+            host: host.to_owned(),
+            message: "the host name cannot name a local directory".to_owned(),
+        });
+    }
+    let session = ctx.session()?;
+    let host_dir = local_dir.join(host);
+    fs::create_dir_all(&host_dir)
+        .map_err(|e| local_error(format!("cannot create {}", host_dir.display()), &e))?;
+    let scratch = tempfile::Builder::new()
+        .prefix(".enos-fetch-")
+        .tempdir_in(&host_dir)
+        .map_err(|e| {
+            local_error(
+                format!("cannot create a directory in {}", host_dir.display()),
+                &e,
+            )
+        })?;
+    let (reader, writer) =
+        io::pipe().map_err(|e| local_error("cannot create a pipe".into(), &e))?;
+    let mut child = {
+        let mut cmd = session.raw_command(command);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::from(OwnedFd::from(writer)))
+            .stderr(Stdio::piped());
+        ctx.spawn(&mut cmd).await?
+    };
+    let stdin = child.stdin().take();
+    let write = async move {
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(input).await;
+            let _ = stdin.shutdown().await;
+        }
+    };
+    let root = scratch.path().to_owned();
+    let unpack = tokio::task::spawn_blocking(move || -> io::Result<Vec<PathBuf>> {
+        let mut archive = tar::Archive::new(reader);
+        let mut files = Vec::new();
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            let path = entry.path()?.into_owned();
+            // Only plain relative paths: nothing may land outside the host's directory.
+            let plain = path
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !plain || entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            let target = root.join(&path);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            entry.set_preserve_mtime(true);
+            entry.unpack(&target)?;
+            files.push(path);
+        }
+        // Read the archive's padding too, so that the remote tar never writes into a closed pipe.
+        io::copy(&mut archive.into_inner(), &mut io::sink())?;
+        Ok(files)
+    });
+    let ((), stderr, unpacked) = tokio::join!(write, read_all(child.stderr().take()), unpack);
+    let exit = exit_of(host, child.wait().await)?;
+    let unpacked = match unpacked {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    // GNU tar exits with 1 when a file changed while it was read: the archive is whole.
+    if !(exit == Exit::Code(1) && unpacked.is_ok()) {
+        check_remote(host, "fetch", exit, &stderr.unwrap_or_default())?;
+    }
+    let files = unpacked
+        .map_err(|e| local_error(format!("cannot unpack into {}", host_dir.display()), &e))?;
+    for file in &files {
+        let dest = host_dir.join(file);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|e| local_error(format!("cannot create {}", parent.display()), &e))?;
+        }
+        fs::rename(scratch.path().join(file), &dest)
+            .map_err(|e| local_error(format!("cannot move a file to {}", dest.display()), &e))?;
+    }
+    Ok(files)
+}
+
 /// An error when the remote helper did not exit with 0.
 fn check_remote(
     host: &str,
