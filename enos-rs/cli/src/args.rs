@@ -130,8 +130,17 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         workload: Option<String>,
     },
-    /// Collect logs, configuration and metrics from the hosts (not built yet).
-    Backup(NotBuilt),
+    /// Start or stop the metrics agents of the scenario's `metrics:` section (`enos bench`
+    /// starts and stops them by itself).
+    #[command(subcommand)]
+    Metrics(MetricsCommand),
+    /// Fetch the metrics, service logs and the files stacks declare from every host into
+    /// `backup/<host>/`, with a manifest; a second backup fetches only what changed.
+    Backup {
+        /// Which experiment.
+        #[command(flatten)]
+        env: EnvArgs,
+    },
     /// Turn collected results into an analysis (not built yet).
     Analyze(NotBuilt),
     /// Deploy, benchmark, back up, analyze and destroy in one command (not built yet).
@@ -140,6 +149,23 @@ pub enum Command {
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+}
+
+/// `enos metrics …`.
+#[derive(Debug, Subcommand)]
+pub enum MetricsCommand {
+    /// Start the agents on every host; they sample until `enos metrics stop`.
+    Start {
+        /// Which experiment.
+        #[command(flatten)]
+        env: EnvArgs,
+    },
+    /// Stop the agents (and fetch Grid'5000 nodes' power from Kwollect).
+    Stop {
+        /// Which experiment.
+        #[command(flatten)]
+        env: EnvArgs,
     },
 }
 

@@ -9,7 +9,7 @@ use enos_experiment::{
     ApplyRequest, DeployRequest, Destroyed, Error, ExecRequest, InventoryFormat, Providers,
 };
 
-use crate::args::{Cli, Command, InfoFormat, InventoryKind, TcCommand};
+use crate::args::{Cli, Command, InfoFormat, InventoryKind, MetricsCommand, TcCommand};
 use crate::progress::TerminalReporter;
 use crate::render;
 
@@ -134,8 +134,7 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
         Command::Bench { env, workload } => {
             let request = enos_experiment::BenchRequest {
                 workload,
-                // The hosts run the load generator with this very binary (`enos daemon`).
-                program: std::env::current_exe().unwrap_or_else(|_| "enos".into()),
+                program: this_program(),
             };
             let stop = async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -148,7 +147,38 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
                 _ => ExitCode::FAILURE,
             })
         }
-        Command::Backup(_) => not_built("backup", "backups of logs, configuration and metrics"),
+        Command::Metrics(MetricsCommand::Start { env }) => {
+            let run = enos_experiment::metrics_start(
+                providers,
+                &env.location(),
+                &this_program(),
+                &reporter,
+            )
+            .await?;
+            render::metrics(&run, "started", "running");
+            Ok(metrics_exit(&run))
+        }
+        Command::Metrics(MetricsCommand::Stop { env }) => {
+            let run = enos_experiment::metrics_stop(providers, &env.location(), &reporter).await?;
+            render::metrics(&run, "stopped", "stopped");
+            Ok(metrics_exit(&run))
+        }
+        Command::Backup { env } => {
+            let run = enos_experiment::backup(providers, &env.location(), &reporter).await?;
+            render::backup(&run);
+            Ok(
+                if run
+                    .manifest
+                    .hosts
+                    .iter()
+                    .all(|h| h.status == enos_experiment::backup::HostStatus::Complete)
+                {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                },
+            )
+        }
         Command::Analyze(_) => not_built("analyze", "analysis of results"),
         Command::Run(_) => not_built(
             "run",
@@ -164,7 +194,24 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
 
 fn not_built(command: &str, capability: &str) -> Result<ExitCode, Error> {
     Err(
-        Error::new(format!("`enos {command}`: {capability} is not built yet"))
-            .hint("this enos can validate, deploy, exec, tc, bench, info, inventory and destroy"),
+        Error::new(format!("`enos {command}`: {capability} is not built yet")).hint(
+            "this enos can validate, deploy, exec, tc, bench, metrics, backup, info, inventory \
+             and destroy",
+        ),
     )
+}
+
+/// This very binary: the hosts run the load generator and the metrics agent with it
+/// (`enos daemon`).
+fn this_program() -> std::path::PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| "enos".into())
+}
+
+/// Failure when an agent could not be started or stopped.
+fn metrics_exit(run: &enos_experiment::MetricsRun) -> ExitCode {
+    if run.collection.hosts.iter().all(|h| h.error.is_none()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

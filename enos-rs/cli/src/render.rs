@@ -193,6 +193,98 @@ pub fn bench(run: &enos_experiment::BenchRun) {
     let _ = writeln!(out, "records: {}", run.dir.display());
 }
 
+/// `enos metrics start|stop`: each host's agent, its energy source and why.
+pub fn metrics(run: &enos_experiment::MetricsRun, done: &str, already: &str) {
+    let mut out = std::io::stdout().lock();
+    let c = &run.collection;
+    // Hosts that say the same are one line: a testbed's hosts mostly do.
+    let mut said: Vec<(String, Vec<&str>)> = Vec::new();
+    for h in &c.hosts {
+        let mut lines = vec![match (&h.agent, &h.error) {
+            (_, Some(error)) => format!("error: {error}"),
+            (Some(agent), None) => {
+                let best = agent
+                    .energy
+                    .best
+                    .map_or("none".to_owned(), |s| format!("{s:?}").to_lowercase());
+                format!("energy from {best} ({})", agent.energy.why)
+            }
+            (None, None) => "no answer".to_owned(),
+        }];
+        if let Some(error) = &h.kwollect_error {
+            lines.push(format!("kwollect: {error}"));
+        }
+        for line in lines {
+            match said.iter_mut().find(|(l, _)| *l == line) {
+                Some((_, hosts)) => hosts.push(&h.host),
+                None => said.push((line, vec![&h.host])),
+            }
+        }
+    }
+    for (line, hosts) in &said {
+        let who = match hosts.as_slice() {
+            [one] => (*one).to_owned(),
+            many if many.len() == c.hosts.len() => format!("all {} hosts", many.len()),
+            many => many.join(", "),
+        };
+        let _ = writeln!(out, "{who}: {line}");
+    }
+    let failed = c.hosts.iter().filter(|h| h.error.is_some()).count();
+    let state = if run.already { already } else { done };
+    let _ = writeln!(
+        out,
+        "metrics {state} on {} host{} every {} ms{}",
+        c.hosts.len() - failed,
+        plural(c.hosts.len() - failed),
+        c.period_ms,
+        if failed > 0 {
+            format!(" ({failed} failed)")
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// `enos backup`: per host what is held and what was fetched; where the manifest is.
+pub fn backup(run: &enos_experiment::BackupRun) {
+    use enos_experiment::backup::HostStatus;
+    let mut out = std::io::stdout().lock();
+    for h in &run.manifest.hosts {
+        let status = match h.status {
+            HostStatus::Complete => "complete",
+            HostStatus::Incomplete => "incomplete",
+            HostStatus::Unreachable => "unreachable",
+        };
+        let why = h.error.as_ref().map_or(String::new(), |e| format!(": {e}"));
+        let _ = writeln!(
+            out,
+            "{}: {status}, {} file{} ({}), {} fetched{why}",
+            h.host,
+            h.files,
+            plural(h.files),
+            bytes(h.bytes),
+            h.fetched
+        );
+    }
+    let (files, fetched) = run.fetched();
+    let _ = writeln!(
+        out,
+        "backup: {files} file{} fetched ({}), {} held in {}",
+        plural(files),
+        bytes(fetched),
+        run.manifest.files.len(),
+        run.dir.display()
+    );
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
 /// `enos tc apply`: what was shaped, and how.
 pub fn tc_applied(applied: &TcApplied) {
     println!(

@@ -13,6 +13,8 @@
 //!   wan/                     applied.json (the matrix in force), validation.{csv,json}
 //!   deploy/                  one directory per deploy run; `current` links to the latest
 //!   bench/                   one directory per bench run (run.json, <workload>.jsonl); `current`
+//!   metrics/                 agents.json (the collection), kwollect/<host>.jsonl
+//!   backup/                  <host>/<path on the host>, manifest.json, SHA256SUMS
 //! ```
 //!
 //! The record types written there and their versions are documented in `docs/data.md`.
@@ -73,6 +75,24 @@ pub const BENCH_RUN: &str = "run.json";
 /// A bench run's Rally reports and logs, inside its directory.
 pub const BENCH_RALLY: &str = "rally";
 
+/// Metrics: the collection's record and the series fetched from outside the hosts.
+pub const METRICS_DIR: &str = "metrics";
+/// The collection: when the agents ran, where they write on each host, their energy sources.
+pub const METRICS_AGENTS: &str = "metrics/agents.json";
+/// Power series of Grid'5000 nodes fetched from Kwollect, one file per host.
+pub const METRICS_KWOLLECT: &str = "metrics/kwollect";
+/// What `enos backup` fetched from the hosts: `backup/<host>/<path on the host>`.
+pub const BACKUP_DIR: &str = "backup";
+/// The backup's manifest: every file with its host, size, SHA-256 and time (a record).
+pub const BACKUP_MANIFEST: &str = "backup/manifest.json";
+/// The backup's checksums, for `cd backup && sha256sum -c SHA256SUMS`.
+pub const BACKUP_SUMS: &str = "backup/SHA256SUMS";
+
+/// The Kwollect series of `host` (`metrics/kwollect/<host>.jsonl`).
+pub fn kwollect_series(host: &str) -> PathBuf {
+    Path::new(METRICS_KWOLLECT).join(format!("{host}.jsonl"))
+}
+
 /// Where one run of a point of a `rally` workload keeps its reports, inside the bench run's
 /// directory: `rally/<workload>/p<point>-r<repeat>` (then `<host>/<site>/`).
 pub fn bench_rally(workload: &str, point: usize, repeat: u64) -> PathBuf {
@@ -125,4 +145,10 @@ pub const ALL: &[&str] = &[
     BENCH_DIR,
     BENCH_CURRENT,
     BENCH_RALLY,
+    METRICS_DIR,
+    METRICS_AGENTS,
+    METRICS_KWOLLECT,
+    BACKUP_DIR,
+    BACKUP_MANIFEST,
+    BACKUP_SUMS,
 ];

@@ -1,7 +1,8 @@
 //! The experiment library of enos-rs: the lifecycle of a run, what the `enos` binary calls.
 //!
 //! Each operation — [`validate`], [`dry_run`], [`deploy()`], [`exec()`], [`tc_apply`],
-//! [`tc_validate`], [`tc_reset`], [`info()`], [`inventory()`], [`destroy()`] — takes the
+//! [`tc_validate`], [`tc_reset`], [`bench()`], [`metrics_start`], [`metrics_stop`],
+//! [`backup()`], [`info()`], [`inventory()`], [`destroy()`] — takes the
 //! registered [`Providers`] where it needs them and a `&dyn Reporter` for progress, and returns
 //! a typed outcome or an [`Error`]; nothing here prints or picks an exit code. A command opens
 //! one fleet of SSH masters (a [`Session`]) that all its phases share.
@@ -11,11 +12,15 @@
 //! [`records`]. The measuring commands and their parsers are in `enos_probes`.
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod bench;
 pub mod deploy;
 mod error;
 pub mod exec;
 pub mod info;
+mod kwollect;
+pub mod metrics;
+mod program;
 pub mod records;
 pub mod registry;
 pub mod scenario;
@@ -40,11 +45,13 @@ pub mod deploy_report {
     pub use enos_deploy::{DeployPlan, DeployReport, Outcome, Status};
 }
 
+pub use backup::{BackupRun, backup};
 pub use bench::{BenchRequest, BenchRun, RunStatus, bench};
 pub use deploy::{DeployRequest, DeployRun, Deployed, deploy};
 pub use error::Error;
 pub use exec::{ExecRequest, ExecRun, HostOutcome, exec};
 pub use info::{Info, info, inventory};
+pub use metrics::{MetricsRun, metrics_start, metrics_stop};
 pub use registry::Providers;
 pub use scenario::{Validated, dry_run, load, schema, validate};
 pub use session::Session;

@@ -88,6 +88,7 @@ async fn undo_on_hosts(session: &mut Session, provider: &dyn Provider, reporter:
     if let Err(e) = crate::wan::reset(session, provider, reporter).await {
         reporter.note(&format!("warning: removing the WAN shaping: {}", e.message));
     }
+    crate::metrics::stop_for_destroy(session, reporter).await;
     let services = services_started(session.experiment.dir());
     if services.is_empty() {
         return;

@@ -134,6 +134,13 @@ pub trait Provider: ProviderKind {
         false
     }
 
+    /// Whether the hosts share the control machine's CPUs and kernel (the local provider's
+    /// namespaces do): `/proc/stat` then shows the machine, and a host's own load is that of
+    /// its processes, which the metrics agent measures instead.
+    fn hosts_share_cpu(&self) -> bool {
+        false
+    }
+
     /// Facts about the experiment's testbed worth showing in `enos info`, as (label, value) pairs.
     fn describe(&self, experiment: &Experiment) -> Vec<(String, String)>;
 

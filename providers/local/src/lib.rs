@@ -600,6 +600,11 @@ impl Provider for LocalProvider {
         true
     }
 
+    fn hosts_share_cpu(&self) -> bool {
+        // Hosts are namespaces of the machine's kernel, each with its own PID namespace.
+        true
+    }
+
     fn describe(&self, experiment: &Experiment) -> Vec<(String, String)> {
         let Some(state) = local_state(experiment) else {
             return vec![(

@@ -18,9 +18,8 @@ use super::{BenchRequest, Label, arg_str, select, tail};
 use crate::Error;
 use crate::stream::RecordStream;
 
-/// The `enos` program the hosts of `http` workloads run the load generator with: this one,
-/// where the hosts share the machine's files; otherwise a copy in each host's
-/// `~/.cache/enos/`, named by this one's size and time, made on the hosts that lack it.
+/// The `enos` program the hosts of `http` workloads run the load generator with (see
+/// [`crate::program::on_hosts`]).
 pub(super) async fn program_on_hosts(
     fleet: &Fleet,
     testbed: &Testbed,
@@ -28,7 +27,6 @@ pub(super) async fn program_on_hosts(
     workloads: &[Workload],
     request: &BenchRequest,
 ) -> Result<String, Error> {
-    let local = request.program.display().to_string();
     let mut names: Vec<String> = Vec::new();
     for w in workloads.iter().filter(|w| w.kind == WorkloadKind::Http) {
         for h in select(testbed, &w.from) {
@@ -37,50 +35,14 @@ pub(super) async fn program_on_hosts(
             }
         }
     }
-    if provider.hosts_share_files() || names.is_empty() {
-        return Ok(enos_deploy::script::quote(&local));
-    }
-    let meta = std::fs::metadata(&request.program)
-        .map_err(|e| Error::new(format!("cannot read {local}: {e}")))?;
-    let stamp = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let relative = format!(".cache/enos/enos-{}-{stamp}", meta.len());
-    let reporter = enos_core::NullReporter;
-    let hosts = fleet.subset(&names);
-    let check = format!("test -x {relative}");
-    let lacking: Vec<String> = hosts
-        .run(&check, Duration::from_secs(30), &reporter)
-        .await
-        .into_iter()
-        .filter(|r| !r.outcome.as_ref().is_ok_and(|o| o.exit.code() == Some(0)))
-        .map(|r| r.host)
-        .collect();
-    let failed: Vec<String> = fleet
-        .subset(&lacking)
-        .upload(
-            &request.program,
-            &relative,
-            Duration::from_secs(300),
-            &reporter,
-        )
-        .await
-        .into_iter()
-        .filter_map(|r| {
-            r.outcome
-                .err()
-                .map(|e| format!("{}: {}", r.host, e.reason()))
-        })
-        .collect();
-    if !failed.is_empty() {
-        return Err(Error::new(format!(
-            "copying enos to the hosts of the http workloads: {}",
-            failed.join("; ")
-        )));
-    }
-    Ok(format!("\"$HOME\"/{relative}"))
+    crate::program::on_hosts(
+        fleet,
+        provider,
+        &request.program,
+        &names,
+        "the http workloads",
+    )
+    .await
 }
 
 /// Runs the load generator on each host of `from` against its target URL, then folds its

@@ -36,13 +36,19 @@ pub const BENCH_VERSION: u32 = 1;
 /// How long a `command` workload's command may run when the workload gives no duration.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The processes bench workloads run on the hosts, reached through the binary's hidden
-/// `enos daemon <name>`: the `http` load generator.
+/// The processes enos runs on the hosts, reached through the binary's hidden
+/// `enos daemon <name>`: the `http` load generator and the metrics agent.
 pub fn daemons() -> Vec<enos_provider::Daemon> {
-    vec![enos_provider::Daemon {
-        name: enos_loadgen::daemon::NAME,
-        main: enos_loadgen::daemon::main,
-    }]
+    vec![
+        enos_provider::Daemon {
+            name: enos_loadgen::daemon::NAME,
+            main: enos_loadgen::daemon::main,
+        },
+        enos_provider::Daemon {
+            name: enos_agent::NAME,
+            main: enos_agent::main,
+        },
+    ]
 }
 
 /// What `enos bench` asks for.
@@ -50,8 +56,9 @@ pub fn daemons() -> Vec<enos_provider::Daemon> {
 pub struct BenchRequest {
     /// Only the workload of this name; all of them otherwise.
     pub workload: Option<String>,
-    /// The `enos` program hosts run the `http` load generator with (`<program> daemon
-    /// http-load`); it must exist at that path on the hosts.
+    /// The `enos` program hosts run the `http` load generator and the metrics agent with
+    /// (`<program> daemon http-load`, `<program> daemon metrics`); it is copied to hosts that
+    /// do not share the machine's files.
     pub program: PathBuf,
 }
 
@@ -167,6 +174,27 @@ pub async fn bench(
     session.experiment.save()?;
     // The WAN as it is now: events change it, and every run of a point starts from it.
     let wan_before = current_matrix(&session);
+    // The scenario's metrics, unless `enos metrics start` runs them already: started here,
+    // stopped at the end.
+    let metrics = match session.experiment.state().scenario.metrics.clone() {
+        Some(section)
+            if !crate::metrics::read_collection(session.experiment.dir())
+                .is_some_and(|c| c.running()) =>
+        {
+            Some(
+                crate::metrics::start_in(
+                    &mut session,
+                    provider.as_ref(),
+                    &section,
+                    &request.program,
+                    "bench",
+                    reporter,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
 
     let outcome = {
         let run = run_all(
@@ -199,6 +227,14 @@ pub async fn bench(
     {
         reporter.note(&format!(
             "warning: restoring the WAN after the bench: {}",
+            e.message
+        ));
+    }
+    if let Some(collection) = metrics
+        && let Err(e) = crate::metrics::stop_in(&mut session, collection, reporter).await
+    {
+        reporter.note(&format!(
+            "warning: stopping the metrics agents: {}",
             e.message
         ));
     }

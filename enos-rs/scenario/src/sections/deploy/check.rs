@@ -122,6 +122,7 @@ impl Checker<'_> {
             stack: Some(&vars),
             deferred: Vec::new(),
         };
+        let backup = parsed.backup.clone();
         let (steps, diagnostics) = parsed.check_steps(&mut ctx, policy);
         self.diagnostics.extend(diagnostics);
         for problem in std::mem::take(&mut ctx.deferred) {
@@ -136,6 +137,7 @@ impl Checker<'_> {
             stack: Some(StackUse {
                 name,
                 file: stack.display.clone(),
+                backup,
             }),
             vars,
             files: stack.files.clone(),

@@ -52,6 +52,10 @@ pub struct StackUse {
     pub name: String,
     /// The stack file, as shown in messages (`stacks/keystone/stack.yaml` for a built-in one).
     pub file: String,
+    /// The files and directories `enos backup` fetches from the hosts the stack's steps ran
+    /// on (its logs and configuration), as the stack declares them.
+    #[serde(default)]
+    pub backup: Vec<String>,
 }
 
 /// Where the files a step names live.

@@ -30,6 +30,7 @@ struct RawStack {
     description: Option<String>,
     vars: Option<IndexMap<String, RawVar>>,
     steps: Option<Vec<RawStep>>,
+    backup: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +155,8 @@ pub(crate) struct ParsedStack<'s> {
     root: Position,
     pub vars: IndexMap<String, VarSpec>,
     steps: Vec<RawStep>,
+    /// What `enos backup` fetches from the hosts the stack's steps ran on.
+    pub backup: Vec<String>,
 }
 
 impl StackFile {
@@ -265,10 +268,28 @@ impl StackFile {
                 "steps: [{packages: [nginx]}]",
             );
         }
+        let backup = raw.backup.unwrap_or_default();
+        for (i, path) in backup.iter().enumerate() {
+            let plain = path.starts_with('/')
+                && path.len() > 1
+                && !path.contains('\0')
+                && !path.split('/').any(|part| part == "..");
+            if !plain {
+                checker.value_error(
+                    &format!("backup[{i}]"),
+                    format!(
+                        "expected an absolute path without `..` (a file or a directory on the \
+                         hosts, e.g. /var/log/nginx), found {}",
+                        quote(path)
+                    ),
+                );
+            }
+        }
         if !checker.diagnostics.is_empty() {
             return Err(checker.diagnostics);
         }
         Ok(ParsedStack {
+            backup,
             stack: self,
             map,
             root,
