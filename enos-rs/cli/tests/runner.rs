@@ -13,6 +13,7 @@ mod deploy;
 mod egress;
 mod layering;
 mod masters;
+mod metrics;
 mod scale;
 mod stacks;
 mod static_hosts;
