@@ -62,7 +62,8 @@ fn static_hosts_deploy_shape_exec_and_destroy_through_sudo_and_refuse_a_swapped_
          command: exec python3 -m http.server --bind {{{{ host.address }}}} 8000\n      \
          ready: {{tcp: 8000}}\n    roles: [server]\n\
          bench:\n  workloads:\n    - name: get\n      type: http\n      from: client\n      \
-         targets: server\n      args: {{rate: 20, port: 8000}}\n      duration: 1s\n"
+         targets: server\n      args: {{rate: 20, port: 8000}}\n      duration: 1s\n\
+         metrics:\n  period: 200ms\n"
     );
     let ws = Workspace::new(&format!(
         "{}{web}",
@@ -114,6 +115,48 @@ fn static_hosts_deploy_shape_exec_and_destroy_through_sudo_and_refuse_a_swapped_
         .unwrap()
         .collect();
     assert_eq!(copies.len(), 1, "one copy of enos in the login's home");
+
+    // The bench ran the metrics agents (the same copy, as root through sudo) and stopped them.
+    let agents: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.env_dir().join("metrics/agents.json")).unwrap(),
+    )
+    .unwrap();
+    let dirs: Vec<String> = agents["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            assert!(h["error"].is_null(), "{h}");
+            assert!(h["agent"]["samples"].as_u64().unwrap() >= 3, "{h}");
+            assert_eq!(h["agent"]["energy"]["utilisation"], "machine", "{h}");
+            h["dir"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // These hosts write into the machine's /var/lib/enos: removed when the test ends.
+    let _metrics = RemoveDirOnDrop(
+        std::path::Path::new(&dirs[0])
+            .parent()
+            .and_then(std::path::Path::parent)
+            .unwrap()
+            .to_owned(),
+    );
+    // Started by hand, they run until destroy stops them; a backup meanwhile fetches them.
+    assert_success(&ws.enos(&["metrics", "start"]), "enos metrics start");
+    for dir in &dirs {
+        assert!(
+            std::path::Path::new(dir).join("agent.pid").exists(),
+            "{dir}"
+        );
+    }
+    let out = ws.enos(&["backup"]);
+    assert_success(&out, "enos backup");
+    let manifest = std::fs::read_to_string(ws.env_dir().join("backup/manifest.json")).unwrap();
+    for dir in &dirs {
+        assert!(
+            manifest.contains(&format!("{dir}/system.jsonl")),
+            "{manifest}"
+        );
+    }
 
     // Shaping: a rate limit with htb alone (this kernel may lack netem), through sudo, on each
     // host's eth0; iperf3 measures it.
@@ -172,6 +215,18 @@ fn static_hosts_deploy_shape_exec_and_destroy_through_sudo_and_refuse_a_swapped_
         );
     }
     assert_eq!(ws.state()["phase"], "destroyed");
+    for dir in &dirs {
+        assert!(
+            !std::path::Path::new(dir).join("agent.pid").exists(),
+            "{dir}"
+        );
+        let running = Command::new("pgrep").args(["-f", dir]).output().unwrap();
+        assert!(
+            running.stdout.is_empty(),
+            "an agent outlived destroy: {}",
+            text(&running.stdout)
+        );
+    }
     let control = enos_provider_static::control_dir(&ws.env_dir());
     assert!(!control.exists(), "{}", control.display());
 
@@ -261,6 +316,15 @@ fn static_hosts_behind_a_jump_host_learn_their_keys_and_refuse_a_changed_one() {
 /// Removes a file when dropped, also when the test fails.
 /// Removes a file when dropped, and its directory if that leaves it empty.
 struct RemoveOnDrop(String);
+
+/// A directory removed with all it holds when the test ends.
+struct RemoveDirOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveDirOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
