@@ -197,7 +197,6 @@ fn schema_is_json_with_the_top_level_keys() {
 #[test]
 fn commands_not_built_yet_say_so_and_fail() {
     for (command, what) in [
-        ("backup", "backups"),
         ("analyze", "analysis"),
         ("run", "all-in-one"),
     ] {
@@ -210,6 +209,18 @@ fn commands_not_built_yet_say_so_and_fail() {
         );
         assert!(err.contains(what) && err.contains("not built yet"), "{err}");
         assert!(err.contains("\nhint: "), "{err}");
+    }
+}
+
+#[test]
+fn metrics_and_backup_of_an_experiment_that_does_not_exist_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["backup"][..], &["metrics", "start"], &["metrics", "stop"]] {
+        let out = enos(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains("enos-results"), "{args:?}: {err}");
     }
 }
 
