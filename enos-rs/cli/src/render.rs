@@ -46,8 +46,14 @@ pub fn validated(file: &Path, v: &Validated) {
             plural(v.points)
         )
     };
+    let metrics = v.metrics_period.map_or(String::new(), |p| {
+        format!(
+            ", metrics every {}",
+            enos_experiment::scenario::span_text(p)
+        )
+    });
     println!(
-        "ok: {}: experiment '{}', {} site{}, {} host{}{steps}{bench}",
+        "ok: {}: experiment '{}', {} site{}, {} host{}{steps}{bench}{metrics}",
         file.display(),
         v.name,
         v.sites,

@@ -49,7 +49,7 @@ fn validate_counts_the_workloads_and_their_points() {
     assert_eq!(
         text(&out.stdout),
         "ok: scenarios/bench-keystone.yaml: experiment 'bench-keystone', 2 sites, 3 hosts, 22 \
-         deploy steps, 3 workloads (9 points)\n"
+         deploy steps, 3 workloads (9 points), metrics every 1s\n"
     );
 }
 
@@ -196,10 +196,7 @@ fn schema_is_json_with_the_top_level_keys() {
 
 #[test]
 fn commands_not_built_yet_say_so_and_fail() {
-    for (command, what) in [
-        ("analyze", "analysis"),
-        ("run", "all-in-one"),
-    ] {
+    for (command, what) in [("analyze", "analysis"), ("run", "all-in-one")] {
         let out = enos(&repo_root(), &[command, "apply"]);
         assert_eq!(out.status.code(), Some(1), "{command}");
         let err = text(&out.stderr);

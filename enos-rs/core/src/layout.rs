@@ -152,3 +152,20 @@ pub const ALL: &[&str] = &[
     BACKUP_MANIFEST,
     BACKUP_SUMS,
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_path_of_the_layout_is_documented_in_data_md() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/data.md"),
+        )
+        .expect("docs/data.md");
+        let missing: Vec<&str> = super::ALL
+            .iter()
+            .copied()
+            .filter(|name| !doc.contains(&format!("`{name}")))
+            .collect();
+        assert!(missing.is_empty(), "not in docs/data.md: {missing:?}");
+    }
+}

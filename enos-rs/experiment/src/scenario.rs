@@ -43,6 +43,8 @@ pub struct Validated {
     pub workloads: usize,
     /// The number of points of their parameter matrices, together.
     pub points: usize,
+    /// The metrics agents' period, when the scenario has a `metrics:` section.
+    pub metrics_period: Option<std::time::Duration>,
 }
 
 /// Checks the scenario `file`, its deploy steps rendered on a made-up testbed included.
@@ -56,6 +58,7 @@ pub fn validate(providers: &Providers, file: &Path) -> Result<Validated, Error> 
         steps: plan.steps.len(),
         workloads: scenario.bench.workloads.len(),
         points: scenario.bench.points(),
+        metrics_period: scenario.metrics.as_ref().map(|m| m.period),
     })
 }
 
@@ -69,4 +72,14 @@ pub fn dry_run(providers: &Providers, file: &Path) -> Result<DeployPlan, Error> 
 /// The JSON Schema of scenario files, with the registered providers' options.
 pub fn schema(providers: &Providers) -> serde_json::Value {
     enos_scenario::json_schema(&providers.kinds())
+}
+
+/// A duration as scenarios write it: `1s`, `250ms`, `2m`.
+pub fn span_text(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        ms if ms % 60_000 == 0 && ms > 0 => format!("{}m", ms / 60_000),
+        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms => format!("{ms}ms"),
+    }
 }
