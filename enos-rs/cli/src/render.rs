@@ -209,11 +209,17 @@ pub fn metrics(run: &enos_experiment::MetricsRun, done: &str, already: &str) {
         let mut lines = vec![match (&h.agent, &h.error) {
             (_, Some(error)) => format!("error: {error}"),
             (Some(agent), None) => {
-                let best = agent
-                    .energy
+                let best = h
                     .best
                     .map_or("none".to_owned(), |s| format!("{s:?}").to_lowercase());
-                format!("energy from {best} ({})", agent.energy.why)
+                if h.best == Some(enos_experiment::metrics::Source::Kwollect) {
+                    format!(
+                        "energy from kwollect (Grid'5000's meters; the agent: {})",
+                        agent.energy.why
+                    )
+                } else {
+                    format!("energy from {best} ({})", agent.energy.why)
+                }
             }
             (None, None) => "no answer".to_owned(),
         }];

@@ -72,6 +72,7 @@ fn a_60s_bench_samples_every_host_each_second_and_backups_resume_and_survive_a_d
     for h in hosts {
         assert!(h["error"].is_null(), "{h}");
         assert_eq!(h["agent"]["energy"]["best"], "model", "{h}");
+        assert_eq!(h["best"], "model", "{h}");
         assert_eq!(h["agent"]["energy"]["utilisation"], "processes", "{h}");
     }
 

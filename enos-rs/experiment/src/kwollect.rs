@@ -108,7 +108,10 @@ pub(crate) async fn fetch_for(
                         write_text(&session.experiment.dir().join(&relative), lines.as_bytes());
                     if let Some(h) = collection.hosts.iter_mut().find(|h| h.host == *host) {
                         match saved {
-                            Ok(()) => h.kwollect = Some(relative.display().to_string()),
+                            Ok(()) => {
+                                h.kwollect = Some(relative.display().to_string());
+                                h.settle_best();
+                            }
                             Err(e) => h.kwollect_error = Some(e.message),
                         }
                     }

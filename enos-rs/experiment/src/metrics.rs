@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use enos_agent::{AgentInfo, EnergyAsked};
 use enos_core::{Host, Reporter, layout};
+pub use enos_energy::Source;
 use enos_provider::Provider;
 use enos_remote::Fleet;
 use enos_scenario::metrics::{EnergyChoice, MetricsSection};
@@ -89,6 +90,22 @@ pub struct HostAgent {
     /// Why its Kwollect series could not be fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kwollect_error: Option<String>,
+    /// The best energy source of the host, the one analysis should use: Kwollect's measured
+    /// node power for a Grid'5000 node whose series was fetched, else the agent's best (RAPL,
+    /// else the model); none when it has no energy figure.
+    #[serde(default)]
+    pub best: Option<enos_energy::Source>,
+}
+
+impl HostAgent {
+    /// Sets [`best`](Self::best) from what the host has.
+    pub(crate) fn settle_best(&mut self) {
+        self.best = if self.kwollect.is_some() {
+            Some(enos_energy::Source::Kwollect)
+        } else {
+            self.agent.as_ref().and_then(|a| a.energy.best)
+        };
+    }
 }
 
 /// The collection of the experiment in `dir`, if any was started.
@@ -322,6 +339,7 @@ pub(crate) async fn start_in(
             error: None,
             kwollect: None,
             kwollect_error: None,
+            best: None,
         });
     }
     let results = fleet.run_each(&commands, AGENT_TIMEOUT, reporter).await;
@@ -364,6 +382,7 @@ fn fold_results(
                 Some(info) => {
                     h.agent = Some(info);
                     h.error = None;
+                    h.settle_best();
                 }
                 None => h.error = Some("the agent said nothing of itself".to_owned()),
             },
@@ -459,6 +478,27 @@ mod tests {
         assert_eq!(parsed.host, "a-x-1");
         assert_eq!(parsed.energy.best, Some(enos_energy::Source::Model));
         assert!(agent_info(b"started\n").is_none());
+    }
+
+    #[test]
+    fn a_fetched_kwollect_series_is_the_best_source_of_its_host() {
+        let info = r#"{"v":1,"host":"h","pid":1,"started":"t","stopped":null,"period_ms":1000,"system":true,"energy":{"asked":"auto","sources":["rapl","model"],"best":"rapl","why":"","zones":["package-0"],"model":null,"utilisation":"machine"},"samples":0}"#;
+        let mut host = HostAgent {
+            host: "taurus-7".into(),
+            site: "lyon".into(),
+            role: "compute".into(),
+            dir: "/d".into(),
+            agent: Some(serde_json::from_str(info).unwrap()),
+            error: None,
+            kwollect: None,
+            kwollect_error: None,
+            best: None,
+        };
+        host.settle_best();
+        assert_eq!(host.best, Some(Source::Rapl));
+        host.kwollect = Some("metrics/kwollect/taurus-7.jsonl".into());
+        host.settle_best();
+        assert_eq!(host.best, Some(Source::Kwollect));
     }
 
     #[test]
