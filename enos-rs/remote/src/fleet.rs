@@ -254,6 +254,20 @@ impl Fleet {
         .await
     }
 
+    /// The hosts of `commands` as a fleet, and each host's command.
+    fn by_host(
+        &self,
+        commands: Vec<HostCommand>,
+    ) -> (Fleet, Arc<HashMap<String, Arc<HostCommand>>>) {
+        let names: Vec<&str> = commands.iter().map(|c| c.host.as_str()).collect();
+        let fleet = self.subset(&names);
+        let by_host = commands
+            .into_iter()
+            .map(|c| (c.host.clone(), Arc::new(c)))
+            .collect();
+        (fleet, Arc::new(by_host))
+    }
+
     /// [`Fleet::run_commands`], standard output kept or handed to `lines`.
     async fn run_host_commands(
         &self,
@@ -263,14 +277,7 @@ impl Fleet {
         reporter: &dyn Reporter,
         lines: Option<LineSink>,
     ) -> Vec<HostResult<CommandOutput>> {
-        let names: Vec<&str> = commands.iter().map(|c| c.host.as_str()).collect();
-        let fleet = self.subset(&names);
-        let by_host: Arc<HashMap<String, Arc<HostCommand>>> = Arc::new(
-            commands
-                .into_iter()
-                .map(|c| (c.host.clone(), Arc::new(c)))
-                .collect(),
-        );
+        let (fleet, by_host) = self.by_host(commands);
         fleet
             .each_host(
                 title,
@@ -377,14 +384,7 @@ impl Fleet {
         timeout: Duration,
         reporter: &dyn Reporter,
     ) -> Vec<HostResult<Vec<PathBuf>>> {
-        let names: Vec<&str> = commands.iter().map(|c| c.host.as_str()).collect();
-        let fleet = self.subset(&names);
-        let by_host: Arc<HashMap<String, Arc<HostCommand>>> = Arc::new(
-            commands
-                .into_iter()
-                .map(|c| (c.host.clone(), Arc::new(c)))
-                .collect(),
-        );
+        let (fleet, by_host) = self.by_host(commands);
         let local_dir: Arc<Path> = Arc::from(local_dir);
         fleet
             .each_host(

@@ -260,30 +260,9 @@ pub(crate) async fn download_one(
     plan: &DownloadPlan,
 ) -> Result<PathBuf, RemoteError> {
     let host = ctx.host();
-    let local_error = |operation: String, e: &dyn std::fmt::Display| RemoteError::Io {
-        host: host.to_owned(),
-        operation,
-        message: e.to_string(),
-    };
-    if !is_plain_file_name(host) {
-        return Err(RemoteError::Invalid {
-            host: host.to_owned(),
-            message: "the host name cannot name a local directory".to_owned(),
-        });
-    }
+    let local_error = |operation: String, e: &dyn std::fmt::Display| io_error(host, operation, e);
     let session = ctx.session()?;
-    let host_dir = plan.local_dir.join(host);
-    fs::create_dir_all(&host_dir)
-        .map_err(|e| local_error(format!("cannot create {}", host_dir.display()), &e))?;
-    let scratch = tempfile::Builder::new()
-        .prefix(".enos-download-")
-        .tempdir_in(&host_dir)
-        .map_err(|e| {
-            local_error(
-                format!("cannot create a directory in {}", host_dir.display()),
-                &e,
-            )
-        })?;
+    let (host_dir, scratch) = host_scratch(host, &plan.local_dir, ".enos-download-")?;
 
     let (reader, writer) =
         io::pipe().map_err(|e| local_error("cannot create a pipe".into(), &e))?;
@@ -345,6 +324,44 @@ pub(crate) async fn download_one(
     Ok(dest)
 }
 
+/// A local I/O error on `host`'s side of a transfer.
+fn io_error(host: &str, operation: String, e: &dyn std::fmt::Display) -> RemoteError {
+    RemoteError::Io {
+        host: host.to_owned(),
+        operation,
+        message: e.to_string(),
+    }
+}
+
+/// `local_dir/<host>` (created), and a temporary directory in it named with `prefix`, where a
+/// download lands before it is moved into place.
+fn host_scratch(
+    host: &str,
+    local_dir: &Path,
+    prefix: &str,
+) -> Result<(PathBuf, tempfile::TempDir), RemoteError> {
+    if !is_plain_file_name(host) {
+        return Err(RemoteError::Invalid {
+            host: host.to_owned(),
+            message: "the host name cannot name a local directory".to_owned(),
+        });
+    }
+    let host_dir = local_dir.join(host);
+    fs::create_dir_all(&host_dir)
+        .map_err(|e| io_error(host, format!("cannot create {}", host_dir.display()), &e))?;
+    let scratch = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&host_dir)
+        .map_err(|e| {
+            io_error(
+                host,
+                format!("cannot create a directory in {}", host_dir.display()),
+                &e,
+            )
+        })?;
+    Ok((host_dir, scratch))
+}
+
 /// Runs `command` on one host with `input` as its standard input; the command writes a tar
 /// archive of regular files on its standard output, which is unpacked into
 /// `local_dir/<host>/`: into a temporary directory first, then each file renamed into place, so
@@ -358,30 +375,9 @@ pub(crate) async fn fetch_archive_one(
 ) -> Result<Vec<PathBuf>, RemoteError> {
     use tokio::io::AsyncWriteExt as _;
     let host = ctx.host();
-    let local_error = |operation: String, e: &dyn std::fmt::Display| RemoteError::Io {
-        host: host.to_owned(),
-        operation,
-        message: e.to_string(),
-    };
-    if !is_plain_file_name(host) {
-        return Err(RemoteError::Invalid {
-            host: host.to_owned(),
-            message: "the host name cannot name a local directory".to_owned(),
-        });
-    }
+    let local_error = |operation: String, e: &dyn std::fmt::Display| io_error(host, operation, e);
     let session = ctx.session()?;
-    let host_dir = local_dir.join(host);
-    fs::create_dir_all(&host_dir)
-        .map_err(|e| local_error(format!("cannot create {}", host_dir.display()), &e))?;
-    let scratch = tempfile::Builder::new()
-        .prefix(".enos-fetch-")
-        .tempdir_in(&host_dir)
-        .map_err(|e| {
-            local_error(
-                format!("cannot create a directory in {}", host_dir.display()),
-                &e,
-            )
-        })?;
+    let (host_dir, scratch) = host_scratch(host, local_dir, ".enos-fetch-")?;
     let (reader, writer) =
         io::pipe().map_err(|e| local_error("cannot create a pipe".into(), &e))?;
     let mut child = {

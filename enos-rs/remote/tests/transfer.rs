@@ -283,3 +283,97 @@ async fn transfer_errors_are_reported_per_host() {
     );
     enos_remote::close_all(control.path()).await.unwrap();
 }
+
+#[tokio::test]
+async fn archives_land_file_by_file_and_nothing_leaves_the_hosts_directory() {
+    let Some(sshd) =
+        Sshd::start("archives_land_file_by_file_and_nothing_leaves_the_hosts_directory")
+    else {
+        return;
+    };
+    let control = control_dir();
+    let (fleet, _) = Fleet::connect(
+        sshd.config(control.path()),
+        targets(&["alpha"]),
+        &NullReporter,
+    )
+    .await;
+    let remote = sshd.remote_dir.join("logs");
+    fs::create_dir_all(remote.join("nested")).unwrap();
+    fs::write(remote.join("a.log"), "one\n").unwrap();
+    fs::write(remote.join("nested/b.log"), content(300_000, 7)).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", remote.join("link")).unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    // An earlier copy of a.log is replaced; a file the archive does not hold is kept.
+    fs::create_dir_all(downloads.path().join("alpha/kept")).unwrap();
+    fs::write(downloads.path().join("alpha/kept/old.log"), "old").unwrap();
+    // The listed files, then a path that climbs out and a symbolic link: both skipped.
+    let script = format!("cd {} && tar -c -f - --null -T - && true", remote.display());
+    let command = enos_remote::HostCommand {
+        host: "alpha".to_owned(),
+        command: script,
+        input: vec![bytes::Bytes::from_static(b"a.log\0nested/b.log\0link\0")],
+    };
+    let results = fleet
+        .fetch_archives(vec![command], downloads.path(), TIMEOUT, &NullReporter)
+        .await;
+    let files = results[0].outcome.as_ref().unwrap();
+    assert_eq!(
+        files,
+        &[PathBuf::from("a.log"), PathBuf::from("nested/b.log")]
+    );
+    let alpha = downloads.path().join("alpha");
+    assert_eq!(fs::read(alpha.join("a.log")).unwrap(), b"one\n");
+    assert_eq!(
+        fs::read(alpha.join("nested/b.log")).unwrap(),
+        content(300_000, 7)
+    );
+    assert!(fs::symlink_metadata(alpha.join("link")).is_err());
+    assert_eq!(fs::read(alpha.join("kept/old.log")).unwrap(), b"old");
+    // No scratch directory is left behind.
+    let names: Vec<String> = fs::read_dir(&alpha)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with(".enos-")), "{names:?}");
+
+    // An archive whose entry climbs out of the directory lands nothing outside it.
+    let evil = tempfile::tempdir().unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(4);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"../escape.txt");
+    header.set_cksum();
+    builder.append(&header, &b"evil"[..]).unwrap();
+    let archive = builder.into_inner().unwrap();
+    let crafted = sshd.remote_dir.join("evil.tar");
+    fs::write(&crafted, archive).unwrap();
+    let command = enos_remote::HostCommand {
+        host: "alpha".to_owned(),
+        command: format!("cat {}", crafted.display()),
+        input: Vec::new(),
+    };
+    let results = fleet
+        .fetch_archives(vec![command], evil.path(), TIMEOUT, &NullReporter)
+        .await;
+    assert_eq!(results[0].outcome.as_ref().unwrap(), &Vec::<PathBuf>::new());
+    let landed: Vec<_> = walk(evil.path());
+    assert!(landed.is_empty(), "{landed:?}");
+    enos_remote::close_all(control.path()).await.unwrap();
+}
+
+/// Every regular file under `root`.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(root).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
