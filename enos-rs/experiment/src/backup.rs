@@ -3,9 +3,11 @@
 //! configuration each stack declares (`backup:` in its stack file, fetched from the hosts its
 //! steps ran on) — into `backup/<host>/<path on the host>`, with a manifest.
 //!
-//! Each host lists its files with their sizes and SHA-256 first; only files missing here or
-//! changed there are fetched (one tar stream per host, hosts in parallel through their SSH
-//! masters), so a second backup of unchanged hosts transfers nothing. A host that cannot be
+//! Each host lists its files with their sizes and modification times first; only files
+//! missing here or changed there (another size or time, as rsync's quick check) are fetched
+//! (one tar stream per host, hosts in parallel through their SSH masters), so a second backup
+//! of unchanged hosts transfers nothing. Each copy is hashed as it lands here, never on the
+//! hosts. A host that cannot be
 //! reached is recorded as `unreachable` with the reason, its earlier copies kept; the others
 //! are fetched in full. The manifest (`backup/manifest.json`) lists every file held with its
 //! host, remote path, size, SHA-256 and when it was collected; `backup/SHA256SUMS` lets
@@ -13,7 +15,6 @@
 //! the owner's only (0700).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::time::Duration;
@@ -23,7 +24,6 @@ use enos_core::{Host, Reporter, layout};
 use enos_deploy::DeployReport;
 use enos_remote::HostCommand;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::records::{write_json, write_text};
@@ -83,7 +83,10 @@ pub struct FileEntry {
     pub file: String,
     /// Its size in bytes.
     pub size: u64,
-    /// Its SHA-256 (hex).
+    /// Its modification time on the host when it was listed (Unix seconds, as `find` prints
+    /// them).
+    pub mtime: String,
+    /// Its SHA-256 (hex), of the copy.
     pub sha256: String,
     /// When it was fetched (RFC 3339).
     pub collected_at: String,
@@ -184,12 +187,11 @@ fn deploy_reports(dir: &Path) -> Vec<DeployReport> {
         .collect()
 }
 
-/// The listing script: for each path given that exists, `S <size> <path>` per regular file,
-/// then `sha256sum`'s lines.
+/// The listing script: for each path given that exists, `F <size> <mtime> <path>` per regular
+/// file.
 const LIST_SCRIPT: &str = r#"for p in "$@"; do
   if [ -e "$p" ]; then
-    find "$p" -type f -printf 'S %s %p\n' || exit 70
-    find "$p" -type f -print0 | xargs -0 -r sha256sum || exit 70
+    find "$p" -type f -printf 'F %s %T@ %p\n' || exit 70
   fi
 done"#;
 
@@ -197,60 +199,31 @@ done"#;
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Listed {
     size: u64,
-    sha256: String,
+    mtime: String,
 }
 
-/// Reads a listing; names sha256sum escapes (a backslash or a newline in them) are skipped.
+/// Reads a listing; lines that do not parse (a name with a newline) are skipped.
 fn parse_listing(stdout: &[u8]) -> BTreeMap<String, Listed> {
     let text = String::from_utf8_lossy(stdout);
-    let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut sums: BTreeMap<&str, &str> = BTreeMap::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("S ") {
-            if let Some((size, path)) = rest.split_once(' ')
-                && let Ok(size) = size.parse()
-            {
-                sizes.insert(path, size);
-            }
-        } else if let Some((sum, path)) = line.split_once("  ")
-            && sum.len() == 64
-            && sum.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            sums.insert(path, sum);
-        }
-    }
-    sizes
-        .into_iter()
-        .filter_map(|(path, size)| {
-            let sum = sums.get(path)?;
-            path.starts_with('/').then(|| {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("F ")?;
+            let (size, rest) = rest.split_once(' ')?;
+            let (mtime, path) = rest.split_once(' ')?;
+            let size = size.parse().ok()?;
+            let plain =
+                path.starts_with('/') && mtime.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+            plain.then(|| {
                 (
                     path.to_owned(),
                     Listed {
                         size,
-                        sha256: (*sum).to_owned(),
+                        mtime: mtime.to_owned(),
                     },
                 )
             })
         })
         .collect()
-}
-
-/// The SHA-256 (hex) and size of a local file.
-fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buffer[..n]);
-    }
-    Ok((format!("{:x}", hasher.finalize()), size))
 }
 
 /// The copy of `path` of `host`, relative to `backup/`.
@@ -367,9 +340,9 @@ pub async fn backup(
         for (path, listed) in listing {
             let name = copy_name(host, path);
             let kept = held.get(&(host.clone(), path.clone())).filter(|entry| {
-                entry.sha256 == listed.sha256
-                    && entry.size == listed.size
-                    && hash_file(&dir.join(&name)).is_ok_and(|(sum, _)| sum == listed.sha256)
+                entry.size == listed.size
+                    && entry.mtime == listed.mtime
+                    && std::fs::metadata(dir.join(&name)).is_ok_and(|m| m.len() == listed.size)
             });
             match kept {
                 Some(entry) => files.push(entry.clone()),
@@ -412,46 +385,38 @@ pub async fn backup(
         let Some(h) = hosts.get_mut(&result.host) else {
             continue;
         };
-        let got: BTreeSet<String> = match result.outcome {
+        let got: BTreeMap<String, enos_remote::FetchedFile> = match result.outcome {
             Ok(list) => list
                 .into_iter()
-                .map(|p| format!("/{}", p.display()))
+                .map(|f| (format!("/{}", f.path.display()), f))
                 .collect(),
             Err(e) => {
                 h.status = HostStatus::Incomplete;
                 h.error = Some(format!("fetching its files failed: {}", e.reason()));
-                BTreeSet::new()
+                BTreeMap::new()
             }
         };
-        for (path, _) in wanted.get(&result.host).into_iter().flatten() {
-            let name = copy_name(&result.host, path);
-            if !got.contains(path) {
+        for (path, listed) in wanted.get(&result.host).into_iter().flatten() {
+            let Some(fetched) = got.get(path) else {
                 // Gone on the host since the listing, or not fetched: an earlier copy stays.
                 if let Some(entry) = held.get(&(result.host.clone(), path.clone())) {
                     files.push(entry.clone());
                 }
                 continue;
-            }
+            };
             // What is held is what counts: a file that grew while it was fetched is recorded
-            // as fetched, and fetched again next time.
-            match hash_file(&dir.join(&name)) {
-                Ok((sha256, size)) => {
-                    h.fetched += 1;
-                    h.fetched_bytes += size;
-                    files.push(FileEntry {
-                        host: result.host.clone(),
-                        path: path.clone(),
-                        file: name,
-                        size,
-                        sha256,
-                        collected_at: collected_at.clone(),
-                    });
-                }
-                Err(e) => {
-                    h.status = HostStatus::Incomplete;
-                    h.error = Some(format!("cannot read the copy of {path}: {e}"));
-                }
-            }
+            // as fetched (its hash is the copy's), and fetched again next time.
+            h.fetched += 1;
+            h.fetched_bytes += fetched.size;
+            files.push(FileEntry {
+                host: result.host.clone(),
+                path: path.clone(),
+                file: copy_name(&result.host, path),
+                size: fetched.size,
+                mtime: listed.mtime.clone(),
+                sha256: fetched.sha256.clone(),
+                collected_at: collected_at.clone(),
+            });
         }
     }
     files.sort_by(|a, b| (&a.host, &a.path).cmp(&(&b.host, &b.path)));
@@ -493,20 +458,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_listing_pairs_sizes_with_sums_and_skips_escaped_names() {
-        let sum = "a".repeat(64);
-        let other = "b".repeat(64);
-        let text = format!(
-            "S 12 /var/log/enos/web.log\nS 0 /var/log/a b.log\nS 3 /odd\n{sum}  /var/log/enos/web.log\n\
-             {other}  /var/log/a b.log\n\\{sum}  /odd\\nname\n"
-        );
+    fn a_listing_reads_sizes_and_times_and_skips_what_does_not_parse() {
+        let text = "F 12 1796153957.5343210000 /var/log/enos/web.log\nF 0 1796153957.0000000000 /var/log/a b.log\n\
+                    name\nF x 1 /bad-size\nF 3 17961 relative\n";
         let listing = parse_listing(text.as_bytes());
         assert_eq!(listing.len(), 2, "{listing:?}");
         assert_eq!(
             listing["/var/log/enos/web.log"],
             Listed {
                 size: 12,
-                sha256: sum
+                mtime: "1796153957.5343210000".to_owned()
             }
         );
         assert_eq!(listing["/var/log/a b.log"].size, 0);

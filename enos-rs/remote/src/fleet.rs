@@ -374,7 +374,8 @@ impl Fleet {
     /// Runs each host's own command with its own standard input (`commands`; hosts without
     /// one are left alone); each command writes a tar archive of regular files on its standard
     /// output, unpacked into `local_dir/<host>/` file by file (each file renamed into place
-    /// whole). Returns the files placed per host, relative to its directory. Entries that are
+    /// whole, readable by its owner only, hashed as it is written). Returns the files placed
+    /// per host, relative to its directory, with their sizes and SHA-256. Entries that are
     /// not regular files or whose paths leave the directory are skipped. GNU tar's exit status
     /// 1 (a file changed while read) is not an error.
     pub async fn fetch_archives(
@@ -383,7 +384,7 @@ impl Fleet {
         local_dir: &Path,
         timeout: Duration,
         reporter: &dyn Reporter,
-    ) -> Vec<HostResult<Vec<PathBuf>>> {
+    ) -> Vec<HostResult<Vec<crate::FetchedFile>>> {
         let (fleet, by_host) = self.by_host(commands);
         let local_dir: Arc<Path> = Arc::from(local_dir);
         fleet

@@ -52,6 +52,7 @@ pub use bytes::Bytes;
 pub use error::RemoteError;
 pub use fleet::{Fleet, LineSink};
 pub use master::{MAX_CONTROL_DIR_LEN, close_all};
+pub use transfer::FetchedFile;
 pub use types::{
     CommandOutput, Exit, HostCommand, HostFailure, HostKeyCheck, HostResult, RemoteConfig, Target,
 };

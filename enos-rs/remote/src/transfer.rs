@@ -10,7 +10,11 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+
 use openssh::Stdio;
+use sha2::{Digest, Sha256};
 
 use crate::RemoteError;
 use crate::master::is_plain_file_name;
@@ -275,7 +279,7 @@ pub(crate) async fn download_one(
         ctx.spawn(&mut cmd).await?
     };
     let unpack = tokio::task::spawn_blocking(move || -> io::Result<tempfile::TempDir> {
-        let mut archive = tar::Archive::new(reader);
+        let mut archive = tar::Archive::new(io::BufReader::with_capacity(1 << 20, reader));
         archive.set_preserve_permissions(true);
         archive.set_preserve_mtime(true);
         archive.set_unpack_xattrs(false);
@@ -322,6 +326,37 @@ pub(crate) async fn download_one(
         )
     })?;
     Ok(dest)
+}
+
+/// A file [`Fleet::fetch_archives`](crate::Fleet::fetch_archives) placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedFile {
+    /// Where, relative to the host's directory.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256 (hex), computed as it was written.
+    pub sha256: String,
+}
+
+/// A writer that hashes what it writes.
+struct Hashing<W> {
+    file: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: io::Write> io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// A local I/O error on `host`'s side of a transfer.
@@ -372,7 +407,7 @@ pub(crate) async fn fetch_archive_one(
     command: &str,
     input: &[u8],
     local_dir: &Path,
-) -> Result<Vec<PathBuf>, RemoteError> {
+) -> Result<Vec<FetchedFile>, RemoteError> {
     use tokio::io::AsyncWriteExt as _;
     let host = ctx.host();
     let local_error = |operation: String, e: &dyn std::fmt::Display| io_error(host, operation, e);
@@ -395,8 +430,10 @@ pub(crate) async fn fetch_archive_one(
         }
     };
     let root = scratch.path().to_owned();
-    let unpack = tokio::task::spawn_blocking(move || -> io::Result<Vec<PathBuf>> {
-        let mut archive = tar::Archive::new(reader);
+    let unpack = tokio::task::spawn_blocking(move || -> io::Result<Vec<FetchedFile>> {
+        // Large reads keep the pipe drained: the master then writes big chunks, not the little
+        // room a small reader leaves it.
+        let mut archive = tar::Archive::new(io::BufReader::with_capacity(1 << 20, reader));
         let mut files = Vec::new();
         for entry in archive.entries()? {
             let mut entry = entry?;
@@ -412,9 +449,26 @@ pub(crate) async fn fetch_archive_one(
             if let Some(parent) = target.parent() {
                 fs::create_dir_all(parent)?;
             }
-            entry.set_preserve_mtime(true);
-            entry.unpack(&target)?;
-            files.push(path);
+            // Written and hashed in one pass, the owner's alone (the copy's directory says
+            // who else may read it).
+            let mode = entry.header().mode().unwrap_or(0o600) & 0o700;
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode | 0o600)
+                .open(&target)?;
+            let mut out = Hashing {
+                file: io::BufWriter::with_capacity(1 << 20, file),
+                hasher: Sha256::new(),
+                size: 0,
+            };
+            io::copy(&mut entry, &mut out)?;
+            out.file.flush()?;
+            files.push(FetchedFile {
+                path,
+                size: out.size,
+                sha256: format!("{:x}", out.hasher.finalize()),
+            });
         }
         // Read the archive's padding too, so that the remote tar never writes into a closed pipe.
         io::copy(&mut archive.into_inner(), &mut io::sink())?;
@@ -433,6 +487,7 @@ pub(crate) async fn fetch_archive_one(
     let files = unpacked
         .map_err(|e| local_error(format!("cannot unpack into {}", host_dir.display()), &e))?;
     for file in &files {
+        let file = &file.path;
         let dest = host_dir.join(file);
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent)

@@ -318,10 +318,22 @@ async fn archives_land_file_by_file_and_nothing_leaves_the_hosts_directory() {
         .fetch_archives(vec![command], downloads.path(), TIMEOUT, &NullReporter)
         .await;
     let files = results[0].outcome.as_ref().unwrap();
+    let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+    assert_eq!(paths, [Path::new("a.log"), Path::new("nested/b.log")]);
+    // Each with its size and SHA-256, as `sha256sum` says.
+    assert_eq!(files[0].size, 4);
     assert_eq!(
-        files,
-        &[PathBuf::from("a.log"), PathBuf::from("nested/b.log")]
+        files[0].sha256,
+        "2c8b08da5ce60398e1f19af0e5dccc744df274b826abe585eaba68c525434806"
     );
+    let sum = std::process::Command::new("sha256sum")
+        .arg(remote.join("nested/b.log"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&sum.stdout).starts_with(&files[1].sha256));
+    assert_eq!(files[1].size, 300_000);
+    // Readable by their owner only.
+    assert_eq!(mode(&downloads.path().join("alpha/a.log")) & 0o077, 0);
     let alpha = downloads.path().join("alpha");
     assert_eq!(fs::read(alpha.join("a.log")).unwrap(), b"one\n");
     assert_eq!(
@@ -358,7 +370,7 @@ async fn archives_land_file_by_file_and_nothing_leaves_the_hosts_directory() {
     let results = fleet
         .fetch_archives(vec![command], evil.path(), TIMEOUT, &NullReporter)
         .await;
-    assert_eq!(results[0].outcome.as_ref().unwrap(), &Vec::<PathBuf>::new());
+    assert!(results[0].outcome.as_ref().unwrap().is_empty());
     let landed: Vec<_> = walk(evil.path());
     assert!(landed.is_empty(), "{landed:?}");
     enos_remote::close_all(control.path()).await.unwrap();
