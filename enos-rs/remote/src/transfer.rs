@@ -279,7 +279,7 @@ pub(crate) async fn download_one(
         ctx.spawn(&mut cmd).await?
     };
     let unpack = tokio::task::spawn_blocking(move || -> io::Result<tempfile::TempDir> {
-        let mut archive = tar::Archive::new(io::BufReader::with_capacity(1 << 20, reader));
+        let mut archive = tar::Archive::new(io::BufReader::with_capacity(1 << 18, reader));
         archive.set_preserve_permissions(true);
         archive.set_preserve_mtime(true);
         archive.set_unpack_xattrs(false);
@@ -431,9 +431,9 @@ pub(crate) async fn fetch_archive_one(
     };
     let root = scratch.path().to_owned();
     let unpack = tokio::task::spawn_blocking(move || -> io::Result<Vec<FetchedFile>> {
-        // Large reads keep the pipe drained: the master then writes big chunks, not the little
+        // Large reads (256 KiB) keep the pipe drained: the master then writes big chunks, not the little
         // room a small reader leaves it.
-        let mut archive = tar::Archive::new(io::BufReader::with_capacity(1 << 20, reader));
+        let mut archive = tar::Archive::new(io::BufReader::with_capacity(1 << 18, reader));
         let mut files = Vec::new();
         for entry in archive.entries()? {
             let mut entry = entry?;
@@ -458,7 +458,7 @@ pub(crate) async fn fetch_archive_one(
                 .mode(mode | 0o600)
                 .open(&target)?;
             let mut out = Hashing {
-                file: io::BufWriter::with_capacity(1 << 20, file),
+                file: io::BufWriter::with_capacity(1 << 16, file),
                 hasher: Sha256::new(),
                 size: 0,
             };
