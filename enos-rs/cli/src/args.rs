@@ -141,10 +141,47 @@ pub enum Command {
         #[command(flatten)]
         env: EnvArgs,
     },
-    /// Turn collected results into an analysis (not built yet).
-    Analyze(NotBuilt),
-    /// Deploy, benchmark, back up, analyze and destroy in one command (not built yet).
-    Run(NotBuilt),
+    /// Turn an experiment's records into tidy tables (Parquet) and per-point statistics, in
+    /// `analysis/`.
+    Analyze {
+        /// Which experiment.
+        #[command(flatten)]
+        env: EnvArgs,
+    },
+    /// Compare runs: per workload and point, the change of median latency and whether it is a
+    /// regression, an improvement or noise (a rank test for two runs; for sets of runs, the
+    /// baseline's own run-to-run variation). Exits with 1 on a regression.
+    Compare {
+        /// The baseline: an experiment's directory (or a results root), or several separated
+        /// by commas.
+        #[arg(value_delimiter = ',', required = true, num_args = 1)]
+        a: Vec<PathBuf>,
+        /// The runs to judge, likewise.
+        #[arg(value_delimiter = ',', required = true, num_args = 1)]
+        b: Vec<PathBuf>,
+        /// The smallest change of the median, in percent, that may count as a regression.
+        #[arg(long, default_value_t = 5.0)]
+        threshold: f64,
+        /// Also write the verdicts as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Deploy, benchmark, back up, analyze and destroy in one command (for CI). Destroy runs
+    /// even when an earlier phase failed. Exit code: 0 complete results, 2 partial results
+    /// (kept), 1 failure.
+    Run {
+        /// The scenario file.
+        file: PathBuf,
+        /// The results root; the experiment gets `<DIR>/<name>/<timestamp>/`.
+        #[arg(long, value_name = "DIR", default_value = "enos-results")]
+        results: PathBuf,
+        /// Shape the WAN without measuring it afterwards.
+        #[arg(long)]
+        no_validate: bool,
+        /// Leave the testbed up at the end.
+        #[arg(long)]
+        keep: bool,
+    },
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -258,14 +295,6 @@ impl From<&ValidateArgs> for ValidationOptions {
             rate_rel_percent: args.rate_rel_percent,
         }
     }
-}
-
-/// Arguments of a command that is not built yet (accepted, then refused with a clear message).
-#[derive(Debug, Args)]
-pub struct NotBuilt {
-    /// Arguments (ignored).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
 }
 
 /// Formats of `enos info`.

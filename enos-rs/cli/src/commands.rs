@@ -179,26 +179,83 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
                 },
             )
         }
-        Command::Analyze(_) => not_built("analyze", "analysis of results"),
-        Command::Run(_) => not_built(
-            "run",
-            "the all-in-one run (deploy, bench, backup, analyze, destroy)",
-        ),
+        Command::Analyze { env } => {
+            let dir = enos_experiment::results_dir(&env.location())?;
+            let analysis = enos_analysis::analyze(&dir).map_err(|e| Error::new(e.message))?;
+            render::analysis(&analysis);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compare {
+            a,
+            b,
+            threshold,
+            junit,
+        } => {
+            let read = |dirs: &[std::path::PathBuf]| {
+                dirs.iter()
+                    .map(|d| {
+                        let dir = enos_experiment::results_dir(d)?;
+                        enos_analysis::compare::read_run(&dir).map_err(|e| Error::new(e.message))
+                    })
+                    .collect::<Result<Vec<_>, Error>>()
+            };
+            let comparisons =
+                enos_analysis::compare::compare(&read(&a)?, &read(&b)?, threshold / 100.0);
+            if let Some(path) = junit {
+                std::fs::write(&path, enos_analysis::compare::junit(&comparisons))
+                    .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
+            }
+            render::comparisons(&comparisons);
+            let regressed = comparisons
+                .iter()
+                .any(|c| c.verdict == enos_analysis::compare::Verdict::Regression);
+            Ok(if regressed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Run {
+            file,
+            results,
+            no_validate,
+            keep,
+        } => {
+            let request = enos_experiment::RunRequest {
+                deploy: DeployRequest {
+                    file,
+                    results,
+                    validate: !no_validate,
+                },
+                program: this_program(),
+                keep,
+            };
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let analyze = |dir: &std::path::Path| {
+                enos_analysis::analyze(dir)
+                    .map(|a| {
+                        render::analysis(&a);
+                        a.dir.display().to_string()
+                    })
+                    .map_err(|e| e.message)
+            };
+            let outcome =
+                enos_experiment::run(providers, &request, &reporter, stop, &analyze).await;
+            render::run(&outcome);
+            Ok(match outcome.verdict() {
+                enos_experiment::RunVerdict::Success => ExitCode::SUCCESS,
+                enos_experiment::RunVerdict::Partial => ExitCode::from(2),
+                enos_experiment::RunVerdict::Failure => ExitCode::FAILURE,
+            })
+        }
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "enos", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn not_built(command: &str, capability: &str) -> Result<ExitCode, Error> {
-    Err(
-        Error::new(format!("`enos {command}`: {capability} is not built yet")).hint(
-            "this enos can validate, deploy, exec, tc, bench, metrics, backup, info, inventory \
-             and destroy",
-        ),
-    )
 }
 
 /// This very binary: the hosts run the load generator and the metrics agent with it

@@ -257,6 +257,120 @@ pub fn metrics(run: &enos_experiment::MetricsRun, done: &str, already: &str) {
     );
 }
 
+/// `enos compare`: one line per point.
+pub fn comparisons(comparisons: &[enos_analysis::compare::Comparison]) {
+    use enos_analysis::compare::Verdict;
+    let mut out = std::io::stdout().lock();
+    for c in comparisons {
+        let verdict = match c.verdict {
+            Verdict::Regression => "regression",
+            Verdict::Improvement => "improvement",
+            Verdict::Noise => "noise",
+        };
+        let evidence = match (c.p_value, c.effect, c.noise_threshold) {
+            (Some(p), Some(e), _) => format!("p={p:.2e}, effect {e:+.2}"),
+            (_, _, Some(n)) => format!("noise ±{:.1} %", n * 100.0),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{} {}: median {:.3} → {:.3} ms ({:+.1} %), {verdict} ({evidence}); errors {:.1} % → {:.1} %",
+            c.workload,
+            c.params,
+            c.a_median_ms,
+            c.b_median_ms,
+            c.change * 100.0,
+            c.a_error_rate * 100.0,
+            c.b_error_rate * 100.0
+        );
+    }
+    if comparisons.is_empty() {
+        let _ = writeln!(out, "nothing to compare: no point of A is in B");
+    }
+}
+
+/// `enos run`: each phase as it ended, then the verdict.
+pub fn run(outcome: &enos_experiment::RunOutcome) {
+    deploy(&outcome.deploy);
+    match &outcome.bench {
+        Some(Ok(b)) => bench(b),
+        Some(Err(e)) => error(e),
+        None => {}
+    }
+    match &outcome.backup {
+        Some(Ok(b)) => backup(b),
+        Some(Err(e)) => error(e),
+        None => {}
+    }
+    if let Some(Err(why)) = &outcome.analysis {
+        eprintln!("error: analyze: {why}");
+    }
+    match &outcome.destroy {
+        Some(Ok(enos_experiment::Destroyed::Now { name, .. })) => {
+            println!("destroyed '{name}'");
+        }
+        Some(Ok(enos_experiment::Destroyed::Already { .. })) | None => {}
+        Some(Err(e)) => error(e),
+    }
+    let verdict = match outcome.verdict() {
+        enos_experiment::RunVerdict::Success => "complete",
+        enos_experiment::RunVerdict::Partial => "partial (results kept)",
+        enos_experiment::RunVerdict::Failure => "failed",
+    };
+    match &outcome.results {
+        Some(dir) => println!("run {verdict}: {}", dir.display()),
+        None => println!("run {verdict}"),
+    }
+}
+
+/// `enos analyze`: a compact table per point, energy per host, where the tables are.
+pub fn analysis(analysis: &enos_analysis::Analysis) {
+    let mut out = std::io::stdout().lock();
+    let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+    if !analysis.summary.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<16} {:>5} {:>8} {:>7} {:>9} {:>9} {:>9} {:>9}  params",
+            "workload", "point", "count", "errors", "per s", "p50 ms", "p99 ms", "max ms"
+        );
+    }
+    for s in &analysis.summary {
+        let _ = writeln!(
+            out,
+            "{:<16} {:>5} {:>8} {:>7} {:>9} {:>9} {:>9} {:>9}  {}",
+            s.workload,
+            s.point,
+            s.count,
+            s.errors,
+            s.throughput_per_s
+                .map_or("-".to_owned(), |v| format!("{v:.1}")),
+            ms(s.p50_ms),
+            ms(s.p99_ms),
+            ms(s.max_ms),
+            s.params
+        );
+    }
+    for e in &analysis.energy {
+        let _ = writeln!(
+            out,
+            "energy {}: {:.1} J over {:.0} s, {:.1} W mean ({})",
+            e.host, e.joules, e.seconds, e.mean_watts, e.source
+        );
+    }
+    let rows: Vec<String> = analysis
+        .record
+        .tables
+        .iter()
+        .map(|t| format!("{} {}", t.name, t.rows))
+        .collect();
+    let _ = writeln!(
+        out,
+        "tables ({}): {}",
+        rows.join(", "),
+        analysis.dir.display()
+    );
+}
+
 /// `enos backup`: per host what is held and what was fetched; where the manifest is.
 pub fn backup(run: &enos_experiment::BackupRun) {
     use enos_experiment::backup::HostStatus;

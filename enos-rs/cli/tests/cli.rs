@@ -1,4 +1,4 @@
-//! The command line itself: validation, schema, commands that are not built yet, help.
+//! The command line itself: validation, schema, commands without an experiment, help.
 
 use crate::common::{enos, repo_root, text};
 
@@ -195,24 +195,14 @@ fn schema_is_json_with_the_top_level_keys() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_and_fail() {
-    for (command, what) in [("analyze", "analysis"), ("run", "all-in-one")] {
-        let out = enos(&repo_root(), &[command, "apply"]);
-        assert_eq!(out.status.code(), Some(1), "{command}");
-        let err = text(&out.stderr);
-        assert!(
-            err.starts_with(&format!("error: `enos {command}`: ")),
-            "{err}"
-        );
-        assert!(err.contains(what) && err.contains("not built yet"), "{err}");
-        assert!(err.contains("\nhint: "), "{err}");
-    }
-}
-
-#[test]
-fn metrics_and_backup_of_an_experiment_that_does_not_exist_fail_clearly() {
+fn metrics_backup_and_analyze_of_an_experiment_that_does_not_exist_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    for args in [&["backup"][..], &["metrics", "start"], &["metrics", "stop"]] {
+    for args in [
+        &["backup"][..],
+        &["metrics", "start"],
+        &["metrics", "stop"],
+        &["analyze"],
+    ] {
         let out = enos(dir.path(), args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = text(&out.stderr);

@@ -34,9 +34,10 @@ const LAYERS: &[(&str, u32)] = &[
     ("enos-cli", 6),
 ];
 
-/// What the binary may depend on among the workspace crates: the library and the providers.
+/// What the binary may depend on among the workspace crates: the library, the providers, and
+/// the analysis (which reads results, and runs nothing).
 fn binary_may_use(name: &str) -> bool {
-    name == "enos-experiment" || name.starts_with("enos-provider-")
+    name == "enos-experiment" || name == "enos-analysis" || name.starts_with("enos-provider-")
 }
 
 /// `name → [(dependency, kind)]` for every workspace crate.

@@ -6,6 +6,7 @@
     missing_docs
 )]
 
+mod all_in_one;
 mod bench;
 mod cli;
 mod common;

@@ -15,6 +15,7 @@
 //!   bench/                   one directory per bench run (run.json, <workload>.jsonl); `current`
 //!   metrics/                 agents.json (the collection), kwollect/<host>.jsonl
 //!   backup/                  <host>/<path on the host>, manifest.json, SHA256SUMS
+//!   analysis/                tables (Parquet), summary and energy (Parquet, CSV), analysis.json
 //! ```
 //!
 //! The record types written there and their versions are documented in `docs/data.md`.
@@ -88,6 +89,9 @@ pub const BACKUP_MANIFEST: &str = "backup/manifest.json";
 /// The backup's checksums, for `cd backup && sha256sum -c SHA256SUMS`.
 pub const BACKUP_SUMS: &str = "backup/SHA256SUMS";
 
+/// What `enos analyze` writes: tidy tables (Parquet), statistics, `analysis.json`.
+pub const ANALYSIS_DIR: &str = "analysis";
+
 /// The Kwollect series of `host` (`metrics/kwollect/<host>.jsonl`).
 pub fn kwollect_series(host: &str) -> PathBuf {
     Path::new(METRICS_KWOLLECT).join(format!("{host}.jsonl"))
@@ -151,6 +155,7 @@ pub const ALL: &[&str] = &[
     BACKUP_DIR,
     BACKUP_MANIFEST,
     BACKUP_SUMS,
+    ANALYSIS_DIR,
 ];
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod metrics;
 mod program;
 pub mod records;
 pub mod registry;
+pub mod run;
 pub mod scenario;
 pub mod session;
 pub mod steps;
@@ -53,6 +54,7 @@ pub use exec::{ExecRequest, ExecRun, HostOutcome, exec};
 pub use info::{Info, info, inventory};
 pub use metrics::{MetricsRun, metrics_start, metrics_stop};
 pub use registry::Providers;
+pub use run::{RunOutcome, RunRequest, RunVerdict, run};
 pub use scenario::{Validated, dry_run, load, schema, validate};
 pub use session::Session;
 pub use steps::StepsRun;
@@ -60,6 +62,12 @@ pub use teardown::{Destroyed, destroy};
 pub use wan::{
     ApplyRequest, TcApplied, Validation, ValidationOptions, tc_apply, tc_reset, tc_validate,
 };
+
+/// The directory of the experiment `location` designates (a results root's `current` link
+/// followed), once it opens as an experiment.
+pub fn results_dir(location: &std::path::Path) -> Result<std::path::PathBuf, Error> {
+    Ok(Experiment::open(location)?.dir().to_owned())
+}
 
 /// The provider of the experiment, among those registered.
 pub(crate) fn provider_of(

@@ -117,6 +117,7 @@ pub(super) async fn run_events(
                 "action": event.action,
                 "at_ms": event.at.0.as_secs_f64() * 1e3,
                 "done_ms": Instant::now().saturating_duration_since(started).as_secs_f64() * 1e3,
+                "time": format!("{:.9}", jiff::Timestamp::now()),
                 "error": outcome.err().map(|e| e.message),
             }),
         ));
