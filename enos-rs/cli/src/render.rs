@@ -292,6 +292,9 @@ pub fn comparisons(comparisons: &[enos_analysis::compare::Comparison]) {
 /// `enos run`: each phase as it ended, then the verdict.
 pub fn run(outcome: &enos_experiment::RunOutcome) {
     deploy(&outcome.deploy);
+    if let Err(e) = &outcome.deploy.result {
+        error(e);
+    }
     match &outcome.bench {
         Some(Ok(b)) => bench(b),
         Some(Err(e)) => error(e),

@@ -135,3 +135,32 @@ fn a_longer_wan_delay_compares_as_a_regression_and_the_same_run_again_as_noise()
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("failures=\"1\""), "{xml}");
 }
+
+#[test]
+fn a_run_of_a_bad_scenario_leaves_the_experiment_deployed_before_alone() {
+    if !can_use_namespaces("a_run_of_a_bad_scenario_leaves_the_experiment_deployed_before_alone") {
+        return;
+    }
+    let ws = Workspace::new("name: run-keeps\nsites:\n  a: {roles: {x: 1}}\n");
+    crate::common::assert_success(
+        &ws.enos(&["deploy", "scenario.yaml", "--no-validate"]),
+        "enos deploy",
+    );
+    std::fs::write(
+        ws.path().join("bad.yaml"),
+        "name: run-keeps\nsites:\n  a: {roles: {x: 0}}\n",
+    )
+    .unwrap();
+    let out = ws.enos(&["run", "bad.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bad.yaml:3:"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        ws.state()["phase"],
+        "deployed",
+        "the earlier experiment is not destroyed"
+    );
+}

@@ -86,6 +86,15 @@ impl RunOutcome {
     }
 }
 
+/// The experiment the `current` link of the results root `root` leads to, if it is named `name`
+/// and was created since `started` (by this run, then, and never an older one the link led to
+/// before a deploy that failed early).
+fn made_by(root: &Path, name: &str, started: jiff::Timestamp) -> Option<PathBuf> {
+    let experiment = enos_core::Experiment::open(root).ok()?;
+    let state = experiment.state();
+    (state.name == name && state.created >= started).then(|| experiment.dir().to_owned())
+}
+
 /// Runs every phase on the scenario of `request`; `analyze` analyses an experiment's directory
 /// (the binary passes `enos-analysis`), `stop` interrupts the bench (SIGINT).
 pub async fn run(
@@ -95,9 +104,12 @@ pub async fn run(
     stop: impl Future<Output = ()>,
     analyze: &dyn Fn(&Path) -> Result<String, String>,
 ) -> RunOutcome {
-    let has_workloads = crate::scenario::load(providers, &request.deploy.file)
-        .map(|(s, _)| !s.bench.workloads.is_empty())
-        .unwrap_or(true);
+    let started = jiff::Timestamp::now();
+    let scenario = crate::scenario::load(providers, &request.deploy.file).ok();
+    let has_workloads = scenario
+        .as_ref()
+        .is_none_or(|(s, _)| !s.bench.workloads.is_empty());
+    let name = scenario.map(|(s, _)| s.name);
     let deploy = crate::deploy(providers, &request.deploy, reporter).await;
     let results = deploy.testbed.as_ref().map(|t| t.results.clone());
     let mut outcome = RunOutcome {
@@ -111,7 +123,7 @@ pub async fn run(
     };
     let Some(location) = results.or_else(|| {
         // A deploy that failed after creating its experiment: destroy it all the same.
-        crate::results_dir(&request.deploy.results).ok()
+        made_by(&request.deploy.results, name.as_deref()?, started)
     }) else {
         return outcome;
     };
