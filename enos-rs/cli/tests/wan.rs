@@ -148,7 +148,9 @@ fn three_sites_measure_as_asked_then_change_live_partition_heal_and_leave_nothin
     assert_success(&lossy, "tc apply loss=10%");
     let rows = validation(&ws);
     let loss = number(&row(&rows, "rennes-server-1", "nice-server-1")["loss_percent"]);
-    assert!((8.0..=12.0).contains(&loss), "loss {loss}%");
+    // 1000 probes at 10 %: the count lost is binomial, σ = √(1000·0.1·0.9) ≈ 9.5 probes, so
+    // 3σ is ±2.85 points (a ±2-point window failed one run in about 25 here: CI saw 12.1 %).
+    assert!((7.0..=13.0).contains(&loss), "loss {loss}%");
     // The delay is kept: a change keeps what it does not name.
     let median = number(&row(&rows, "rennes-server-1", "nice-server-1")["median_ms"]);
     assert!((median - 100.0).abs() <= 3.0, "median {median}");
