@@ -417,8 +417,13 @@ pub(crate) async fn stop_in(
     mut collection: Collection,
     reporter: &dyn Reporter,
 ) -> Result<Collection, Error> {
-    let (fleet, failures) =
-        crate::session::connect(&session.testbed, &session.testbed.hosts, 64, reporter).await;
+    let (fleet, failures) = crate::session::connect(
+        &session.testbed,
+        &session.testbed.hosts,
+        crate::session::PARALLELISM,
+        reporter,
+    )
+    .await;
     stop_agents(&fleet, session, &mut collection, reporter).await;
     for f in failures {
         if let Some(h) = collection.hosts.iter_mut().find(|h| h.host == f.host) {
