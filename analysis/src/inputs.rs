@@ -85,9 +85,31 @@ pub(crate) struct WanRow {
     pub verdict: String,
 }
 
+/// A host of the testbed, as `state.json` names it, with what it said about itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TestbedHost {
+    pub name: String,
+    pub site: String,
+    pub role: String,
+    pub address: String,
+    /// Its entry of `facts.json` (`os_id`, `cpus`, …), when there is one.
+    pub facts: Option<Value>,
+}
+
+/// What the report shows beside the tables: the experiment's name, its scenario as given and
+/// its testbed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Experiment {
+    pub name: String,
+    /// `scenario.yaml`, when it is there (not UTF-8 text is shown with replacement characters).
+    pub scenario: Option<String>,
+    pub hosts: Vec<TestbedHost>,
+}
+
 /// Everything read.
 #[derive(Debug, Default)]
 pub(crate) struct Inputs {
+    pub experiment: Experiment,
     pub requests: Vec<RequestRow>,
     pub samples: Vec<SampleRow>,
     pub events: Vec<EventRow>,
@@ -134,7 +156,8 @@ pub(crate) fn unix_ns(text: &str) -> Option<i64> {
     i64::try_from(t.as_nanosecond()).ok()
 }
 
-fn text(v: &Value) -> String {
+/// A JSON value as text: a string as it is, null as nothing, anything else as JSON.
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -165,12 +188,47 @@ pub(crate) fn read(dir: &Path) -> Result<Inputs, AnalysisError> {
             places.insert(name.to_owned(), place);
         }
     }
-    let mut inputs = Inputs::default();
+    let mut inputs = Inputs {
+        experiment: experiment(dir, &state),
+        ..Inputs::default()
+    };
     bench_runs(dir, &places, &mut inputs)?;
     agent_samples(dir, &places, &mut inputs)?;
     kwollect_samples(dir, &places, &mut inputs)?;
     wan_pairs(dir, &mut inputs)?;
     Ok(inputs)
+}
+
+/// The experiment's name, scenario and testbed. Only shown in the report: a scenario or facts
+/// file that is missing or does not parse leaves its part out rather than fail the analysis.
+fn experiment(dir: &Path, state: &Value) -> Experiment {
+    let facts = read_json(&dir.join(layout::FACTS)).ok().flatten();
+    let hosts = state["testbed"]["hosts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| {
+            let name = text(&h["name"]);
+            TestbedHost {
+                facts: facts
+                    .as_ref()
+                    .and_then(|f| f["hosts"].get(&name))
+                    .filter(|v| v.is_object())
+                    .cloned(),
+                name,
+                site: text(&h["site"]),
+                role: text(&h["role"]),
+                address: text(&h["address"]),
+            }
+        })
+        .collect();
+    Experiment {
+        name: text(&state["name"]),
+        scenario: std::fs::read(dir.join(layout::SCENARIO))
+            .ok()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        hosts,
+    }
 }
 
 /// The bench runs, oldest first.

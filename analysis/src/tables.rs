@@ -1,5 +1,5 @@
-//! The rows as polars frames, written as Parquet (and CSV for the small tables), and the
-//! per-point statistics computed with polars.
+//! The rows as polars frames, written as Parquet (and CSV for the small tables), the
+//! per-point statistics computed with polars, and the RTT between the sites of each pair.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,7 +8,8 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::AnalysisError;
-use crate::inputs::{Inputs, SampleRow};
+use crate::energy::{RequestEnergy, SiteEnergy};
+use crate::inputs::{Inputs, SampleRow, WanRow};
 
 /// Statistics of one point of one workload of one run (warm-up left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +48,81 @@ pub struct PointSummary {
     pub max_ms: Option<f64>,
 }
 
+/// The statistics of one site pair of one point, beside the round-trip time the WAN was asked
+/// for between the two sites and the one its latest validation measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairSummary {
+    /// The statistics (`site` and `destination_site` set).
+    #[serde(flatten)]
+    pub summary: PointSummary,
+    /// The RTT asked between the sites, in ms: the median over the validation's host pairs from
+    /// `site` to `destination_site`; none when the validation measured no such pair.
+    pub asked_rtt_ms: Option<f64>,
+    /// The RTT measured between the sites, in ms: the median of those host pairs' median RTTs;
+    /// none when the validation measured no such pair (or all its probes were lost).
+    pub measured_rtt_ms: Option<f64>,
+    /// `p50_ms − measured_rtt_ms`: what the median request adds to the network's round trip;
+    /// none without both.
+    pub p50_minus_rtt_ms: Option<f64>,
+}
+
+/// The RTT asked and measured between two sites: medians over the validation's host pairs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SiteRtt {
+    pub asked_ms: Option<f64>,
+    pub measured_ms: Option<f64>,
+}
+
+/// The median of `values` (the mean of the two middle ones for an even count); none when empty.
+pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.retain(|v| v.is_finite());
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some(0.5 * (values[n / 2 - 1] + values[n / 2])),
+    }
+}
+
+/// Per (source site, destination site): the RTT asked and measured by the WAN validation.
+pub(crate) fn site_rtts(wan: &[WanRow]) -> BTreeMap<(String, String), SiteRtt> {
+    let mut by: BTreeMap<(String, String), Vec<&WanRow>> = BTreeMap::new();
+    for w in wan {
+        by.entry((w.src_site.clone(), w.dst_site.clone()))
+            .or_default()
+            .push(w);
+    }
+    by.into_iter()
+        .map(|(pair, rows)| {
+            let rtt = SiteRtt {
+                asked_ms: median(rows.iter().map(|w| w.asked_rtt_ms).collect()),
+                measured_ms: median(rows.iter().filter_map(|w| w.median_ms).collect()),
+            };
+            (pair, rtt)
+        })
+        .collect()
+}
+
+/// The per-pair statistics with the RTT between their sites.
+pub(crate) fn with_rtt(pairs: Vec<PointSummary>, wan: &[WanRow]) -> Vec<PairSummary> {
+    let rtts = site_rtts(wan);
+    pairs
+        .into_iter()
+        .map(|summary| {
+            let rtt = rtts.get(&(summary.site.clone(), summary.destination_site.clone()));
+            let asked_rtt_ms = rtt.and_then(|r| r.asked_ms);
+            let measured_rtt_ms = rtt.and_then(|r| r.measured_ms);
+            PairSummary {
+                p50_minus_rtt_ms: summary.p50_ms.zip(measured_rtt_ms).map(|(p, r)| p - r),
+                summary,
+                asked_rtt_ms,
+                measured_rtt_ms,
+            }
+        })
+        .collect()
+}
+
 /// Energy of one host from one source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnergyRow {
@@ -62,14 +138,6 @@ pub struct EnergyRow {
     pub mean_watts: f64,
     /// Seconds the samples span.
     pub seconds: f64,
-}
-
-/// What [`write_all`] wrote.
-pub(crate) struct Written {
-    pub tables: Vec<(&'static str, usize)>,
-    pub summary: Vec<PointSummary>,
-    pub pairs: Vec<PointSummary>,
-    pub energy: Vec<EnergyRow>,
 }
 
 fn utc_ns() -> DataType {
@@ -204,7 +272,7 @@ fn wan_frame(inputs: &Inputs) -> Result<DataFrame, AnalysisError> {
 }
 
 /// Writes `df` to `path` through a temporary file renamed over it.
-fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), AnalysisError> {
+pub(crate) fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), AnalysisError> {
     let tmp = path.with_extension("parquet.tmp");
     let file = std::fs::File::create(&tmp)
         .map_err(|e| AnalysisError::new(format!("cannot create {}: {e}", tmp.display())))?;
@@ -213,13 +281,35 @@ fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), AnalysisError> {
         .map_err(|e| AnalysisError::new(format!("cannot write {}: {e}", path.display())))
 }
 
-fn write_csv(df: &mut DataFrame, path: &Path) -> Result<(), AnalysisError> {
+pub(crate) fn write_csv(df: &mut DataFrame, path: &Path) -> Result<(), AnalysisError> {
     let tmp = path.with_extension("csv.tmp");
     let file = std::fs::File::create(&tmp)
         .map_err(|e| AnalysisError::new(format!("cannot create {}: {e}", tmp.display())))?;
     CsvWriter::new(file).finish(df)?;
     std::fs::rename(&tmp, path)
         .map_err(|e| AnalysisError::new(format!("cannot write {}: {e}", path.display())))
+}
+
+/// A text column's values (null as empty).
+pub(crate) fn text_column(df: &DataFrame, name: &str) -> Result<Vec<String>, AnalysisError> {
+    let values = df.column(name)?.str()?.clone();
+    Ok((0..values.len())
+        .map(|i| values.get(i).unwrap_or_default().to_owned())
+        .collect())
+}
+
+/// A numeric column's values as floats.
+pub(crate) fn float_column(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>, AnalysisError> {
+    let values = df.column(name)?.cast(&DataType::Float64)?;
+    let values = values.f64()?;
+    Ok((0..values.len()).map(|i| values.get(i)).collect())
+}
+
+/// A numeric or datetime column's values as integers (Unix nanoseconds for datetimes).
+pub(crate) fn int_column(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>, AnalysisError> {
+    let values = df.column(name)?.cast(&DataType::Int64)?;
+    let values = values.i64()?;
+    Ok((0..values.len()).map(|i| values.get(i)).collect())
 }
 
 /// Per-point statistics, with polars' group-by; `by_pair` groups by source and destination
@@ -260,22 +350,9 @@ pub(crate) fn summarize(
             col("latency_ms").max().alias("max_ms"),
         ])
         .collect()?;
-    let text = |name: &str| -> Result<Vec<String>, AnalysisError> {
-        let values = df.column(name)?.str()?.clone();
-        Ok((0..values.len())
-            .map(|i| values.get(i).unwrap_or_default().to_owned())
-            .collect())
-    };
-    let float = |name: &str| -> Result<Vec<Option<f64>>, AnalysisError> {
-        let values = df.column(name)?.cast(&DataType::Float64)?;
-        let values = values.f64()?;
-        Ok((0..values.len()).map(|i| values.get(i)).collect())
-    };
-    let whole = |name: &str| -> Result<Vec<Option<i64>>, AnalysisError> {
-        let values = df.column(name)?.cast(&DataType::Int64)?;
-        let values = values.i64()?;
-        Ok((0..values.len()).map(|i| values.get(i)).collect())
-    };
+    let text = |name: &str| text_column(&df, name);
+    let float = |name: &str| float_column(&df, name);
+    let whole = |name: &str| int_column(&df, name);
     let (runs, workloads, kinds, params) = (
         text("run")?,
         text("workload")?,
@@ -346,9 +423,25 @@ pub(crate) fn summarize(
 }
 
 fn summary_frame(rows: &[PointSummary]) -> Result<DataFrame, AnalysisError> {
+    Ok(DataFrame::new_infer_height(summary_columns(rows))?)
+}
+
+fn pairs_frame(rows: &[PairSummary]) -> Result<DataFrame, AnalysisError> {
+    let summaries: Vec<PointSummary> = rows.iter().map(|r| r.summary.clone()).collect();
+    let opt = |f: fn(&PairSummary) -> Option<f64>| rows.iter().map(f).collect::<Vec<Option<f64>>>();
+    let mut columns = summary_columns(&summaries);
+    columns.extend([
+        Column::new("asked_rtt_ms".into(), opt(|x| x.asked_rtt_ms)),
+        Column::new("measured_rtt_ms".into(), opt(|x| x.measured_rtt_ms)),
+        Column::new("p50_minus_rtt_ms".into(), opt(|x| x.p50_minus_rtt_ms)),
+    ]);
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+fn summary_columns(rows: &[PointSummary]) -> Vec<Column> {
     let opt =
         |f: fn(&PointSummary) -> Option<f64>| rows.iter().map(f).collect::<Vec<Option<f64>>>();
-    Ok(DataFrame::new_infer_height(vec![
+    vec![
         strings("run", rows.iter().map(|x| x.run.as_str())),
         strings("workload", rows.iter().map(|x| x.workload.as_str())),
         strings("kind", rows.iter().map(|x| x.kind.as_str())),
@@ -380,7 +473,7 @@ fn summary_frame(rows: &[PointSummary]) -> Result<DataFrame, AnalysisError> {
         Column::new("p99_ms".into(), opt(|x| x.p99_ms)),
         Column::new("p99_9_ms".into(), opt(|x| x.p99_9_ms)),
         Column::new("max_ms".into(), opt(|x| x.max_ms)),
-    ])?)
+    ]
 }
 
 /// Energy per host and source: the joules of the agents' `energy.*` samples added up (RAPL's
@@ -468,33 +561,118 @@ fn energy_frame(rows: &[EnergyRow]) -> Result<DataFrame, AnalysisError> {
     ])?)
 }
 
+fn energy_per_request_frame(rows: &[RequestEnergy]) -> Result<DataFrame, AnalysisError> {
+    let opt =
+        |f: fn(&RequestEnergy) -> Option<f64>| rows.iter().map(f).collect::<Vec<Option<f64>>>();
+    Ok(DataFrame::new_infer_height(vec![
+        strings("run", rows.iter().map(|x| x.run.as_str())),
+        strings("workload", rows.iter().map(|x| x.workload.as_str())),
+        strings("kind", rows.iter().map(|x| x.kind.as_str())),
+        Column::new(
+            "point".into(),
+            rows.iter().map(|x| x.point).collect::<Vec<u32>>(),
+        ),
+        strings("params", rows.iter().map(|x| x.params.as_str())),
+        strings("source", rows.iter().map(|x| x.source.as_str())),
+        Column::new(
+            "hosts".into(),
+            rows.iter().map(|x| x.hosts).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "count".into(),
+            rows.iter().map(|x| x.count).collect::<Vec<u64>>(),
+        ),
+        Column::new("seconds".into(), opt(|x| x.seconds)),
+        Column::new("coverage".into(), opt(|x| x.coverage)),
+        Column::new("joules".into(), opt(|x| x.joules)),
+        Column::new("joules_per_request".into(), opt(|x| x.joules_per_request)),
+    ])?)
+}
+
+fn energy_sites_frame(rows: &[SiteEnergy]) -> Result<DataFrame, AnalysisError> {
+    Ok(DataFrame::new_infer_height(vec![
+        strings("site", rows.iter().map(|x| x.site.as_str())),
+        strings("source", rows.iter().map(|x| x.source.as_str())),
+        Column::new(
+            "hosts".into(),
+            rows.iter().map(|x| x.hosts).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "joules".into(),
+            rows.iter().map(|x| x.joules).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "mean_watts".into(),
+            rows.iter().map(|x| x.mean_watts).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "seconds".into(),
+            rows.iter().map(|x| x.seconds).collect::<Vec<f64>>(),
+        ),
+    ])?)
+}
+
+/// What [`write_all`] wrote, and the frames the figures are drawn from.
+pub(crate) struct Written {
+    /// Each table's name and rows, `requests` first.
+    pub tables: Vec<(&'static str, usize)>,
+    pub summary: Vec<PointSummary>,
+    pub pairs: Vec<PairSummary>,
+    pub energy: Vec<EnergyRow>,
+    pub energy_sites: Vec<SiteEnergy>,
+    pub energy_per_request: Vec<RequestEnergy>,
+    /// The `requests` table.
+    pub requests: DataFrame,
+    /// The `samples` table.
+    pub samples: DataFrame,
+}
+
 /// Builds and writes every table into `out`.
 pub(crate) fn write_all(inputs: &Inputs, out: &Path) -> Result<Written, AnalysisError> {
     let mut requests = requests_frame(inputs)?;
     let summary = summarize(&requests, false)?;
-    let pairs = summarize(&requests, true)?;
+    let pairs = with_rtt(summarize(&requests, true)?, &inputs.wan);
     let energy_rows = energy(&inputs.samples);
+    let energy_sites = crate::energy::per_site(&energy_rows);
+    let spans = crate::energy::point_spans(&requests)?;
+    let energy_per_request = crate::energy::per_request(&summary, &spans, &inputs.samples);
     let mut frames: Vec<(&'static str, DataFrame)> = vec![
         ("summary", summary_frame(&summary)?),
-        ("pairs", summary_frame(&pairs)?),
+        ("pairs", pairs_frame(&pairs)?),
         ("energy", energy_frame(&energy_rows)?),
+        ("energy_sites", energy_sites_frame(&energy_sites)?),
+        (
+            "energy_per_request",
+            energy_per_request_frame(&energy_per_request)?,
+        ),
     ];
     for (name, df) in &mut frames {
         write_csv(df, &out.join(format!("{name}.csv")))?;
     }
-    frames.push(("samples", samples_frame(&inputs.samples)?));
-    frames.push(("events", events_frame(inputs)?));
-    frames.push(("wan", wan_frame(inputs)?));
+    let mut samples = samples_frame(&inputs.samples)?;
     let mut tables = vec![("requests", requests.height())];
     write_parquet(&mut requests, &out.join("requests.parquet"))?;
     for (name, df) in &mut frames {
         write_parquet(df, &out.join(format!("{name}.parquet")))?;
         tables.push((*name, df.height()));
     }
+    write_parquet(&mut samples, &out.join("samples.parquet"))?;
+    tables.push(("samples", samples.height()));
+    for (name, mut df) in [
+        ("events", events_frame(inputs)?),
+        ("wan", wan_frame(inputs)?),
+    ] {
+        write_parquet(&mut df, &out.join(format!("{name}.parquet")))?;
+        tables.push((name, df.height()));
+    }
     Ok(Written {
         tables,
         summary,
         pairs,
         energy: energy_rows,
+        energy_sites,
+        energy_per_request,
+        requests,
+        samples,
     })
 }

@@ -169,24 +169,97 @@ pub enum Command {
     /// Deploy, benchmark, back up, analyze and destroy in one command (for CI). Destroy runs
     /// even when an earlier phase failed. Exit code: 0 complete results, 2 partial results
     /// (kept), 1 failure.
+    ///
+    /// A scenario with a `sweep:` section runs once per point, each registered in the ledger;
+    /// run again, it resumes at the first point not done, and the points' statistics end side
+    /// by side under `<DIR>/sweeps/<id>/`.
     Run {
         /// The scenario file.
-        file: PathBuf,
+        #[arg(required_unless_present = "from", conflicts_with = "from")]
+        file: Option<PathBuf>,
+        /// Run the scenario of a bundle (`enos bundle`) again and compare with the bundled run.
+        #[arg(long, value_name = "BUNDLE")]
+        from: Option<PathBuf>,
         /// The results root; the experiment gets `<DIR>/<name>/<timestamp>/`.
         #[arg(long, value_name = "DIR", default_value = "enos-results")]
         results: PathBuf,
         /// Shape the WAN without measuring it afterwards.
         #[arg(long)]
         no_validate: bool,
-        /// Leave the testbed up at the end.
+        /// Leave the testbed up at the end (not for sweeps).
         #[arg(long)]
         keep: bool,
+    },
+    /// List the runs registered in the ledger of a results root, oldest first.
+    Runs {
+        /// The results root.
+        #[arg(long, value_name = "DIR", default_value = "enos-results")]
+        results: PathBuf,
+        /// Only runs of this experiment name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Only runs so ended.
+        #[arg(long, value_enum)]
+        status: Option<RunStatusArg>,
+        /// Only the points of this sweep.
+        #[arg(long, value_name = "ID")]
+        sweep: Option<String>,
+        /// Only runs with this swept value, as `key=value` (repeatable).
+        #[arg(long, value_name = "KEY=VALUE")]
+        param: Vec<String>,
+        /// Only runs of a scenario whose SHA-256 starts with this.
+        #[arg(long, value_name = "HEX")]
+        scenario_hash: Option<String>,
+        /// Print the ledger's entries as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pack a run — its scenario and the files it names, its resolved inventory, versions, raw
+    /// data and analysis — into one archive with checksums (`enos run --from` runs it again).
+    Bundle {
+        /// The run's id (`enos runs` lists them).
+        run: String,
+        /// The results root.
+        #[arg(long, value_name = "DIR", default_value = "enos-results")]
+        results: PathBuf,
+        /// The archive to write (default: `<run>.tar.gz` here).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Print shell completions.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// How a registered run ended, for `enos runs --status`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RunStatusArg {
+    /// Still running.
+    Running,
+    /// Every phase succeeded.
+    Success,
+    /// Results kept, incomplete.
+    Partial,
+    /// Failed before any result.
+    Failure,
+    /// Its process ended without finishing it.
+    Interrupted,
+}
+
+impl RunStatusArg {
+    /// The ledger's status.
+    pub fn status(self) -> enos_experiment::ledger::LedgerStatus {
+        use enos_experiment::ledger::LedgerStatus;
+        match self {
+            RunStatusArg::Running => LedgerStatus::Running,
+            RunStatusArg::Success => LedgerStatus::Success,
+            RunStatusArg::Partial => LedgerStatus::Partial,
+            RunStatusArg::Failure => LedgerStatus::Failure,
+            RunStatusArg::Interrupted => LedgerStatus::Interrupted,
+        }
+    }
 }
 
 /// `enos metrics …`.

@@ -47,6 +47,7 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
                 file,
                 results,
                 validate: !no_validate,
+                source: None,
             };
             let run = enos_experiment::deploy(providers, &request, &reporter).await;
             render::deploy(&run);
@@ -191,16 +192,7 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
             threshold,
             junit,
         } => {
-            let read = |dirs: &[std::path::PathBuf]| {
-                dirs.iter()
-                    .map(|d| {
-                        let dir = enos_experiment::results_dir(d)?;
-                        enos_analysis::compare::read_run(&dir).map_err(|e| Error::new(e.message))
-                    })
-                    .collect::<Result<Vec<_>, Error>>()
-            };
-            let comparisons =
-                enos_analysis::compare::compare(&read(&a)?, &read(&b)?, threshold / 100.0);
+            let comparisons = compare_dirs(&a, &b, threshold)?;
             if let Some(path) = junit {
                 std::fs::write(&path, enos_analysis::compare::junit(&comparisons))
                     .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
@@ -217,21 +209,19 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
         }
         Command::Run {
             file,
+            from,
             results,
             no_validate,
             keep,
         } => {
-            let request = enos_experiment::RunRequest {
-                deploy: DeployRequest {
-                    file,
-                    results,
-                    validate: !no_validate,
-                },
-                program: this_program(),
-                keep,
-            };
-            let stop = async {
-                let _ = tokio::signal::ctrl_c().await;
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = stop_tx.send(true);
+                }
+            });
+            let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                let _ = rx.wait_for(|stop| *stop).await;
             };
             let analyze = |dir: &std::path::Path| {
                 enos_analysis::analyze(dir)
@@ -241,14 +231,160 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
                     })
                     .map_err(|e| e.message)
             };
+            let deploy = |file: std::path::PathBuf| DeployRequest {
+                file,
+                results: results.clone(),
+                validate: !no_validate,
+                source: None,
+            };
+            if let Some(bundle) = from {
+                let opened = enos_experiment::bundle::open(&bundle, &results)?;
+                render::bundle_opened(&opened);
+                let mut request = enos_experiment::RunRequest::new(
+                    deploy(opened.scenario.clone()),
+                    this_program(),
+                    keep,
+                );
+                request.rerun_of = Some(opened.record.run.id.clone());
+                request.params = opened.record.run.params.clone();
+                let outcome = enos_experiment::run(
+                    providers,
+                    &request,
+                    &reporter,
+                    stopped(stop_rx),
+                    &analyze,
+                )
+                .await;
+                render::run(&outcome);
+                if let Some(dir) = &outcome.results
+                    && outcome.verdict() != enos_experiment::RunVerdict::Failure
+                {
+                    let comparisons = compare_dirs(
+                        std::slice::from_ref(&opened.experiment),
+                        std::slice::from_ref(dir),
+                        5.0,
+                    )?;
+                    let junit = dir
+                        .join(enos_analysis::ANALYSIS_DIR)
+                        .join("rerun-comparison.xml");
+                    std::fs::write(&junit, enos_analysis::compare::junit(&comparisons)).map_err(
+                        |e| Error::new(format!("cannot write {}: {e}", junit.display())),
+                    )?;
+                    println!(
+                        "compared with the bundled run {} (written to {}):",
+                        opened.record.run.id,
+                        junit.display()
+                    );
+                    render::comparisons(&comparisons);
+                }
+                return Ok(verdict_exit(outcome.verdict()));
+            }
+            let Some(file) = file else {
+                return Err(Error::new("a scenario file or --from BUNDLE is needed"));
+            };
+            if let Some(plan) = enos_experiment::sweep::plan(providers, &file)? {
+                if keep {
+                    return Err(Error::new(
+                        "--keep does not apply to a sweep: each point's testbed is destroyed \
+                         before the next point",
+                    ));
+                }
+                render::sweep_plan(&plan);
+                let request = enos_experiment::SweepRequest {
+                    file,
+                    results: results.clone(),
+                    validate: !no_validate,
+                    program: this_program(),
+                };
+                let side_by_side = |points: &enos_experiment::sweep::SweepPoints,
+                                    out: &std::path::Path| {
+                    let inputs: Vec<enos_analysis::sweep::SweepInput> = points
+                        .iter()
+                        .map(|(params, dir)| {
+                            let shown = params
+                                .iter()
+                                .map(|(k, v)| (k.clone(), enos_experiment::sweep::value_text(v)))
+                                .collect();
+                            (shown, dir.clone())
+                        })
+                        .collect();
+                    enos_analysis::sweep::side_by_side(&inputs, out)
+                        .map(|rows| {
+                            render::sweep_rows(&rows);
+                            out.join("points.csv").display().to_string()
+                        })
+                        .map_err(|e| e.message)
+                };
+                let outcome = enos_experiment::sweep(
+                    providers,
+                    &request,
+                    &plan,
+                    &reporter,
+                    stop_rx,
+                    &analyze,
+                    &side_by_side,
+                    &render::sweep_point,
+                )
+                .await?;
+                render::sweep(&outcome);
+                let all_success = outcome
+                    .record
+                    .points
+                    .iter()
+                    .all(|p| p.status == Some(enos_experiment::ledger::LedgerStatus::Success));
+                return Ok(
+                    if all_success && matches!(outcome.side_by_side, Some(Ok(_))) {
+                        ExitCode::SUCCESS
+                    } else if outcome.complete() {
+                        ExitCode::from(2)
+                    } else {
+                        ExitCode::FAILURE
+                    },
+                );
+            }
+            let request = enos_experiment::RunRequest::new(deploy(file), this_program(), keep);
             let outcome =
-                enos_experiment::run(providers, &request, &reporter, stop, &analyze).await;
+                enos_experiment::run(providers, &request, &reporter, stopped(stop_rx), &analyze)
+                    .await;
             render::run(&outcome);
-            Ok(match outcome.verdict() {
-                enos_experiment::RunVerdict::Success => ExitCode::SUCCESS,
-                enos_experiment::RunVerdict::Partial => ExitCode::from(2),
-                enos_experiment::RunVerdict::Failure => ExitCode::FAILURE,
-            })
+            Ok(verdict_exit(outcome.verdict()))
+        }
+        Command::Runs {
+            results,
+            name,
+            status,
+            sweep,
+            param,
+            scenario_hash,
+            json,
+        } => {
+            let params = param
+                .iter()
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .ok_or_else(|| Error::new(format!("--param {p}: expected KEY=VALUE")))
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            let filter = enos_experiment::ledger::RunFilter {
+                name,
+                status: status.map(crate::args::RunStatusArg::status),
+                sweep,
+                params,
+                scenario_hash,
+            };
+            let (runs, skipped) = enos_experiment::ledger::runs(&results, &filter)?;
+            render::runs(&runs, &skipped, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bundle {
+            run,
+            results,
+            output,
+        } => {
+            let bundled = enos_experiment::bundle::bundle(&results, &run, output.as_deref())?;
+            render::bundled(&bundled);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();
@@ -270,5 +406,34 @@ fn metrics_exit(run: &enos_experiment::MetricsRun) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Compares the runs `a` with the runs `b` (experiment directories or results roots).
+fn compare_dirs(
+    a: &[std::path::PathBuf],
+    b: &[std::path::PathBuf],
+    threshold_percent: f64,
+) -> Result<Vec<enos_analysis::compare::Comparison>, Error> {
+    let read = |dirs: &[std::path::PathBuf]| {
+        dirs.iter()
+            .map(|d| {
+                let dir = enos_experiment::results_dir(d)?;
+                enos_analysis::compare::read_run(&dir).map_err(|e| Error::new(e.message))
+            })
+            .collect::<Result<Vec<_>, Error>>()
+    };
+    Ok(enos_analysis::compare::compare(
+        &read(a)?,
+        &read(b)?,
+        threshold_percent / 100.0,
+    ))
+}
+
+fn verdict_exit(verdict: enos_experiment::RunVerdict) -> ExitCode {
+    match verdict {
+        enos_experiment::RunVerdict::Success => ExitCode::SUCCESS,
+        enos_experiment::RunVerdict::Partial => ExitCode::from(2),
+        enos_experiment::RunVerdict::Failure => ExitCode::FAILURE,
     }
 }

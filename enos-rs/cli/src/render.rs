@@ -52,8 +52,11 @@ pub fn validated(file: &Path, v: &Validated) {
             enos_experiment::scenario::span_text(p)
         )
     });
+    let sweep = v.sweep_points.map_or(String::new(), |n| {
+        format!(", a sweep of {n} point{} (`enos run` runs them)", plural(n))
+    });
     println!(
-        "ok: {}: experiment '{}', {} site{}, {} host{}{steps}{bench}{metrics}",
+        "ok: {}: experiment '{}', {} site{}, {} host{}{steps}{bench}{metrics}{sweep}",
         file.display(),
         v.name,
         v.sites,
@@ -324,6 +327,181 @@ pub fn run(outcome: &enos_experiment::RunOutcome) {
         Some(dir) => println!("run {verdict}: {}", dir.display()),
         None => println!("run {verdict}"),
     }
+    if let Some(entry) = &outcome.ledger {
+        println!("registered as run {}", entry.id);
+    }
+    if let Some(why) = &outcome.ledger_error {
+        eprintln!("error: the ledger: {why}");
+    }
+}
+
+/// `enos run` of a sweep: what it will do.
+pub fn sweep_plan(plan: &enos_experiment::SweepPlan) {
+    println!(
+        "sweep {}: {} point{} over {}",
+        plan.id,
+        plan.points.len(),
+        plural(plan.points.len()),
+        plan.parameters
+            .iter()
+            .map(|p| p.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+fn point_values(point: &enos_experiment::sweep::SweepPoint) -> String {
+    point
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enos_experiment::sweep::value_text(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A point of a sweep, once settled.
+pub fn sweep_point(
+    point: &enos_experiment::sweep::SweepPoint,
+    run: &enos_experiment::sweep::PointRun,
+) {
+    use enos_experiment::sweep::PointRun;
+    let values = point_values(point);
+    match run {
+        PointRun::Done { run, status } => println!(
+            "point {} ({values}): done earlier, run {run} ({})",
+            point.number,
+            status.name()
+        ),
+        PointRun::Ran(outcome) => {
+            self::run(outcome);
+            println!("point {} ({values}): ran", point.number);
+        }
+        PointRun::NotRun => println!("point {} ({values}): not run (interrupted)", point.number),
+    }
+}
+
+/// The end of a sweep.
+pub fn sweep(outcome: &enos_experiment::SweepOutcome) {
+    let with_results = outcome
+        .record
+        .points
+        .iter()
+        .filter(|p| p.status.is_some_and(|s| s.has_results()))
+        .count();
+    println!(
+        "sweep {}: {with_results} of {} points have results ({})",
+        outcome.record.id,
+        outcome.record.points.len(),
+        outcome.dir.join("sweep.json").display()
+    );
+    match &outcome.side_by_side {
+        Some(Ok(file)) => println!("points side by side: {file}"),
+        Some(Err(why)) => eprintln!("error: the points side by side: {why}"),
+        None => println!("hint: run it again to resume at the first point without results"),
+    }
+}
+
+/// A sweep's points side by side, one line per workload point.
+pub fn sweep_rows(rows: &[enos_analysis::sweep::SweepRow]) {
+    let mut out = std::io::stdout().lock();
+    let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+    let _ = writeln!(
+        out,
+        "{:<6} {:<32} {:<16} {:>8} {:>7} {:>9} {:>9} {:>9}",
+        "point", "values", "workload", "count", "errors", "req/s", "p50 ms", "p99 ms"
+    );
+    for r in rows {
+        let values = r
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "{:<6} {:<32} {:<16} {:>8} {:>6.1}% {:>9} {:>9} {:>9}",
+            r.sweep_point,
+            values,
+            format!("{}#{}", r.workload, r.point),
+            r.count,
+            r.error_rate * 100.0,
+            r.throughput_per_s
+                .map_or("-".to_owned(), |v| format!("{v:.1}")),
+            ms(r.p50_ms),
+            ms(r.p99_ms)
+        );
+    }
+}
+
+/// `enos runs`: one line per run (or the entries as JSON lines).
+pub fn runs(
+    runs: &[enos_experiment::ledger::LedgerEntry],
+    skipped: &[String],
+    json: bool,
+) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        for entry in runs {
+            let line = serde_json::to_string(entry).map_err(|e| Error::new(e.to_string()))?;
+            let _ = writeln!(out, "{line}");
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "{:<44} {:<11} {:<20} {:>8} {:<12} values",
+            "run", "status", "started", "seconds", "scenario"
+        );
+        for entry in runs {
+            let seconds = entry
+                .finished
+                .map(|f| {
+                    format!(
+                        "{:.1}",
+                        (f - entry.started).get_milliseconds() as f64 / 1000.0
+                    )
+                })
+                .unwrap_or_else(|| "-".to_owned());
+            let _ = writeln!(
+                out,
+                "{:<44} {:<11} {:<20} {:>8} {:<12} {}",
+                entry.id,
+                entry.shown_status().name(),
+                entry.started.strftime("%Y-%m-%d %H:%M:%S"),
+                seconds,
+                entry.scenario.sha256.get(..12).unwrap_or_default(),
+                entry.params_text()
+            );
+        }
+        if runs.is_empty() {
+            let _ = writeln!(out, "no run registered matches");
+        }
+    }
+    for why in skipped {
+        eprintln!("warning: a ledger entry was left out: {why}");
+    }
+    Ok(())
+}
+
+/// `enos bundle`.
+pub fn bundled(bundled: &enos_experiment::bundle::Bundled) {
+    let bytes: u64 = bundled.record.files.iter().map(|f| f.bytes).sum();
+    println!(
+        "bundled run {}: {} files, {} (uncompressed) in {}",
+        bundled.record.run.id,
+        bundled.record.files.len(),
+        self::bytes(bytes),
+        bundled.archive.display()
+    );
+}
+
+/// `enos run --from`: the bundle, checked.
+pub fn bundle_opened(opened: &enos_experiment::bundle::Opened) {
+    println!(
+        "bundle of run {} checked ({} files) and unpacked in {}",
+        opened.record.run.id,
+        opened.record.files.len(),
+        opened.dir.display()
+    );
 }
 
 /// `enos analyze`: a compact table per point, energy per host, where the tables are.
@@ -372,6 +550,7 @@ pub fn analysis(analysis: &enos_analysis::Analysis) {
         rows.join(", "),
         analysis.dir.display()
     );
+    let _ = writeln!(out, "report: {}", analysis.report.display());
 }
 
 /// `enos backup`: per host what is held and what was fetched; where the manifest is.

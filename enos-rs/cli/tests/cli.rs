@@ -53,6 +53,30 @@ fn validate_counts_the_workloads_and_their_points() {
     );
 }
 
+/// A sweeping scenario says how many points it has; `enos deploy` refuses it, before anything
+/// is made, and points at `enos run`.
+#[test]
+fn validate_counts_a_sweeps_points_and_deploy_refuses_a_sweep() {
+    let root = repo_root();
+    let out = enos(&root, &["validate", "scenarios/wan-sweep.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "ok: scenarios/wan-sweep.yaml: experiment 'wan-sweep', 2 sites, 3 hosts, 1 deploy step, \
+         1 workload (1 point), a sweep of 3 points (`enos run` runs them)\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = root.join("scenarios/wan-sweep.yaml");
+    let out = enos(dir.path(), &["deploy", scenario.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the scenario sweeps parameters (`sweep:`): `enos run` runs"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("enos-results").exists());
+}
+
 #[test]
 fn an_unknown_provider_is_located_with_the_providers_this_enos_has() {
     let dir = tempfile::tempdir().unwrap();

@@ -300,6 +300,14 @@ pub fn resolve_env(env: &Path) -> Result<PathBuf, StateError> {
     })
 }
 
+/// Reads the state of the experiment directory `dir` without taking its lock: for commands that
+/// only read what a finished experiment left (a bundle).
+pub fn read_state(dir: &Path) -> Result<ExperimentState, StateError> {
+    let path = dir.join(STATE_FILE);
+    let text = fs::read_to_string(&path).map_err(io_err("read", &path))?;
+    parse_state(&text).map_err(|message| StateError::Corrupt { path, message })
+}
+
 fn parse_state(text: &str) -> Result<ExperimentState, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     match value.get("version").and_then(|v| v.as_u64()) {

@@ -18,6 +18,16 @@
 //!   analysis/                tables (Parquet), summary and energy (Parquet, CSV), analysis.json
 //! ```
 //!
+//! A results root holds experiments by name, and what spans them:
+//!
+//! ```text
+//! <results root>/
+//!   <name>/<stamp>/          an experiment (above); <name>/current links to the latest
+//!   current                  links to the latest experiment of any name
+//!   ledger/                  one record per `enos run`: <run id>.json
+//!   sweeps/                  one directory per sweep: sweep.json, points.{parquet,csv}
+//! ```
+//!
 //! The record types written there and their versions are documented in `docs/data.md`.
 
 use std::path::{Path, PathBuf};
@@ -91,6 +101,19 @@ pub const BACKUP_SUMS: &str = "backup/SHA256SUMS";
 
 /// What `enos analyze` writes: tidy tables (Parquet), statistics, `analysis.json`.
 pub const ANALYSIS_DIR: &str = "analysis";
+/// The analysis's record: its tables, figures and report.
+pub const ANALYSIS_RECORD: &str = "analysis/analysis.json";
+/// The analysis's self-contained HTML report.
+pub const ANALYSIS_REPORT: &str = "analysis/report.html";
+/// The analysis's figures (`<name>.svg`).
+pub const ANALYSIS_FIGURES: &str = "analysis/figures";
+
+/// The run ledger under a results root: one record per `enos run` (`ledger/<run id>.json`).
+pub const LEDGER_DIR: &str = "ledger";
+/// Sweeps under a results root: `sweeps/<sweep id>/`.
+pub const SWEEPS_DIR: &str = "sweeps";
+/// A sweep's record, in its directory.
+pub const SWEEP_RECORD: &str = "sweep.json";
 
 /// The Kwollect series of `host` (`metrics/kwollect/<host>.jsonl`).
 pub fn kwollect_series(host: &str) -> PathBuf {
@@ -156,6 +179,12 @@ pub const ALL: &[&str] = &[
     BACKUP_MANIFEST,
     BACKUP_SUMS,
     ANALYSIS_DIR,
+    ANALYSIS_RECORD,
+    ANALYSIS_REPORT,
+    ANALYSIS_FIGURES,
+    LEDGER_DIR,
+    SWEEPS_DIR,
+    SWEEP_RECORD,
 ];
 
 #[cfg(test)]

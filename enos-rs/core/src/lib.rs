@@ -13,7 +13,7 @@ pub mod ssh;
 pub mod state;
 pub mod testbed;
 
-pub use experiment::{Experiment, Opened, StateError};
+pub use experiment::{Experiment, Opened, StateError, read_state};
 pub use report::{NullReporter, Reporter, TaskId};
 pub use state::{ExperimentState, Phase};
 pub use testbed::{Become, Host, HostKeySource, Jump, SiteNetwork, SshAccess, Testbed};

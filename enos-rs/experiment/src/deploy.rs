@@ -25,6 +25,9 @@ pub struct DeployRequest {
     pub results: PathBuf,
     /// Measure the WAN after shaping it.
     pub validate: bool,
+    /// The scenario's text, when it is not the file's (a point of a sweep): `file` still names
+    /// it in messages, and the files it names are relative to `file`'s directory.
+    pub source: Option<String>,
 }
 
 /// The testbed a deploy left up.
@@ -89,10 +92,21 @@ pub async fn deploy(
     request: &DeployRequest,
     reporter: &dyn Reporter,
 ) -> DeployRun {
-    let (scenario, source) = match scenario::load(providers, &request.file) {
+    let loaded = match &request.source {
+        Some(text) => scenario::load_text(providers, &request.file, text.clone()),
+        None => scenario::load(providers, &request.file),
+    };
+    let (scenario, source) = match loaded {
         Ok(loaded) => loaded,
         Err(e) => return DeployRun::failed(e),
     };
+    if scenario.sweep.is_some() {
+        return DeployRun::failed(Error::new(format!(
+            "{}: the scenario sweeps parameters (`sweep:`): `enos run` runs its points, one \
+             experiment each",
+            request.file.display()
+        )));
+    }
     if let Err(e) = steps::example_plan(&scenario) {
         return DeployRun::failed(e);
     }

@@ -14,11 +14,13 @@
 
 pub mod backup;
 pub mod bench;
+pub mod bundle;
 pub mod deploy;
 mod error;
 pub mod exec;
 pub mod info;
 mod kwollect;
+pub mod ledger;
 pub mod metrics;
 mod program;
 pub mod records;
@@ -28,6 +30,7 @@ pub mod scenario;
 pub mod session;
 pub mod steps;
 pub mod stream;
+pub mod sweep;
 pub mod teardown;
 pub mod wan;
 
@@ -58,6 +61,7 @@ pub use run::{RunOutcome, RunRequest, RunVerdict, run};
 pub use scenario::{Validated, dry_run, load, schema, validate};
 pub use session::Session;
 pub use steps::StepsRun;
+pub use sweep::{SweepOutcome, SweepPlan, SweepRequest, sweep};
 pub use teardown::{Destroyed, destroy};
 pub use wan::{
     ApplyRequest, TcApplied, Validation, ValidationOptions, tc_apply, tc_reset, tc_validate,

@@ -18,7 +18,16 @@ pub fn provider_name(scenario: &Scenario) -> &str {
 /// located error of the file), including what its provider can hold once it is resolved, so
 /// that no scenario that validates fails later for its size. Returns it with its text.
 pub fn load(providers: &Providers, file: &Path) -> Result<(Scenario, String), Error> {
-    let source = enos_scenario::read_file(file)?;
+    load_text(providers, file, enos_scenario::read_file(file)?)
+}
+
+/// As [`load`], with the scenario's text `source` given (a point of a sweep): `file` names it
+/// in messages and is where the files it names are found.
+pub fn load_text(
+    providers: &Providers,
+    file: &Path,
+    source: String,
+) -> Result<(Scenario, String), Error> {
     let name = file.display().to_string();
     let scenario = enos_scenario::parse(&source, &name, &providers.kinds())?;
     let provider = providers.get(provider_name(&scenario))?;
@@ -45,6 +54,8 @@ pub struct Validated {
     pub points: usize,
     /// The metrics agents' period, when the scenario has a `metrics:` section.
     pub metrics_period: Option<std::time::Duration>,
+    /// The number of points of its sweep, when it has a `sweep:` section.
+    pub sweep_points: Option<usize>,
 }
 
 /// Checks the scenario `file`, its deploy steps rendered on a made-up testbed included.
@@ -59,6 +70,7 @@ pub fn validate(providers: &Providers, file: &Path) -> Result<Validated, Error> 
         workloads: scenario.bench.workloads.len(),
         points: scenario.bench.points(),
         metrics_period: scenario.metrics.as_ref().map(|m| m.period),
+        sweep_points: scenario.sweep.as_ref().map(|s| s.len()),
     })
 }
 

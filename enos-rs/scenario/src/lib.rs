@@ -43,6 +43,7 @@ pub use sections::provider::{
     CheckedOptions, DEFAULT_PROVIDER, OptionsContext, ProviderKind, ProviderSection, UncheckedKind,
 };
 pub use sections::sites::{HostPlan, RoleCount, Site};
+pub use sections::sweep;
 pub(crate) use sections::{network, provider, sites, vars};
 pub use selector::{Named, Selector};
 pub use source::Diagnostic;
@@ -129,6 +130,18 @@ pub fn parse(
     kinds: &[&dyn ProviderKind],
 ) -> Result<Scenario, ScenarioError> {
     sections::parse(source, file_name, kinds)
+}
+
+/// Parses the scenario `source` (see [`parse`]) and gives the points of its sweep: one
+/// scenario text per combination of the swept values, each checked (none without `sweep:`).
+pub fn sweep_points(
+    source: &str,
+    file_name: &str,
+    kinds: &[&dyn ProviderKind],
+) -> Result<(Scenario, Vec<sweep::SweepPoint>), ScenarioError> {
+    let scenario = parse(source, file_name, kinds)?;
+    let points = sections::sweep::points(source, file_name, &scenario, kinds)?;
+    Ok((scenario, points))
 }
 
 /// A located error about the key `path` (e.g. `network`) of a scenario that parsed: for checks

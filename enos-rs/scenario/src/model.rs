@@ -8,6 +8,7 @@ use crate::metrics::MetricsSection;
 use crate::network::NetworkSpec;
 use crate::provider::ProviderSection;
 use crate::sites::{HostPlan, Site};
+use crate::sweep::Sweep;
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,9 @@ pub struct Scenario {
     /// What the collectors measure (`metrics:`); none when the section is absent.
     #[serde(default)]
     pub metrics: Option<MetricsSection>,
+    /// The keys whose values vary from run to run (`sweep:`); none when the section is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<Sweep>,
 }
 
 impl Scenario {

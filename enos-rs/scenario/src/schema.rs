@@ -158,6 +158,14 @@ pub fn json_schema(kinds: &[&dyn ProviderKind]) -> Value {
             "deploy": deploy,
             "bench": crate::bench::json_schema(&selector),
             "metrics": crate::metrics::json_schema(),
+            "sweep": {
+                "description": "Keys of the scenario (paths as messages write them: \
+                                `network.constraints[0].delay`) whose values vary from run to \
+                                run: `enos run` runs every combination, resuming where it stopped.",
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": {"type": "array", "minItems": 1},
+            },
         }
     })
 }

@@ -127,7 +127,7 @@ fn the_schema_is_an_object_listing_the_top_level_keys() {
     assert_eq!(
         keys,
         [
-            "bench", "deploy", "metrics", "name", "network", "provider", "sites", "vars"
+            "bench", "deploy", "metrics", "name", "network", "provider", "sites", "sweep", "vars"
         ]
     );
     let bench = &schema["properties"]["bench"]["anyOf"][2]["properties"];
@@ -168,4 +168,54 @@ fn the_schema_is_an_object_listing_the_top_level_keys() {
         serde_json::from_str::<serde_json::Value>(&text).unwrap(),
         schema
     );
+}
+
+#[test]
+fn a_sweep_gives_one_valid_scenario_per_point_differing_only_in_the_swept_key() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/wan-sweep.yaml");
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(&path).unwrap();
+    let (base, points) = enos_scenario::sweep_points(&source, &file, crate::KINDS).unwrap();
+    assert_eq!(base.sweep.as_ref().map(|s| s.len()), Some(3));
+    assert_eq!(points.len(), 3);
+    for (n, (point, delay)) in points.iter().zip(["5ms", "20ms", "40ms"]).enumerate() {
+        assert_eq!(point.number, n + 1);
+        assert_eq!(
+            point.params.get("network.default_delay"),
+            Some(&serde_json::json!(delay))
+        );
+        let scenario = enos_scenario::parse(&point.source, &file, crate::KINDS)
+            .unwrap_or_else(|e| panic!("{e}\n{}", point.source));
+        assert_eq!(scenario.sweep, None);
+        assert_eq!(
+            scenario.network.default_delay,
+            delay.parse::<Delay>().unwrap()
+        );
+        let mut expected = base.clone();
+        expected.sweep = None;
+        expected.network.default_delay = scenario.network.default_delay;
+        // The same scenario but for the swept key (and where its lines are in the point's text).
+        assert_eq!(
+            without_locations(serde_json::to_value(&scenario).unwrap()),
+            without_locations(serde_json::to_value(&expected).unwrap()),
+            "point {}",
+            point.number
+        );
+    }
+    // A scenario without `sweep:` has no points.
+    let plain = std::fs::read_to_string(path.with_file_name("quickstart.yaml")).unwrap();
+    let (_, none) = enos_scenario::sweep_points(&plain, "quickstart.yaml", crate::KINDS).unwrap();
+    assert!(none.is_empty());
+}
+
+fn without_locations(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .filter(|(k, _)| k != "at")
+            .map(|(k, v)| (k, without_locations(v)))
+            .collect(),
+        serde_json::Value::Array(list) => list.into_iter().map(without_locations).collect(),
+        other => other,
+    }
 }

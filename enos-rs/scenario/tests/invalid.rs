@@ -31,6 +31,8 @@ const KINDS: &[&str] = &[
     "unknown-nested-key",
     "unknown-constraint-key",
     "metrics-errors",
+    "sweep-errors",
+    "sweep-bad-point",
     "missing-name",
     "name-without-value",
     "missing-sites",

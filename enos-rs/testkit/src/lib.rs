@@ -23,6 +23,8 @@
 #![warn(missing_docs)]
 #![allow(clippy::print_stderr)]
 
+pub mod browser;
+
 use std::ffi::OsStr;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

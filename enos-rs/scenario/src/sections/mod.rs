@@ -12,6 +12,7 @@ pub(crate) mod name;
 pub(crate) mod network;
 pub(crate) mod provider;
 pub(crate) mod sites;
+pub mod sweep;
 pub(crate) mod vars;
 
 use indexmap::IndexMap;
@@ -34,7 +35,9 @@ pub(crate) fn parse(
     let (map, root) = read_source(source, file_name, "a mapping with `name` and `sites`")?;
     let raw: RawScenario = serde_saphyr::from_str_with_options(source, saphyr_options())
         .map_err(|e| serde_error(&e, &map, file_name, source))?;
-    Checker::new(file_name, source, &map, root).scenario(raw, kinds)
+    let scenario = Checker::new(file_name, source, &map, root).scenario(raw, kinds)?;
+    sweep::points(source, file_name, &scenario, kinds)?;
+    Ok(scenario)
 }
 
 /// A scenario file as serde reads it.
@@ -49,6 +52,7 @@ pub(crate) struct RawScenario {
     deploy: Option<Vec<deploy::RawStep>>,
     bench: Option<Value>,
     metrics: Option<Value>,
+    sweep: Option<Value>,
 }
 
 impl Checker<'_> {
@@ -78,6 +82,7 @@ impl Checker<'_> {
         let deploy = self.deploy(raw.deploy, &vars, &sites);
         let bench = self.bench(raw.bench.as_ref(), &sites);
         let metrics = self.metrics(raw.metrics.as_ref(), &sites);
+        let sweep = self.sweep(raw.sweep.as_ref());
         if self.diagnostics.is_empty() {
             Ok(Scenario {
                 name,
@@ -87,6 +92,7 @@ impl Checker<'_> {
                 deploy,
                 bench,
                 metrics,
+                sweep,
             })
         } else {
             let file = self.file;
