@@ -437,3 +437,68 @@ fn a_bundle_re_run_is_compared_with_its_original_and_a_changed_bundle_is_refused
     let xml = std::fs::read_to_string(dir.join("analysis/rerun-comparison.xml")).unwrap();
     assert!(xml.contains("<testsuite"), "{xml}");
 }
+
+#[test]
+fn ctrl_c_stops_a_sweeps_point_keeps_its_records_and_leaves_the_next_points() {
+    let test = "ctrl_c_stops_a_sweeps_point_keeps_its_records_and_leaves_the_next_points";
+    if !can_use_namespaces(test) {
+        return;
+    }
+    let ws = Workspace::new(
+        &SWEEP
+            .replace("sweep-wan", "sweep-stop")
+            .replace("duration: 3s", "duration: 60s"),
+    );
+    let child = std::process::Command::new(crate::common::enos_bin())
+        .args(["run", "scenario.yaml", "--no-validate"])
+        .current_dir(ws.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once the first point's bench has recorded for a while, Ctrl-C.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no bench started");
+        let started = std::fs::read_dir(ws.path().join("enos-results/sweep-stop"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.path().join("bench/current").exists());
+        if started {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("point 2 (network.default_delay=10ms): not run (interrupted)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("hint: run it again to resume"), "{stdout}");
+    let entries = ledger(&ws);
+    assert_eq!(entries.len(), 1, "{entries:#?}");
+    assert_eq!(entries[0]["status"], "interrupted");
+    assert_eq!(entries[0]["sweep"]["point"], 1);
+    // Its bench's record is kept, and its testbed is gone.
+    let dir = ws
+        .path()
+        .join("enos-results")
+        .join(entries[0]["experiment"].as_str().unwrap());
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("bench/current/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run["status"], "interrupted");
+    assert!(dir.join("bench/current/rtt.jsonl").exists());
+    for prefix in ws.prefixes() {
+        assert_eq!(crate::common::traces_of(&prefix), Vec::<String>::new());
+    }
+}

@@ -32,7 +32,8 @@ pub enum LedgerStatus {
     Partial,
     /// A phase failed before any result was made.
     Failure,
-    /// Its process ended without finishing it (shown only, never written).
+    /// Its bench was stopped by hand (SIGINT), its results kept; or, shown only, its process
+    /// ended without finishing it.
     Interrupted,
 }
 
@@ -48,7 +49,8 @@ impl LedgerStatus {
         }
     }
 
-    /// Whether a run so ended has results to keep (a sweep does not run its point again).
+    /// Whether a run so ended has its results (a sweep does not run its point again); an
+    /// interrupted one has not.
     pub fn has_results(self) -> bool {
         matches!(self, LedgerStatus::Success | LedgerStatus::Partial)
     }

@@ -195,8 +195,12 @@ pub async fn run(
     if let Some(mut entry) = entry {
         entry.experiment = location.as_deref().and_then(|l| relative_to(l, root));
         entry.finished = Some(jiff::Timestamp::now());
+        let interrupted = matches!(&outcome.bench,
+            Some(Ok(b)) if b.record.status == RunStatus::Interrupted);
         entry.status = match outcome.verdict() {
             RunVerdict::Success => LedgerStatus::Success,
+            // Stopped by hand: its results are kept, but a sweep runs its point again.
+            RunVerdict::Partial if interrupted => LedgerStatus::Interrupted,
             RunVerdict::Partial => LedgerStatus::Partial,
             RunVerdict::Failure => LedgerStatus::Failure,
         };
