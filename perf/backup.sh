@@ -21,12 +21,13 @@
 # directory hold: nothing, here). After each fetch, untimed, every copy is checked against the
 # SHA-256 of the host's file (and enos's with `sha256sum -c SHA256SUMS`), then the copies are
 # removed (for enos: <experiment>/backup, before its first backup).
-# Writes OUTDIR/backup.csv (every run) and OUTDIR/backup.md (medians, ratios enos ÷ peer).
+# Writes OUTDIR/backup.csv (every run), OUTDIR/backup.md (medians, ratios enos ÷ peer) and
+# OUTDIR/table.md (the table of docs/performance.md).
 # Usage: perf/backup.sh [OUTDIR]   (default OUTDIR perf-out/backup)
 # Environment: RUNS (default 3), SIZE_MB (default 10, in MiB), SCENARIO (another testbed, no
 # deploy section), ENOS (an enos binary to use instead of a release build).
 set -euo pipefail
-out=$(realpath -m "${1:-perf-out/backup}")
+out=$(realpath -m "${1:-${PERF_OUT:-perf-out}/backup}")
 runs=${RUNS:-3}
 size_mb=${SIZE_MB:-10}
 scenario=$(realpath "${SCENARIO:-$(dirname "$0")/../scenarios/bench-48.yaml}")
@@ -138,17 +139,10 @@ again=$(column_where "$csv" 5 2 enos-again | median 0)
 
 m() { column_where "$csv" 3 2 "$1" | median 2; }
 mem() { column_where "$csv" 4 2 "$1" | median 0 | awk '{ if ($1 == "-") print "-"; else printf "%.0f MB", $1 / 1024 }'; }
-# $1 / $2 with two decimals.
-ratio2() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 rate() { awk -v s="$1" -v b="$total_bytes" 'BEGIN { if (s + 0 == 0) print "-"; else printf "%.0f", b / 1048576 / s }'; }
 first=$(m enos-first)
+# The table of docs/performance.md, also in backup.md.
 {
-    echo "# Backup: $n hosts × $size_mb MiB fetched home (medians of $runs)"
-    echo
-    echo "$(basename "$scenario"), $(machine)"
-    echo
-    echo "$n × $size_mb MiB = $((total_bytes / 1048576)) MiB. enos's first backup fetched $fetched bytes (median), its second $again."
-    echo
     echo "| $n hosts × $size_mb MiB | seconds | MiB/s | enos's first ÷ this | peak memory of enos |"
     echo "|---|---|---|---|---|"
     echo "| \`enos backup\`, first (hosts list their files, one tar stream per host, copies hashed as written) | $first | $(rate "$first") | 1 | $(mem enos-first) |"
@@ -156,6 +150,15 @@ first=$(m enos-first)
     echo "| \`scp\` over open ControlMaster connections, one host after the other | $(m scp-sequential) | $(rate "$(m scp-sequential)") | $(ratio2 "$first" "$(m scp-sequential)") | |"
     echo "| \`xargs -P $n scp\` over the same connections | $(m xargs-scp) | $(rate "$(m xargs-scp)") | $(ratio2 "$first" "$(m xargs-scp)") | |"
     echo "| \`parallel-slurp -p $n -x \"-F ssh_config\"\` over the same connections | $(m parallel-slurp) | $(rate "$(m parallel-slurp)") | $(ratio2 "$first" "$(m parallel-slurp)") | |"
+} > "$out/table.md"
+{
+    echo "# Backup: $n hosts × $size_mb MiB fetched home (medians of $runs)"
+    echo
+    echo "$(basename "$scenario"), $(machine)"
+    echo
+    echo "$n × $size_mb MiB = $((total_bytes / 1048576)) MiB. enos's first backup fetched $fetched bytes (median), its second $again."
+    echo
+    cat "$out/table.md"
 } > "$out/backup.md"
 cat "$out/backup.md"
 echo "raw: $csv"

@@ -13,13 +13,14 @@
 #   - `parallel-scp -p N -x "-F ssh_config"` over the same connections.
 # N is the number of hosts. After each run, untimed, every host's three copies are checked
 # against the file's SHA-256.
-# Writes OUTDIR/copy.csv (every run) and OUTDIR/copy.md (medians).
+# Writes OUTDIR/copy.csv (every run), OUTDIR/copy.md (medians) and OUTDIR/table.md (the table
+# of docs/performance.md).
 # Usage: perf/copy.sh [RUNS] [OUTDIR]   (default 5 runs, OUTDIR perf-out/copy)
 # Environment: SIZE_MB (default 10, in MiB), SCENARIO (another testbed, no deploy section), ENOS (an
 # enos binary to use instead of a release build).
 set -euo pipefail
 runs=${1:-5}
-out=$(realpath -m "${2:-perf-out/copy}")
+out=$(realpath -m "${2:-${PERF_OUT:-perf-out}/copy}")
 scenario=$(realpath "${SCENARIO:-$(dirname "$0")/../scenarios/bench-48.yaml}")
 size_mb=${SIZE_MB:-10}
 cd "$(dirname "$0")/.."
@@ -89,19 +90,26 @@ mem() { column_where "$csv" 4 2 "$1" | median 0 | awk '{ if ($1 == "-") print "-
 own=$(awk -F, 'NR > 1 && $2 == "enos-first" {f[$1] = $3} NR > 1 && $2 == "enos-16-bytes" {s[$1] = $3}
     END {for (r in f) print f[r] - s[r]}' "$csv" | median 2)
 first=$(m enos-first)
+# The table of docs/performance.md (times against the copy's own cost), also in copy.md under
+# its heading.
+{
+    echo "| $size_mb MB to $n hosts | seconds | time / enos's | peak memory of enos |"
+    echo "|---|---|---|---|"
+    echo "| \`enos deploy\` with the copy step, new content (the whole command) | $first | | $(mem enos-first) |"
+    echo "| \`enos deploy\` with a 16-byte file instead (SSH check, facts, plan, one step) | $(m enos-16-bytes) | | $(mem enos-16-bytes) |"
+    echo "| the copy's own cost (the difference) | $own | 1 | |"
+    echo "| \`enos deploy\` again, nothing to change (hashes compared, nothing sent) | $(m enos-again) | | $(mem enos-again) |"
+    echo "| \`xargs -P $n scp\` over open ControlMaster connections | $(m xargs-scp) | $(ratio2 "$(m xargs-scp)" "$own") | |"
+    echo "| \`parallel-scp -p $n\` over the same connections | $(m parallel-scp) | $(ratio2 "$(m parallel-scp)" "$own") | |"
+} > "$out/table.md"
 {
     echo "# A $size_mb MB file pushed to $n hosts (medians of $runs)"
     echo
     echo "$(basename "$scenario"), $(machine)"
     echo
-    echo "| $size_mb MB to $n hosts | seconds | time / enos's | peak memory of enos |"
-    echo "|---|---|---|---|"
-    echo "| \`enos deploy\` with the copy step, new content (the whole command) | $first | 1 | $(mem enos-first) |"
-    echo "| \`enos deploy\` with a 16-byte file instead (SSH check, facts, plan, one step) | $(m enos-16-bytes) | | $(mem enos-16-bytes) |"
-    echo "| the copy's own cost (the difference, median of the runs' differences) | $own | | |"
-    echo "| \`enos deploy\` again, nothing to change (hashes compared, nothing sent) | $(m enos-again) | | $(mem enos-again) |"
-    echo "| \`xargs -P $n scp\` over open ControlMaster connections | $(m xargs-scp) | $(ratio "$(m xargs-scp)" "$first") | |"
-    echo "| \`parallel-scp -p $n\` over the same connections | $(m parallel-scp) | $(ratio "$(m parallel-scp)" "$first") | |"
+    echo "The copy's own cost is the median of the runs' differences between the two first rows."
+    echo
+    cat "$out/table.md"
 } > "$out/copy.md"
 cat "$out/copy.md"
 echo "raw: $csv"

@@ -29,7 +29,7 @@
 # entries, for a machine where others create files in /tmp meanwhile).
 set -euo pipefail
 cycles=${1:-20}
-out=$(realpath -m "${2:-perf-out/cycles}")
+out=$(realpath -m "${2:-${PERF_OUT:-perf-out}/cycles}")
 scenario=$(realpath "${SCENARIO:-$(dirname "$0")/../scenarios/quickstart.yaml}")
 cd "$(dirname "$0")/.."
 . perf/lib.sh

@@ -6,17 +6,18 @@
 # `enos deploy` is timed whole on an already deployed testbed (it also checks SSH, gathers facts
 # and renders the plan); ansible-playbook runs over the same hosts, inventory and ssh_config.
 # Usage: perf/deploy.sh [RUNS]   (default 5; prints medians)
+# Writes OUTDIR/table.md, the table of docs/performance.md.
+# Environment: PERF_OUT (OUTDIR is PERF_OUT/deploy, default perf-out/deploy), ENOS (an enos
+# binary to use instead of a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-cargo build --release -q -p enos-cli
-enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
+out=$(realpath -m "${PERF_OUT:-perf-out}/deploy")
+. perf/lib.sh
+enos_binary
+mkdir -p "$out"
 work=$(mktemp -d /tmp/enos-perf.XXXXXX)
 trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
-elapsed() { echo "$(now) - $1" | bc; }
 
 cd perf
 "$enos" -q deploy --results "$work/results" deploy-48.yaml >/dev/null
@@ -38,3 +39,16 @@ echo "enos deploy, first apply:       $(median < "$work/enos-first.t") s"
 echo "ansible-playbook, first apply:  $(median < "$work/ansible-first.t") s"
 echo "enos deploy, nothing to do:     $(median < "$work/enos-second.t") s"
 echo "ansible-playbook, nothing to do: $(median < "$work/ansible-second.t") s"
+
+# The table of docs/performance.md: 3 significant digits; how many times faster enos is.
+n=$(awk '/^[a-z0-9]+-[a-z]+-[0-9]+ /{print $1}' "$inv" | sort -u | wc -l)
+enos_first=$(median 4 < "$work/enos-first.t") enos_second=$(median 4 < "$work/enos-second.t")
+ansible_first=$(median 4 < "$work/ansible-first.t") ansible_second=$(median 4 < "$work/ansible-second.t")
+{
+    echo "| $n hosts, median of $runs | first apply | nothing to do |"
+    echo "|---|---|---|"
+    echo "| \`enos deploy\` (whole command: SSH check, facts, plan, 2 steps) | $(sig3 "$enos_first") s | $(sig3 "$enos_second") s |"
+    echo "| \`ansible-playbook -f 48\` (defaults) | $(sig3 "$ansible_first") s | $(sig3 "$ansible_second") s |"
+    echo "| enos is | $(ratio_sig2 "$(sig3 "$ansible_first")" "$(sig3 "$enos_first")")× faster | $(ratio_sig2 "$(sig3 "$ansible_second")" "$(sig3 "$enos_second")")× faster |"
+} > "$out/table.md"
+cat "$out/table.md"

@@ -10,13 +10,14 @@
 #   - `xargs -P N ssh -F ssh_config -o ControlMaster=no -o ControlPath=none HOST true`;
 #   - for reference, `enos exec -- true` again right after, over the masters it just opened.
 # N is the number of hosts. The same ssh_config, keys and known_hosts for all.
-# Writes OUTDIR/fanout-cold.csv (every run) and OUTDIR/fanout-cold.md (medians).
+# Writes OUTDIR/fanout-cold.csv (every run), OUTDIR/fanout-cold.md (medians) and
+# OUTDIR/table.md (the table of docs/performance.md).
 # Usage: perf/fanout-cold.sh [RUNS] [OUTDIR]   (default 5 runs, OUTDIR perf-out/fanout-cold)
 # Environment: SCENARIO (another testbed, no deploy section), ENOS (an enos binary to use
 # instead of a release build).
 set -euo pipefail
 runs=${1:-5}
-out=$(realpath -m "${2:-perf-out/fanout-cold}")
+out=$(realpath -m "${2:-${PERF_OUT:-perf-out}/fanout-cold}")
 scenario=$(realpath "${SCENARIO:-$(dirname "$0")/../scenarios/bench-48.yaml}")
 cd "$(dirname "$0")/.."
 . perf/lib.sh
@@ -75,17 +76,23 @@ done
 
 m() { column_where "$csv" 3 2 "$1" | median 3; }
 cold=$(m enos-cold)
+# The table of docs/performance.md, also in fanout-cold.md under its heading.
+{
+    echo "| tool | seconds | time / enos's |"
+    echo "|---|---|---|"
+    echo "| \`enos exec -- true\`, masters closed first (opens one per host, then runs) | $cold | 1 |"
+    echo "| \`parallel-ssh -p $n\`, new connections | $(m parallel-ssh) | $(ratio "$(m parallel-ssh)" "$cold") |"
+    echo "| \`xargs -P $n ssh\`, new connections | $(m xargs-ssh) | $(ratio "$(m xargs-ssh)" "$cold") |"
+    echo "| for reference: \`enos exec -- true\` again, over the masters it opened | $(m enos-warm) | $(ratio "$(m enos-warm)" "$cold") |"
+} > "$out/table.md"
 {
     echo "# \`true\` on $n hosts, no connection open yet (medians of $runs)"
     echo
     echo "$(basename "$scenario"), $(machine)"
     echo
-    echo "| tool | seconds | time / enos's |"
-    echo "|---|---|---|"
-    echo "| \`enos exec -- true\`, masters closed first (opens one per host, then runs) | $cold | 1 |"
-    echo "| \`parallel-ssh -p $n\`, new connections (\`ControlMaster=no\`) | $(m parallel-ssh) | $(ratio "$(m parallel-ssh)" "$cold") |"
-    echo "| \`xargs -P $n ssh\`, new connections (\`ControlMaster=no\`) | $(m xargs-ssh) | $(ratio "$(m xargs-ssh)" "$cold") |"
-    echo "| for reference: \`enos exec -- true\` again, over the masters it opened | $(m enos-warm) | $(ratio "$(m enos-warm)" "$cold") |"
+    echo "New connections: \`-O ControlMaster=no -O ControlPath=none\` for parallel-ssh, \`-o ControlMaster=no -o ControlPath=none\` for ssh."
+    echo
+    cat "$out/table.md"
 } > "$out/fanout-cold.md"
 cat "$out/fanout-cold.md"
 echo "raw: $csv"

@@ -16,14 +16,15 @@
 #      time and peak memory (`/usr/bin/time -f "%e %U %S %M"`), and its RSS every 10 s (VmRSS of
 #      /proc/PID/status) to show whether it stays flat; plus the run's latency and lateness.
 # Writes OUTDIR/http-load.md (tables), OUTDIR/http-load-steps.csv, OUTDIR/http-load-long.csv
-# (summary), OUTDIR/http-load-rss.csv (RSS samples).
+# (summary), OUTDIR/http-load-rss.csv (RSS samples), and the two tables of docs/performance.md:
+# OUTDIR/table-steps.md and OUTDIR/table-long.md.
 # Usage: perf/http-load.sh [DURATION] [OUTDIR]   (default 10m, OUTDIR perf-out/http-load)
 # Environment: RUNS (rounds of the steps, medians; default 3), RATES (default "1000 2000 5000
 # 10000 20000 30000 40000 80000"), STEP (default 10s),
 # LONG_RATE (req/s of the long run), ENOS (an enos binary to use instead of a release build).
 set -euo pipefail
 duration=${1:-10m}
-out=$(realpath -m "${2:-perf-out/http-load}")
+out=$(realpath -m "${2:-${PERF_OUT:-perf-out}/http-load}")
 rates=${RATES:-1000 2000 5000 10000 20000 30000 40000 80000}
 step=${STEP:-10s}
 runs=${RUNS:-3}
@@ -222,4 +223,31 @@ echo "$long_rate,$duration,$(jq -r '.responses / (.span_ns / 1e9) | floor' <<< "
     echo
     echo "CPU time so far (s, /proc/PID/stat) at the same samples: $(tail -n +2 "$rss_csv" | cut -d, -f3 | paste -sd' ')"
 } > "$out/http-load.md"
+# The tables of docs/performance.md. Milliseconds: 3 decimals below 1, then 3 significant
+# digits (the maxima 1 decimal); counts in groups of three digits.
+ms3() {
+    if awk -v x="$1" 'BEGIN { exit !(x != "" && x >= 1000) }'; then thousands "$1"; return; fi
+    awk -v x="$1" 'BEGIN { if (x == "") print "-"; else if (x < 1) printf "%.3f", x;
+        else if (x < 10) printf "%.2f", x; else if (x < 100) printf "%.1f", x; else printf "%.0f", x }'
+}
+ms_max() { awk -v x="$1" 'BEGIN { if (x < 1) printf "%.3f", x; else printf "%.1f", x }'; }
+{
+    echo "| tool, target | achieved req/s | latency p50 / p99 ms | send lateness p50 / p99 ms | errors |"
+    echo "|---|---|---|---|---|"
+    while IFS=, read -r tool rate achieved p50 p99 _ late50 late99 _ errors; do
+        case $tool in
+            http-load)
+                echo "| http-load, $(thousands "$rate") req/s | $(thousands "$achieved") | $(ms3 "$p50") / $(ms3 "$p99") | $(ms3 "$late50") / $(ms3 "$late99") | $(thousands "$errors") |" ;;
+            wrk-closed-64)
+                echo "| \`wrk -t2 -c64 -d10s\` (closed loop) | $(thousands "$achieved") | $(ms3 "$p50") / $(ms3 "$p99") | — | $(thousands "$errors") |" ;;
+        esac
+    done < <(tail -n +2 "$steps_csv")
+} > "$out/table-steps.md"
+IFS=, read -r _ _ achieved requests errors p50 p99 max late99 latemax _ user sys pct peak records_mb < <(tail -n 1 "$long_csv")
+{
+    echo "| achieved req/s | requests | errors | latency p50 / p99 / max ms | lateness p99 / max ms | CPU user + sys | peak RSS | records written |"
+    echo "|---|---|---|---|---|---|---|---|"
+    echo "| $(thousands "$achieved") | $(thousands "$requests") | $(thousands "$errors") | $(ms3 "$p50") / $(ms3 "$p99") / $(ms_max "$max") | $(ms3 "$late99") / $(ms_max "$latemax") | $(awk -v u="$user" -v s="$sys" -v p="$pct" 'BEGIN { printf "%.1f s + %.1f s = %.1f %% of one core", u, s, p }') | $(awk -v k="$peak" 'BEGIN { printf "%.1f MiB", k / 1024 }') | $records_mb MiB |"
+} > "$out/table-long.md"
 cat "$out/http-load.md"
+echo; cat "$out/table-steps.md"; echo; cat "$out/table-long.md"

@@ -21,13 +21,14 @@
 # prometheus-node-exporter is installed with apt-get when missing; if its systemd unit runs, it
 # is stopped for the measure and started again at the end (disabled if this script installed the
 # package and the package started it).
-# Writes OUTDIR/metrics.csv (every run) and OUTDIR/metrics.md (medians).
+# Writes OUTDIR/metrics.csv (every run), OUTDIR/metrics.md (medians) and OUTDIR/table.md (the
+# table of docs/performance.md).
 # Usage: perf/metrics.sh [SECONDS] [OUTDIR]   (default 60 s, OUTDIR perf-out/metrics)
 # Environment: RUNS (default 3), PERIODS (default "1s 100ms"; each a whole number of ms dividing
 # 60 s), ENOS (an enos binary to use instead of a release build).
 set -euo pipefail
 seconds=${1:-60}
-out=$(realpath -m "${2:-perf-out/metrics}")
+out=$(realpath -m "${2:-${PERF_OUT:-perf-out}/metrics}")
 runs=${RUNS:-3}
 periods=${PERIODS:-1s 100ms}
 model='{"kind":"linear","idle_w":50,"max_w":150}'
@@ -162,16 +163,8 @@ m() { awk -F, -v p="$1" -v t="$2" -v c="$3" 'NR > 1 && $2 == p && $3 == t { prin
 mib() { awk -v k="$1" 'BEGIN { if (k == "-") print "-"; else printf "%.1f MiB", k / 1024 }'; }
 human() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else if (b >= 1048576) printf "%.1f MiB", b / 1048576;
     else if (b >= 1024) printf "%.1f KiB", b / 1024; else printf "%d B", b }'; }
-# $1 / $2 with two decimals.
-ratio2() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+# The table of docs/performance.md, also in metrics.md.
 {
-    echo "# Metrics collection: enos's agent beside prometheus-node-exporter (medians of $runs runs of $seconds s)"
-    echo
-    echo "Machine: $(machine). $ne_version."
-    echo
-    echo "The agent, node-exporter and its scraper run at the same time in each run. CPU: user + system"
-    echo "time over the process's life as a % of one core; peak memory: maximum RSS."
-    echo
     echo "| period | process | CPU, % of one core | peak RSS | values per sample | bytes per sample | bytes per hour (agent: written; node-exporter: served) |"
     echo "|---|---|---|---|---|---|---|"
     for period in $periods; do
@@ -181,6 +174,16 @@ ratio2() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print 
         echo "| $period | its scraper: one \`curl --rate $((60000 / ms))/m\`, one kept-alive connection | $(m "$period" curl-scraper 7) | $(mib "$(m "$period" curl-scraper 8 0)") | | | |"
         echo "| $period | agent ÷ node-exporter (CPU, peak RSS, values, bytes) | $(ratio2 "$(m "$period" enos-agent 7)" "$(m "$period" node-exporter 7)") | $(ratio2 "$(m "$period" enos-agent 8 0)" "$(m "$period" node-exporter 8 0)") | $(ratio2 "$(m "$period" enos-agent 12 0)" "$ne_samples") | $(ratio2 "$(m "$period" enos-agent 10 0)" "$(m "$period" node-exporter 10 0)") | |"
     done
+} > "$out/table.md"
+{
+    echo "# Metrics collection: enos's agent beside prometheus-node-exporter (medians of $runs runs of $seconds s)"
+    echo
+    echo "Machine: $(machine). $ne_version."
+    echo
+    echo "The agent, node-exporter and its scraper run at the same time in each run. CPU: user + system"
+    echo "time over the process's life as a % of one core; peak memory: maximum RSS."
+    echo
+    cat "$out/table.md"
     echo
     echo "Processes on the machine during the runs (the agent reads each one's /proc/PID/stat every"
     echo "period; median of its processes.count): $(awk -F, 'NR > 1 && $3 == "enos-agent" { print $13 }' "$csv" | median 0)."

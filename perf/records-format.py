@@ -4,6 +4,8 @@ workload records, plus a point's parameters) as JSON Lines, CSV and Arrow IPC, t
 fast polars reads each back and computes the per-point latency p99 (what an analysis does
 first). Medians of RUNS. Needs polars and pyarrow (perf/records-format.sh makes a venv).
 
+Writes OUTDIR/table.md, the table of docs/performance.md.
+
 Usage: records-format.py N RUNS OUTDIR
 """
 import json
@@ -64,12 +66,16 @@ def main():
             for _ in range(runs)
         ]
         table.append((fmt, size, statistics.median(read)))
-    print(f"# {n:,} records, polars {pl.__version__}, medians of {runs}\n")
-    print("| format | size (MB) | read + per-point p99 (s) | time / JSON Lines' |")
-    print("|---|---|---|---|")
+    names = {"jsonl": "JSON Lines", "csv": "CSV", "arrow": "Arrow IPC"}
     base = table[0][2]
-    for fmt, size, seconds in table:
-        print(f"| {fmt} | {size / 1e6:.1f} | {seconds:.3f} | {seconds / base:.2f} |")
+    lines = ["| format | size (MB) | read + per-point p99 (s) | time / JSON Lines' |", "|---|---|---|---|"]
+    lines += [f"| {names[fmt]} | {size / 1e6:.1f} | {seconds:.3f} | {seconds / base:.2f} |"
+              for fmt, size, seconds in table]
+    # The table of docs/performance.md.
+    with open(os.path.join(out, "table.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"# {n:,} records, polars {pl.__version__}, medians of {runs}\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -15,20 +15,23 @@
 #     shell, no sshd and no file system per host): up, `true` in every host's shell, down.
 # Neither peer can shape the WAN here: both would need netem, which this kernel lacks.
 # Usage: perf/scale.sh [RUNS] [SIZES...]   (default 3 runs, sizes 48 200 400 1000; medians)
+# Writes OUTDIR/table.md (every size and peer) and OUTDIR/table-phases.md (the bring-up's
+# phases), the tables of docs/performance.md.
+# Environment: PERF_OUT (OUTDIR is PERF_OUT/scale, default perf-out/scale), ENOS (an enos
+# binary to use instead of a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 runs=${1:-3}
 shift || true
 sizes=${*:-48 200 400 1000}
-cargo build --release -q -p enos-cli
-enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
+out=$(realpath -m "${PERF_OUT:-perf-out}/scale")
+. perf/lib.sh
+enos_binary
+mkdir -p "$out"
 work=$(mktemp -d /tmp/enos-scale.XXXXXX)
 trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash "$root/perf/bare-testbed.sh" down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
-elapsed() { echo "$(now) - $1" | bc; }
 available_kb() { awk '/^MemAvailable:/{print $2}' /proc/meminfo; }
 
 layout() { # SIZE -> "SITES PER_SITE"
@@ -109,3 +112,62 @@ EOF
         printf '  %-24s %6s s\n' "$phase" "$(awk -F'\t' -v p="$phase" '$1==p{print $2}' "$work/$size.phases" | median)"
     done
 done
+
+# The tables of docs/performance.md: a column per size, 3 significant digits.
+cell() { sig3 "$(median 4 < "$work/$1.$2")"; }
+row() { # LABEL MEASURE [bold]
+    local size line="| $1 |" v
+    for size in $sizes; do
+        v=$(cell "$size" "$2")
+        [ "${3:-}" = bold ] && v="**$v**"
+        line="$line $v |"
+    done
+    echo "$line"
+}
+header() { # TITLE
+    local size line="| $1 |" rule="|---|"
+    for size in $sizes; do line="$line $size |"; rule="$rule---|"; done
+    echo "$line"; echo "$rule"
+}
+{
+    header "seconds (medians of $runs)"
+    row "**bring-up**, until every host answers over SSH: \`enos deploy\`" up bold
+    row "bare script (same namespaces and sshds, no file system per host)" bare-up
+    row "Mininet, bare namespaces (no sshd, no file system)" mn-up
+    row "**\`true\` on every host**: \`enos exec -- true\` (open connections)" exec bold
+    row "\`xargs -P 64 ssh -F ssh_config HOST true\` (same hosts, open connections)" xargs
+    row "Mininet \`host.cmd(\"true\")\` on every host (a shell, no SSH)" mn-exec
+    row "**WAN apply**, every pair of sites shaped: \`enos tc apply --constraints\`, no measurement" wan
+    row "**WAN change** live: \`enos tc apply --set 'site1<->site2 delay=50ms'\`" change
+    row "**teardown**: \`enos destroy\`" down bold
+    row "bare script's \`down\`" bare-down
+    row "Mininet \`net.stop()\`" mn-down
+    line="| machine memory per host, enos (MemAvailable before and after the deploy) |"
+    for size in $sizes; do
+        line="$line $(median 0 < "$work/$size.mem" | awk '{printf "%.1f MB", $1 / 1024}') |"
+    done
+    echo "$line"
+} > "$out/table.md"
+# The phases enos records, named as the document explains them; any other phase by its title.
+phase_label() {
+    case $1 in
+        "making SSH keys") echo "making SSH keys (in the \`enos\` process)" ;;
+        "namespaces and links") echo "namespaces and links (two \`ip -batch\`)" ;;
+        "host file systems") echo "host file systems (each host's upper layer)" ;;
+        "starting hosts") echo "starting hosts (\`enos local-host\`: namespaces, mounts, \`exec sshd\`)" ;;
+        "waiting for sshd") echo "waiting for sshd to listen (\`/proc/<pid>/net/tcp\`, no connection)" ;;
+        connect) echo "connect: the first SSH handshake, one master per host" ;;
+        *) echo "$1" ;;
+    esac
+}
+{
+    header phase
+    for size in $sizes; do cut -f1 "$work/$size.phases"; done | awk '!seen[$0]++' | while read -r phase; do
+        line="| $(phase_label "$phase") |"
+        for size in $sizes; do
+            line="$line $(sig3 "$(awk -F'\t' -v p="$phase" '$1==p{print $2}' "$work/$size.phases" | median 4)") |"
+        done
+        echo "$line"
+    done
+} > "$out/table-phases.md"
+cat "$out/table.md"; echo; cat "$out/table-phases.md"

@@ -5,8 +5,13 @@
 # own code) and P-256 keys with ecdh-sha2-nistp256 (OpenSSL's), each with sshd re-executing itself
 # per connection (the default) and without (`sshd -r`). 60 connections per run.
 # Usage: perf/ssh-connection.sh [RUNS]   (as root; default 3; medians)
+# Writes OUTDIR/table.md, the table of docs/performance.md (OUTDIR: PERF_OUT/ssh-connection,
+# default perf-out/ssh-connection).
 set -euo pipefail
 runs=${1:-3}
+cd "$(dirname "$0")/.."
+out=$(realpath -m "${PERF_OUT:-perf-out}/ssh-connection")
+mkdir -p "$out"
 work=$(mktemp -d /tmp/enos-ssh-perf.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
@@ -49,4 +54,14 @@ for variant in "hk_ed id_ed curve25519-sha256 -" "hk_ed id_ed curve25519-sha256 
     : > "$work/t"
     for _ in $(seq "$runs"); do one_run "$hk" "$id" "$kex" "$flag" >> "$work/t"; done
     printf '%-8s %-20s sshd %-3s %6s ms of CPU per connection\n' "${hk#hk_}" "$kex" "${flag:-}" "$(median < "$work/t")"
+    echo "$kex ${flag:--} $(median < "$work/t")" >> "$work/medians"
 done
+# The table of docs/performance.md (which indents it in a list item).
+ms() { awk -v k="$1" -v f="$2" '$1 == k && $2 == f { print $3 " ms" }' "$work/medians"; }
+{
+    echo "| keys and key exchange | sshd (re-executes) | \`sshd -r\` |"
+    echo "|---|---|---|"
+    echo "| ed25519, curve25519-sha256 | $(ms curve25519-sha256 -) | $(ms curve25519-sha256 -r) |"
+    echo "| P-256, ecdh-sha2-nistp256 (what enos uses) | $(ms ecdh-sha2-nistp256 -) | $(ms ecdh-sha2-nistp256 -r) |"
+} > "$out/table.md"
+cat "$out/table.md"

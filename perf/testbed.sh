@@ -8,18 +8,19 @@
 #      `ansible all -m command -a true -f 48` (defaults), `parallel-ssh -p 48` and `xargs -P 48 ssh`
 #      (one ssh client per host over the ControlMaster connections of ssh_config), on the same hosts.
 # Usage: perf/testbed.sh [RUNS]   (default 5; prints medians)
+# Writes OUTDIR/table-up.md and OUTDIR/table-fanout.md, the tables of docs/performance.md.
+# Environment: PERF_OUT (OUTDIR is PERF_OUT/testbed, default perf-out/testbed), ENOS (an enos
+# binary to use instead of a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 runs=${1:-5}
-cargo build --release -q -p enos-cli
-enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
+out=$(realpath -m "${PERF_OUT:-perf-out}/testbed")
+. perf/lib.sh
+enos_binary
+mkdir -p "$out"
 work=$(mktemp -d /tmp/enos-perf.XXXXXX)
 trap 'cd /; "$enos" destroy --results "$work/results" >/dev/null 2>&1 || true; bash "$root/perf/bare-testbed.sh" down "$work/bare" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
-elapsed() { echo "$(now) - $1" | bc; }
 
 echo "== bring-up, 48 hosts, $runs runs"
 : > "$work/bare.t"; : > "$work/enos.t"; : > "$work/bare-down.t"; : > "$work/enos-down.t"
@@ -51,3 +52,32 @@ echo "enos exec -- true:                 $(median < "$work/exec.t") s"
 echo "ansible -m command -a true -f 48:  $(median < "$work/ansible.t") s"
 echo "parallel-ssh -p 48 true:           $(median < "$work/pssh.t") s"
 echo "xargs -P 48 ssh true:              $(median < "$work/xargs.t") s"
+
+# The tables of docs/performance.md.
+n=$(wc -l < "$work/hosts")
+bare_up=$(median < "$work/bare.t") bare_down=$(median < "$work/bare-down.t")
+enos_up=$(median < "$work/enos.t") enos_down=$(median < "$work/enos-down.t")
+{
+    echo "| $n hosts, median of $runs | up | down |"
+    echo "|---|---|---|"
+    echo "| bare shell script (same namespaces and sshds, no per-host file system) | $bare_up s | $bare_down s |"
+    echo "| \`enos deploy\` / \`enos destroy\` | $enos_up s ($(ratio_sig2 "$enos_up" "$bare_up")×) | $enos_down s ($(ratio_sig2 "$enos_down" "$bare_down")×) |"
+} > "$out/table-up.md"
+exec_s=$(median < "$work/exec.t")
+# How many times faster enos is than a peer taking $1 seconds.
+faster() {
+    if awk -v p="$1" -v e="$exec_s" 'BEGIN { exit !(p + 0 >= e + 0) }'; then
+        echo "$(ratio_sig2 "$1" "$exec_s")× faster"
+    else
+        echo "$(ratio_sig2 "$exec_s" "$1")× slower"
+    fi
+}
+{
+    echo "| run \`true\` on $n hosts, median of $runs | seconds | enos is |"
+    echo "|---|---|---|"
+    echo "| \`enos exec -- true\` (native multiplexing over the open masters, no ssh process per host) | $exec_s | — |"
+    echo "| \`xargs -P $n ssh -F ssh_config HOST true\` (one ssh client per host over the \`ControlMaster\` connections of \`ssh_config\`) | $(median < "$work/xargs.t") | $(faster "$(median < "$work/xargs.t")") |"
+    echo "| \`parallel-ssh -p $n -x \"-F ssh_config\" true\` (same, through parallel-ssh) | $(median < "$work/pssh.t") | $(faster "$(median < "$work/pssh.t")") |"
+    echo "| \`ansible -i hosts.ini all -m command -a true -f $n\` (defaults) | $(median < "$work/ansible.t") | $(faster "$(median < "$work/ansible.t")") |"
+} > "$out/table-fanout.md"
+cat "$out/table-up.md"; echo; cat "$out/table-fanout.md"

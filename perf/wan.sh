@@ -10,12 +10,18 @@
 #   4. time of `enos tc apply` (no validation) for the 2256 directions of 48 hosts: the first
 #      apply (the emulator is started in the fabric) and applying again.
 # Every figure is the median of RUNS runs (default 3).
+# Writes OUTDIR/table-fidelity.md, OUTDIR/table-throughput.md and OUTDIR/table-apply.md, the
+# tables of docs/performance.md (the CPU and the jitter figures are printed, for its prose).
 # Usage: perf/wan.sh [RUNS]
+# Environment: PERF_OUT (OUTDIR is PERF_OUT/wan, default perf-out/wan), ENOS (an enos
+# binary to use instead of a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-cargo build --release -q -p enos-cli
-enos=$(realpath "${CARGO_TARGET_DIR:-target}")/release/enos
+out=$(realpath -m "${PERF_OUT:-perf-out}/wan")
+. perf/lib.sh
+enos_binary
+mkdir -p "$out"
 work=$(mktemp -d /tmp/enos-wan-perf.XXXXXX)
 bare=bw$$
 cleanup() {
@@ -28,16 +34,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
-elapsed() { echo "$(now) - $1" | bc; }
-
 echo "== 1. fidelity (500 probes per ordered pair)"
 "$enos" -q deploy --no-validate --results "$work/r3" scenarios/wan-three-sites.yaml
 "$enos" tc validate --results "$work/r3" --probes 500 --interval 5
 csv="$work/r3/current/wan/validation.csv"
 echo "src,dst,asked_rtt_ms,median_ms,p99_ms"
 cut -d, -f1,2,5,6,7 "$csv" | tail -n +2
+cp "$csv" "$work/fidelity.csv"   # the jitter's validation below replaces it
 "$enos" -q tc apply --results "$work/r3" --set 'paris->nice jitter=2ms' --no-validate >/dev/null
 "$enos" -q tc validate --results "$work/r3" --probes 1000 --interval 5 >/dev/null || true
 echo "with jitter 2ms on paris->nice (RTT asked 50 ms):"
@@ -111,3 +114,60 @@ for _ in $(seq "$runs"); do
 done
 echo "first apply (starts the emulator): $(median < "$work/first.t") s"
 echo "applying again:                    $(median < "$work/again.t") s"
+
+# The tables of docs/performance.md.
+# Fidelity: the pairs inside a site one by one; the pairs between two sites together, one row per
+# pair of sites (a range where their figures differ).
+python3 - "$work/fidelity.csv" > "$out/table-fidelity.md" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+def fig(values):
+    v = sorted(float(x) for x in values if x != "")
+    if not v:
+        return "-"
+    lo, hi = f"{v[0]:.2f}", f"{v[-1]:.2f}"
+    return lo if lo == hi else f"{lo}–{hi}"
+groups = {}
+for r in rows:
+    if r["src_site"] == r["dst_site"]:
+        key = (r["src"], r["dst"])
+    else:
+        key = frozenset((r["src_site"], r["dst_site"]))
+    groups.setdefault(key, []).append(r)
+print("| pair | asked RTT | median | p99 |")
+print("|---|---|---|---|")
+# Inside sites first, then between sites, each in the order the validation lists them.
+for key, g in sorted(groups.items(), key=lambda kv: not isinstance(kv[0], tuple)):
+    if isinstance(key, tuple):
+        label = f"{key[0]} → {key[1]}"
+    else:
+        a, b = g[0]["src_site"], g[0]["dst_site"]
+        each = sum(1 for r in g if r["src_site"] == a)
+        if each == 1 and len(g) == 2:
+            label = f"{a} ↔ {b}"
+        else:
+            label = f"{a} → {b}, {b} → {a} ({each} pair{'s' if each > 1 else ''} each way)"
+    print(f"| {label} | {fig(r['asked_rtt_ms'] for r in g)} | {fig(r['median_ms'] for r in g)} "
+          f"| {fig(r['p99_ms'] for r in g)} |")
+EOF
+bare_mbit=$(median 4 < "$work/bare.t")
+through() { # LABEL FILE
+    local m
+    m=$(median 4 < "$work/$2.t")
+    echo "| $1 | $(thousands "$m") | $(ratio_sig2 "$m" "$bare_mbit") |"
+}
+{
+    echo "| path | Mbit/s | ratio |"
+    echo "|---|---|---|"
+    echo "| bare veth pair between two namespaces | $(thousands "$bare_mbit") | 1 |"
+    through "the fabric, unshaped (veth, bridge, routed in the fabric, bridge, veth)" fabric
+    through "through the emulator, no delay (a 9gbit cap, so that the pair is shaped)" emu0
+    through "through the emulator, 1 ms each way" emu1
+} > "$out/table-throughput.md"
+{
+    echo "| apply | time |"
+    echo "|---|---|"
+    echo "| first: start the emulator with its one device in the fabric, load the marks (the emulator is stopped before each run) | $(median < "$work/first.t") s |"
+    echo "| again: the same classes and rules to the running emulator, the same marks | $(median < "$work/again.t") s |"
+} > "$out/table-apply.md"
+for t in fidelity throughput apply; do cat "$out/table-$t.md"; echo; done
