@@ -460,10 +460,9 @@ fn latency_against_rtt(pairs: &[PairSummary], figures: &mut Figures) -> Result<(
 /// The span of everything the time series show, and its buckets; none when there is nothing.
 fn timeline(inputs: &Inputs) -> Option<Timeline> {
     let requests = inputs
-        .requests
-        .iter()
-        .filter(|r| !r.warmup)
-        .filter_map(|r| r.start_ns);
+        .request_span
+        .into_iter()
+        .flat_map(|(first, last)| [first, last]);
     let samples = inputs
         .samples
         .iter()

@@ -4,8 +4,10 @@
 //!
 //! Records of a version this crate does not know are skipped and counted, never guessed at.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use enos_core::layout;
 use serde_json::Value;
@@ -24,23 +26,44 @@ pub(crate) struct Place {
 
 /// One request, probe or iteration of a workload.
 #[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Its texts repeat from row to row (a run has a few workloads, hosts and targets): each is
+/// shared ([`Interner`]), so ten million rows hold pointers, not ten million copies.
 pub(crate) struct RequestRow {
-    pub run: String,
-    pub workload: String,
-    pub kind: String,
+    pub run: Arc<str>,
+    pub workload: Arc<str>,
+    pub kind: Arc<str>,
     pub point: u32,
     pub repeat: u32,
-    pub params: String,
-    pub host: String,
-    pub site: String,
-    pub destination: String,
-    pub destination_site: String,
+    pub params: Arc<str>,
+    pub host: Arc<str>,
+    pub site: Arc<str>,
+    pub destination: Arc<str>,
+    pub destination_site: Arc<str>,
     pub intended_ns: Option<i64>,
     pub start_ns: Option<i64>,
     pub latency_ms: Option<f64>,
     pub ok: bool,
-    pub error: Option<String>,
+    pub error: Option<Arc<str>>,
     pub warmup: bool,
+}
+
+/// One shared copy of each text of the request rows.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    texts: std::collections::HashSet<Arc<str>>,
+}
+
+impl Interner {
+    /// The shared copy of `text`.
+    pub(crate) fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.texts.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.insert(shared.clone());
+        shared
+    }
 }
 
 /// One value of one metric of one host at one time.
@@ -110,12 +133,32 @@ pub(crate) struct Experiment {
 #[derive(Debug, Default)]
 pub(crate) struct Inputs {
     pub experiment: Experiment,
+    /// The rows, until the requests' frame holds them (then emptied, see [`Inputs::release_requests`]).
     pub requests: Vec<RequestRow>,
+    /// The first and last start of the requests outside warm-up, kept when the rows go.
+    pub request_span: Option<(i64, i64)>,
     pub samples: Vec<SampleRow>,
     pub events: Vec<EventRow>,
     pub wan: Vec<WanRow>,
     /// Records skipped: of an unknown version, or that do not parse.
     pub skipped: u64,
+}
+
+impl Inputs {
+    /// The requests' span (see `request_span`), then the rows dropped: once their frame is
+    /// built, ten million of them need not be held twice.
+    pub(crate) fn release_requests(&mut self) {
+        let starts = self
+            .requests
+            .iter()
+            .filter(|r| !r.warmup)
+            .filter_map(|r| r.start_ns);
+        self.request_span = starts.fold(None, |span, t| match span {
+            None => Some((t, t)),
+            Some((first, last)) => Some((first.min(t), last.max(t))),
+        });
+        self.requests = Vec::new();
+    }
 }
 
 fn read_json(path: &Path) -> Result<Option<Value>, AnalysisError> {
@@ -131,22 +174,112 @@ fn read_json(path: &Path) -> Result<Option<Value>, AnalysisError> {
     }
 }
 
+/// The fields of a bench record the analysis reads (every kind together: the others are
+/// skipped by serde). Borrowed from the line where it has no escapes: a run of ten million
+/// records is parsed without building a tree per line.
+#[derive(Debug, Default, serde::Deserialize)]
+struct BenchRecord<'a> {
+    v: Option<u64>,
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    workload: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    host: Option<Cow<'a, str>>,
+    point: Option<u64>,
+    repeat: Option<u64>,
+    params: Option<Value>,
+    #[serde(borrow)]
+    http: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    rally: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    url: Option<Cow<'a, str>>,
+    target: Option<Value>,
+    #[serde(borrow)]
+    error: Option<Cow<'a, str>>,
+    status: Option<u64>,
+    start_unix_ns: Option<i64>,
+    intended_ns: Option<i64>,
+    sent_ns: Option<i64>,
+    latency_ns: Option<f64>,
+    warmup: Option<bool>,
+    timestamp: Option<f64>,
+    duration_s: Option<f64>,
+    seq: Option<u64>,
+    rtt_ms: Option<f64>,
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+    action: Option<Value>,
+    #[serde(borrow)]
+    time: Option<Cow<'a, str>>,
+    at_ms: Option<f64>,
+}
+
+/// Calls `each` with every bench record of a JSON Lines file that parses and has the version
+/// this crate reads, one line at a time; gives the count of the others.
+fn for_each_bench_record(
+    path: &Path,
+    mut each: impl FnMut(&BenchRecord<'_>),
+) -> Result<u64, AnalysisError> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path)
+        .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    let mut skipped = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
+        if read == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<BenchRecord<'_>>(&line) {
+            Ok(record) if record.v == Some(RECORD_VERSION) => each(&record),
+            _ => skipped += 1,
+        }
+    }
+    Ok(skipped)
+}
+
+/// Calls `each` with every record of a JSON Lines file that parses and has the version this
+/// crate reads, one line at a time (a run of ten million records is never held whole); gives
+/// the count of the others.
+fn for_each_record(path: &Path, mut each: impl FnMut(&Value)) -> Result<u64, AnalysisError> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path)
+        .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    let mut skipped = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
+        if read == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(&line) {
+            Ok(v) if v["v"].as_u64() == Some(RECORD_VERSION) => each(&v),
+            _ => skipped += 1,
+        }
+    }
+    Ok(skipped)
+}
+
 /// Each line of a JSON Lines file that parses, with the count of those that do not.
 fn read_lines(path: &Path) -> Result<(Vec<Value>, u64), AnalysisError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
-    let mut skipped = 0;
-    let values = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| match serde_json::from_str::<Value>(l) {
-            Ok(v) if v["v"].as_u64() == Some(RECORD_VERSION) => Some(v),
-            _ => {
-                skipped += 1;
-                None
-            }
-        })
-        .collect();
+    let mut values = Vec::new();
+    let skipped = for_each_record(path, |v| values.push(v.clone()))?;
     Ok((values, skipped))
 }
 
@@ -189,6 +322,7 @@ pub(crate) fn read(dir: &Path) -> Result<Inputs, AnalysisError> {
         }
     }
     let mut inputs = Inputs {
+        request_span: None,
         experiment: experiment(dir, &state),
         ..Inputs::default()
     };
@@ -250,6 +384,7 @@ fn bench_runs(
     places: &BTreeMap<String, Place>,
     inputs: &mut Inputs,
 ) -> Result<(), AnalysisError> {
+    let mut interner = Interner::default();
     for (run, run_dir) in bench_run_dirs(dir) {
         let Ok(entries) = std::fs::read_dir(&run_dir) else {
             continue;
@@ -261,114 +396,133 @@ fn bench_runs(
             .collect();
         files.sort();
         for file in files {
-            let (records, skipped) = read_lines(&file)?;
+            let mut workload = WorkloadReader {
+                run: interner.get(&run),
+                places,
+                starts: BTreeMap::new(),
+            };
+            let skipped = for_each_bench_record(&file, |record| {
+                workload.record(record, &mut interner, inputs);
+            })?;
             inputs.skipped += skipped;
-            workload_records(&run, &records, places, inputs);
         }
     }
     Ok(())
 }
 
-/// The rows of one workload's records.
-fn workload_records(
-    run: &str,
-    records: &[Value],
-    places: &BTreeMap<String, Place>,
-    inputs: &mut Inputs,
-) {
-    // The http generator's start line of each host (and point, and repetition): the origin of
-    // its offsets and its URL.
-    let mut starts: BTreeMap<(String, u64, u64), (i64, String)> = BTreeMap::new();
-    for r in records {
-        let host = text(&r["host"]);
-        let point = r["point"].as_u64().unwrap_or(0);
-        let repeat = r["repeat"].as_u64().unwrap_or(0);
+/// Reads one workload's records, in file order.
+struct WorkloadReader<'a> {
+    run: Arc<str>,
+    places: &'a BTreeMap<String, Place>,
+    /// The http generator's start line of each host (and point, and repetition): the origin
+    /// of its offsets and its URL.
+    starts: BTreeMap<(String, u64, u64), (i64, String)>,
+}
+
+impl WorkloadReader<'_> {
+    /// The site of `host`, shared.
+    fn site(&self, host: &str, interner: &mut Interner) -> Arc<str> {
+        interner.get(self.places.get(host).map_or("", |p| p.site.as_str()))
+    }
+
+    /// The row (or event) of one record.
+    fn record(&mut self, r: &BenchRecord<'_>, interner: &mut Interner, inputs: &mut Inputs) {
+        let host = r.host.as_deref().unwrap_or_default();
+        let point = r.point.unwrap_or(0);
+        let repeat = r.repeat.unwrap_or(0);
+        let kind = r.kind.as_deref();
+        let workload = r.workload.as_deref().unwrap_or_default();
+        if kind == Some("event") {
+            inputs.events.push(EventRow {
+                run: self.run.to_string(),
+                workload: workload.to_owned(),
+                point: point as u32,
+                repeat: repeat as u32,
+                time_ns: r.time.as_deref().and_then(unix_ns),
+                kind: r.event.as_deref().unwrap_or_default().to_owned(),
+                detail: r.action.as_ref().map(text).unwrap_or_default(),
+                at_ms: r.at_ms,
+                error: r.error.as_deref().map(str::to_owned),
+            });
+            return;
+        }
+        if kind == Some("http") && r.http.as_deref() == Some("start") {
+            let origin = r.start_unix_ns.unwrap_or(0);
+            let url = r.url.as_deref().unwrap_or_default().to_owned();
+            self.starts
+                .insert((host.to_owned(), point, repeat), (origin, url));
+            return;
+        }
+        let params = r.params.as_ref().unwrap_or(&Value::Null).to_string();
         let base = RequestRow {
-            run: run.to_owned(),
-            workload: text(&r["workload"]),
-            kind: text(&r["kind"]),
+            run: self.run.clone(),
+            workload: interner.get(workload),
+            kind: interner.get(kind.unwrap_or_default()),
             point: point as u32,
             repeat: repeat as u32,
-            params: r["params"].to_string(),
-            site: places
-                .get(&host)
-                .map(|p| p.site.clone())
-                .unwrap_or_default(),
-            host: host.clone(),
+            params: interner.get(&params),
+            site: self.site(host, interner),
+            host: interner.get(host),
             ..RequestRow::default()
         };
-        match (r["kind"].as_str(), r["http"].as_str(), r["rally"].as_str()) {
-            (Some("http"), Some("start"), _) => {
-                let origin = r["start_unix_ns"].as_i64().unwrap_or(0);
-                starts.insert((host, point, repeat), (origin, text(&r["url"])));
-            }
+        let row = match (kind, r.http.as_deref(), r.rally.as_deref()) {
             (Some("http"), Some("request"), _) => {
-                let (origin, url) = starts
-                    .get(&(host, point, repeat))
-                    .cloned()
-                    .unwrap_or_default();
-                let status = r["status"].as_u64();
-                let error = match (r["error"].as_str(), status) {
-                    (Some(e), _) => Some(e.to_owned()),
-                    (None, Some(s)) if s >= 400 => Some(format!("status {s}")),
+                let (origin, url) = self
+                    .starts
+                    .get(&(host.to_owned(), point, repeat))
+                    .map(|(o, u)| (*o, u.as_str()))
+                    .unwrap_or((0, ""));
+                let error = match (r.error.as_deref(), r.status) {
+                    (Some(e), _) => Some(interner.get(e)),
+                    (None, Some(s)) if s >= 400 => Some(interner.get(&format!("status {s}"))),
                     (None, Some(_)) => None,
-                    (None, None) => Some("no response".to_owned()),
+                    (None, None) => Some(interner.get("no response")),
                 };
-                inputs.requests.push(RequestRow {
-                    destination_site: site_of_url(&url, places),
-                    destination: url,
-                    intended_ns: r["intended_ns"].as_i64().map(|n| origin + n),
-                    start_ns: r["sent_ns"].as_i64().map(|n| origin + n),
-                    latency_ms: r["latency_ns"].as_f64().map(|n| n / 1e6),
+                let destination_site = interner.get(&site_of_url(url, self.places));
+                let destination = interner.get(url);
+                RequestRow {
+                    destination_site,
+                    destination,
+                    intended_ns: r.intended_ns.map(|n| origin + n),
+                    start_ns: r.sent_ns.map(|n| origin + n),
+                    latency_ms: r.latency_ns.map(|n| n / 1e6),
                     ok: error.is_none(),
                     error,
-                    warmup: r["warmup"].as_bool().unwrap_or(false),
+                    warmup: r.warmup.unwrap_or(false),
                     ..base
-                });
+                }
             }
             (Some("rally"), _, Some("iteration")) => {
-                let at = r["timestamp"].as_f64().map(|s| (s * 1e9) as i64);
-                let error = r["error"].as_str().map(str::to_owned);
+                let at = r.timestamp.map(|s| (s * 1e9) as i64);
+                let error = r.error.as_deref().map(|e| interner.get(e));
                 // A Rally target is a site.
-                inputs.requests.push(RequestRow {
-                    destination: text(&r["target"]),
-                    destination_site: text(&r["target"]),
+                let target = interner.get(&r.target.as_ref().map(text).unwrap_or_default());
+                RequestRow {
+                    destination: target.clone(),
+                    destination_site: target,
                     intended_ns: at,
                     start_ns: at,
-                    latency_ms: r["duration_s"].as_f64().map(|s| s * 1e3),
+                    latency_ms: r.duration_s.map(|s| s * 1e3),
                     ok: error.is_none(),
                     error,
                     ..base
-                });
+                }
             }
-            (Some("ping"), _, _) if r.get("seq").is_some() => {
-                let rtt = r["rtt_ms"].as_f64();
-                let target = text(&r["target"]);
-                inputs.requests.push(RequestRow {
-                    destination_site: places
-                        .get(&target)
-                        .map(|p| p.site.clone())
-                        .unwrap_or_default(),
-                    destination: target,
+            (Some("ping"), _, _) if r.seq.is_some() => {
+                let rtt = r.rtt_ms;
+                let target = r.target.as_ref().map(text).unwrap_or_default();
+                RequestRow {
+                    destination_site: self.site(&target, interner),
+                    destination: interner.get(&target),
                     latency_ms: rtt,
                     ok: rtt.is_some(),
-                    error: rtt.is_none().then(|| "lost".to_owned()),
+                    error: rtt.is_none().then(|| interner.get("lost")),
                     ..base
-                });
+                }
             }
-            (Some("event"), _, _) => inputs.events.push(EventRow {
-                run: run.to_owned(),
-                workload: base.workload,
-                point: base.point,
-                repeat: base.repeat,
-                time_ns: r["time"].as_str().and_then(unix_ns),
-                kind: text(&r["event"]),
-                detail: text(&r["action"]),
-                at_ms: r["at_ms"].as_f64(),
-                error: r["error"].as_str().map(str::to_owned),
-            }),
-            _ => {}
-        }
+            _ => return,
+        };
+        inputs.requests.push(row);
     }
 }
 

@@ -137,11 +137,11 @@ pub struct Analysis {
 
 /// Analyses the experiment in `dir` (an experiment's results directory).
 pub fn analyze(dir: &Path) -> Result<Analysis, AnalysisError> {
-    let inputs = inputs::read(dir)?;
+    let mut inputs = inputs::read(dir)?;
     let out = dir.join(ANALYSIS_DIR);
     std::fs::create_dir_all(&out)
         .map_err(|e| AnalysisError::new(format!("cannot create {}: {e}", out.display())))?;
-    let written = tables::write_all(&inputs, &out)?;
+    let written = tables::write_all(&mut inputs, &out)?;
     let figures = figures::draw(&inputs, &written.requests, &written.samples, &written.pairs)?;
     let figures_dir = dir.join(ANALYSIS_FIGURES);
     let figure_files = figures::write(&figures.drawn, &figures_dir)?;

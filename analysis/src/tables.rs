@@ -156,9 +156,9 @@ fn strings<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Column {
 pub(crate) fn requests_frame(inputs: &Inputs) -> Result<DataFrame, AnalysisError> {
     let r = &inputs.requests;
     Ok(DataFrame::new_infer_height(vec![
-        strings("run", r.iter().map(|x| x.run.as_str())),
-        strings("workload", r.iter().map(|x| x.workload.as_str())),
-        strings("kind", r.iter().map(|x| x.kind.as_str())),
+        strings("run", r.iter().map(|x| &*x.run)),
+        strings("workload", r.iter().map(|x| &*x.workload)),
+        strings("kind", r.iter().map(|x| &*x.kind)),
         Column::new(
             "point".into(),
             r.iter().map(|x| x.point).collect::<Vec<u32>>(),
@@ -167,14 +167,11 @@ pub(crate) fn requests_frame(inputs: &Inputs) -> Result<DataFrame, AnalysisError
             "repeat".into(),
             r.iter().map(|x| x.repeat).collect::<Vec<u32>>(),
         ),
-        strings("params", r.iter().map(|x| x.params.as_str())),
-        strings("host", r.iter().map(|x| x.host.as_str())),
-        strings("site", r.iter().map(|x| x.site.as_str())),
-        strings("destination", r.iter().map(|x| x.destination.as_str())),
-        strings(
-            "destination_site",
-            r.iter().map(|x| x.destination_site.as_str()),
-        ),
+        strings("params", r.iter().map(|x| &*x.params)),
+        strings("host", r.iter().map(|x| &*x.host)),
+        strings("site", r.iter().map(|x| &*x.site)),
+        strings("destination", r.iter().map(|x| &*x.destination)),
+        strings("destination_site", r.iter().map(|x| &*x.destination_site)),
         times("intended_start", r.iter().map(|x| x.intended_ns).collect())?,
         times("start", r.iter().map(|x| x.start_ns).collect())?,
         Column::new(
@@ -628,8 +625,9 @@ pub(crate) struct Written {
 }
 
 /// Builds and writes every table into `out`.
-pub(crate) fn write_all(inputs: &Inputs, out: &Path) -> Result<Written, AnalysisError> {
+pub(crate) fn write_all(inputs: &mut Inputs, out: &Path) -> Result<Written, AnalysisError> {
     let mut requests = requests_frame(inputs)?;
+    inputs.release_requests();
     let summary = summarize(&requests, false)?;
     let pairs = with_rtt(summarize(&requests, true)?, &inputs.wan);
     let energy_rows = energy(&inputs.samples);
