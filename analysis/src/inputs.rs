@@ -216,70 +216,51 @@ struct BenchRecord<'a> {
     at_ms: Option<f64>,
 }
 
+/// Calls `each` with every line of a JSON Lines file that is not blank, one at a time (a run of
+/// ten million records is never held whole).
+fn for_each_line(path: &Path, mut each: impl FnMut(&str)) -> Result<(), AnalysisError> {
+    use std::io::BufRead as _;
+    let cannot =
+        |e: std::io::Error| AnalysisError::new(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(cannot)? == 0 {
+            return Ok(());
+        }
+        if !line.trim().is_empty() {
+            each(&line);
+        }
+    }
+}
+
 /// Calls `each` with every bench record of a JSON Lines file that parses and has the version
-/// this crate reads, one line at a time; gives the count of the others.
+/// this crate reads; gives the count of the others.
 fn for_each_bench_record(
     path: &Path,
     mut each: impl FnMut(&BenchRecord<'_>),
 ) -> Result<u64, AnalysisError> {
-    use std::io::BufRead as _;
-    let file = std::fs::File::open(path)
-        .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut line = String::new();
     let mut skipped = 0;
-    loop {
-        line.clear();
-        let read = reader
-            .read_line(&mut line)
-            .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
-        if read == 0 {
-            break;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<BenchRecord<'_>>(&line) {
+    for_each_line(path, |line| {
+        match serde_json::from_str::<BenchRecord<'_>>(line) {
             Ok(record) if record.v == Some(RECORD_VERSION) => each(&record),
             _ => skipped += 1,
         }
-    }
+    })?;
     Ok(skipped)
 }
 
-/// Calls `each` with every record of a JSON Lines file that parses and has the version this
-/// crate reads, one line at a time (a run of ten million records is never held whole); gives
-/// the count of the others.
-fn for_each_record(path: &Path, mut each: impl FnMut(&Value)) -> Result<u64, AnalysisError> {
-    use std::io::BufRead as _;
-    let file = std::fs::File::open(path)
-        .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut line = String::new();
-    let mut skipped = 0;
-    loop {
-        line.clear();
-        let read = reader
-            .read_line(&mut line)
-            .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", path.display())))?;
-        if read == 0 {
-            break;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Value>(&line) {
-            Ok(v) if v["v"].as_u64() == Some(RECORD_VERSION) => each(&v),
-            _ => skipped += 1,
-        }
-    }
-    Ok(skipped)
-}
-
-/// Each line of a JSON Lines file that parses, with the count of those that do not.
+/// Each record of a JSON Lines file that parses and has the version this crate reads, with the
+/// count of the others.
 fn read_lines(path: &Path) -> Result<(Vec<Value>, u64), AnalysisError> {
     let mut values = Vec::new();
-    let skipped = for_each_record(path, |v| values.push(v.clone()))?;
+    let mut skipped = 0;
+    for_each_line(path, |line| match serde_json::from_str::<Value>(line) {
+        Ok(v) if v["v"].as_u64() == Some(RECORD_VERSION) => values.push(v),
+        _ => skipped += 1,
+    })?;
     Ok((values, skipped))
 }
 
