@@ -557,6 +557,55 @@ fn max_of(lines: &[Line]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// What tells one time series figure from the others.
+struct TimeSeries<'a> {
+    name: &'a str,
+    title: &'a str,
+    y_desc: &'a str,
+    /// The least top of the y axis.
+    y_floor: f64,
+    legend: SeriesLabelPosition,
+    /// The caption's first sentence.
+    what: &'a str,
+    /// Why there is no figure, when there are no lines.
+    missing: &'a str,
+}
+
+impl Figures {
+    /// The time series `series` of `lines` over the timeline `t` (`only` said after the
+    /// caption), or the sentence saying why it is missing.
+    fn timeline(
+        &mut self,
+        series: &TimeSeries<'_>,
+        lines: &[Line],
+        only: &str,
+        t: &Timeline,
+        events: &[EventMark],
+    ) -> Result<(), AnalysisError> {
+        if lines.is_empty() {
+            self.missing.push(series.missing.to_owned());
+            return Ok(());
+        }
+        let svg = line_chart(&LineChart {
+            title: series.title,
+            x_desc: "time (s)",
+            y_desc: series.y_desc,
+            x_range: t.x_range(),
+            y_range: axis(0.0, max_of(lines).max(series.y_floor)),
+            lines,
+            events,
+            legend: series.legend.clone(),
+        })?;
+        self.drawn.push(Figure {
+            name: series.name.to_owned(),
+            caption: timeline_caption(series.what, t, events) + only,
+            title: series.title.to_owned(),
+            svg,
+        });
+        Ok(())
+    }
+}
+
 /// The four time series share their origin; their caption says so.
 fn timeline_caption(what: &str, t: &Timeline, events: &[EventMark]) -> String {
     let events = match events.len() {
@@ -612,67 +661,42 @@ fn request_series(
     latency.extend(lines_by(&labelled("p99"), &buckets, &p99, t, 1.0));
     latency.sort_by(|a, b| a.label.cmp(&b.label));
     let (latency, only) = heaviest(latency, "lines");
-    if latency.is_empty() {
-        figures
-            .missing
-            .push("no data for the latency time series: no request has a start time".to_owned());
-    } else {
-        let title = "Latency over time".to_owned();
-        let svg = line_chart(&LineChart {
-            title: &title,
-            x_desc: "time (s)",
+    figures.timeline(
+        &TimeSeries {
+            name: "timeline-latency",
+            title: "Latency over time",
             y_desc: "latency (ms)",
-            x_range: t.x_range(),
-            y_range: axis(0.0, max_of(&latency)),
-            lines: &latency,
-            events,
+            y_floor: 0.0,
             legend: SeriesLabelPosition::UpperRight,
-        })?;
-        figures.drawn.push(Figure {
-            name: "timeline-latency".to_owned(),
-            caption: timeline_caption(
-                "The p50 and p99 latency of each workload's requests (by start time, warm-up \
-                 left out)",
-                t,
-                events,
-            ) + &only,
-            title,
-            svg,
-        });
-    }
+            what: "The p50 and p99 latency of each workload's requests (by start time, warm-up \
+                   left out)",
+            missing: "no data for the latency time series: no request has a start time",
+        },
+        &latency,
+        &only,
+        t,
+        events,
+    )?;
 
     let (throughput, only) = heaviest(
         lines_by(&workloads, &buckets, &counts, t, 1.0 / t.bucket_s()),
         "workloads",
     );
-    if throughput.is_empty() {
-        figures
-            .missing
-            .push("no data for the throughput time series: no request has a start time".to_owned());
-    } else {
-        let title = "Throughput over time".to_owned();
-        let svg = line_chart(&LineChart {
-            title: &title,
-            x_desc: "time (s)",
+    figures.timeline(
+        &TimeSeries {
+            name: "timeline-throughput",
+            title: "Throughput over time",
             y_desc: "requests per second",
-            x_range: t.x_range(),
-            y_range: axis(0.0, max_of(&throughput)),
-            lines: &throughput,
-            events,
+            y_floor: 0.0,
             legend: SeriesLabelPosition::UpperRight,
-        })?;
-        figures.drawn.push(Figure {
-            name: "timeline-throughput".to_owned(),
-            caption: timeline_caption(
-                "The requests each workload started per second (warm-up left out)",
-                t,
-                events,
-            ) + &only,
-            title,
-            svg,
-        });
-    }
-    Ok(())
+            what: "The requests each workload started per second (warm-up left out)",
+            missing: "no data for the throughput time series: no request has a start time",
+        },
+        &throughput,
+        &only,
+        t,
+        events,
+    )
 }
 
 fn sample_series(
@@ -718,29 +742,21 @@ fn sample_series(
                 metrics agent's cpu.busy)";
     }
     let (lines, only) = heaviest(lines, "sites");
-    if lines.is_empty() {
-        figures
-            .missing
-            .push("no data for the CPU time series: no host has cpu.busy samples".to_owned());
-    } else {
-        let title = "CPU over time".to_owned();
-        let svg = line_chart(&LineChart {
-            title: &title,
-            x_desc: "time (s)",
+    figures.timeline(
+        &TimeSeries {
+            name: "timeline-cpu",
+            title: "CPU over time",
             y_desc: "CPU busy (%)",
-            x_range: t.x_range(),
-            y_range: axis(0.0, max_of(&lines).max(1.0)),
-            lines: &lines,
-            events,
+            y_floor: 1.0,
             legend: SeriesLabelPosition::UpperRight,
-        })?;
-        figures.drawn.push(Figure {
-            name: "timeline-cpu".to_owned(),
-            caption: timeline_caption(what, t, events) + &only,
-            title,
-            svg,
-        });
-    }
+            what,
+            missing: "no data for the CPU time series: no host has cpu.busy samples",
+        },
+        &lines,
+        &only,
+        t,
+        events,
+    )?;
 
     // Per host and source, the zones' (or Kwollect metrics') mean watts added up; per site and
     // source (its hosts added up) when there are too many hosts.
@@ -792,30 +808,21 @@ fn sample_series(
                 estimate from the CPU's utilisation; rapl and kwollect: measured)";
     }
     let (lines, only) = heaviest(lines, "lines");
-    if lines.is_empty() {
-        figures
-            .missing
-            .push("no data for the power time series: no host has power samples".to_owned());
-    } else {
-        let title = "Power over time".to_owned();
-        let svg = line_chart(&LineChart {
-            title: &title,
-            x_desc: "time (s)",
+    figures.timeline(
+        &TimeSeries {
+            name: "timeline-power",
+            title: "Power over time",
             y_desc: "power (W)",
-            x_range: t.x_range(),
-            y_range: axis(0.0, max_of(&lines)),
-            lines: &lines,
-            events,
+            y_floor: 0.0,
             legend: SeriesLabelPosition::LowerRight,
-        })?;
-        figures.drawn.push(Figure {
-            name: "timeline-power".to_owned(),
-            caption: timeline_caption(what, t, events) + &only,
-            title,
-            svg,
-        });
-    }
-    Ok(())
+            what,
+            missing: "no data for the power time series: no host has power samples",
+        },
+        &lines,
+        &only,
+        t,
+        events,
+    )
 }
 
 /// An axis from `min` to a little past `max`; never empty.
