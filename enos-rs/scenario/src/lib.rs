@@ -139,9 +139,7 @@ pub fn sweep_points(
     file_name: &str,
     kinds: &[&dyn ProviderKind],
 ) -> Result<(Scenario, Vec<sweep::SweepPoint>), ScenarioError> {
-    let scenario = parse(source, file_name, kinds)?;
-    let points = sections::sweep::points(source, file_name, &scenario, kinds)?;
-    Ok((scenario, points))
+    sections::parse_with_points(source, file_name, kinds)
 }
 
 /// A located error about the key `path` (e.g. `network`) of a scenario that parsed: for checks

@@ -32,12 +32,22 @@ pub(crate) fn parse(
     file_name: &str,
     kinds: &[&dyn ProviderKind],
 ) -> Result<Scenario, ScenarioError> {
+    parse_with_points(source, file_name, kinds).map(|(scenario, _)| scenario)
+}
+
+/// As [`parse`], with the points of the scenario's sweep (each checked as a scenario; none
+/// without `sweep:`).
+pub(crate) fn parse_with_points(
+    source: &str,
+    file_name: &str,
+    kinds: &[&dyn ProviderKind],
+) -> Result<(Scenario, Vec<sweep::SweepPoint>), ScenarioError> {
     let (map, root) = read_source(source, file_name, "a mapping with `name` and `sites`")?;
     let raw: RawScenario = serde_saphyr::from_str_with_options(source, saphyr_options())
         .map_err(|e| serde_error(&e, &map, file_name, source))?;
     let scenario = Checker::new(file_name, source, &map, root).scenario(raw, kinds)?;
-    sweep::points(source, file_name, &scenario, kinds)?;
-    Ok(scenario)
+    let points = sweep::points(source, file_name, &scenario, kinds)?;
+    Ok((scenario, points))
 }
 
 /// A scenario file as serde reads it.
