@@ -317,6 +317,22 @@ fn a_wan_that_fails_its_measurement_fails_the_deploy_and_keeps_the_hosts_to_insp
     assert!(err.contains("error: 2 pairs outside tolerance"), "{err}");
     assert!(err.contains("hint: the testbed is up;"), "{err}");
     let prefix = ws.prefix();
+    // Both pairs were measured a second time before they failed, and failed again.
+    assert!(
+        err.contains("WAN: 2 pairs outside tolerance, measuring them again"),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.env_dir().join("wan/validation.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (report["failed"].as_u64(), report["remeasured"].as_u64()),
+        (Some(2), Some(2))
+    );
+    for row in report["rows"].as_array().unwrap() {
+        assert_eq!(row["remeasured"], true, "{row}");
+        assert_eq!(row["loss_percent"], 100.0, "{row}");
+    }
 
     // Failed, the error in the history, saved before enos exited.
     let state = ws.state();
@@ -343,7 +359,19 @@ fn a_wan_that_fails_its_measurement_fails_the_deploy_and_keeps_the_hosts_to_insp
     );
     let again = ws.enos(&["tc", "validate"]);
     let err = text(&again.stderr);
-    assert!(err.starts_with("error: 2 pairs outside tolerance"), "{err}");
+    assert!(
+        err.starts_with(
+            "WAN: 2 pairs outside tolerance, measuring them again\n\
+             error: 2 pairs outside tolerance"
+        ),
+        "{err}"
+    );
+    assert!(
+        text(&again.stdout)
+            .contains("2 pairs, 2 outside tolerance (2 outside at first, measured again)\n"),
+        "{}",
+        text(&again.stdout)
+    );
     assert_success(&ws.enos(&["destroy"]), "enos destroy");
     assert_eq!(traces_of(&prefix), Vec::<String>::new());
 }

@@ -458,9 +458,59 @@ async fn measure(
         }
     }
     let fleet = session.fleet(reporter).await?;
+    let pairs = probe(&fleet, &testbed, &hosts, &plan, options, reporter).await?;
+    let mut rates = Vec::new();
+    for (src, dst) in rate_pairs {
+        rates.push(measure_rate(&fleet, src, dst, options.rate_seconds, reporter).await?);
+    }
+    let tolerance = Tolerance {
+        rtt_abs_ms: options.rtt_abs_ms,
+        rtt_rel: options.rtt_rel_percent / 100.0,
+        loss_points: options.loss_points,
+        rate_rel: options.rate_rel_percent / 100.0,
+    };
+    let mut report =
+        enos_wan::validate::validate_plan(&hosts, matrix, &plan, &pairs, &rates, &tolerance);
+    // A pair outside tolerance is measured once more before it counts as failed: a moment's
+    // load on the machine that runs the hosts (or the emulator) should not fail a WAN that is
+    // shaped as asked, while a pair shaped wrong fails both times.
+    if !report.passed() {
+        let position: HashMap<&str, usize> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.name.as_str(), i))
+            .collect();
+        let failed = plan.only(
+            report
+                .failed_pairs()
+                .filter_map(|(src, dst)| Some((*position.get(src)?, *position.get(dst)?))),
+        );
+        reporter.note(&format!(
+            "WAN: {} pair{} outside tolerance, measuring {} again",
+            report.failed,
+            plural(report.failed),
+            if report.failed == 1 { "it" } else { "them" }
+        ));
+        let again = probe(&fleet, &testbed, &hosts, &failed, options, reporter).await?;
+        report.merge_remeasured(enos_wan::validate::validate_plan(
+            &hosts, matrix, &failed, &again, &rates, &tolerance,
+        ));
+    }
+    Ok(report)
+}
+
+/// Runs fping on each host of `plan` towards its targets and reads what it printed.
+async fn probe(
+    fleet: &Fleet,
+    testbed: &Testbed,
+    hosts: &[WanHost],
+    plan: &ProbePlan,
+    options: &ValidationOptions,
+    reporter: &dyn Reporter,
+) -> Result<Vec<PairProbes>, Error> {
     let probes = options.probes.max(1);
     let interval = options.interval_ms.max(1);
-    let commands = fping_commands(&hosts, &plan, probes, interval);
+    let commands = fping_commands(hosts, plan, probes, interval);
     let budget = Duration::from_millis(probes * interval + 30_000);
     let results = fleet.run_each(&commands, budget, reporter).await;
     let by_address: HashMap<String, &str> = testbed
@@ -505,19 +555,7 @@ async fn measure(
             }
         }
     }
-    let mut rates = Vec::new();
-    for (src, dst) in rate_pairs {
-        rates.push(measure_rate(&fleet, src, dst, options.rate_seconds, reporter).await?);
-    }
-    let tolerance = Tolerance {
-        rtt_abs_ms: options.rtt_abs_ms,
-        rtt_rel: options.rtt_rel_percent / 100.0,
-        loss_points: options.loss_points,
-        rate_rel: options.rate_rel_percent / 100.0,
-    };
-    Ok(enos_wan::validate::validate_plan(
-        &hosts, matrix, &plan, &pairs, &rates, &tolerance,
-    ))
+    Ok(pairs)
 }
 
 /// The fping command of each host that has targets in `plan` (made for `hosts`).

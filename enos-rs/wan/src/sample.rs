@@ -41,6 +41,28 @@ impl ProbePlan {
             .flat_map(|(src, targets)| targets.iter().map(move |&dst| (src, dst)))
     }
 
+    /// The plan that measures only `pairs` (source index, destination index) of this plan's
+    /// hosts, e.g. the pairs a first measurement found outside tolerance; it keeps this plan's
+    /// `sampled` and `total_pairs`. Pairs the plan does not have are left out.
+    pub fn only(&self, pairs: impl IntoIterator<Item = (usize, usize)>) -> ProbePlan {
+        let mut only = ProbePlan {
+            targets: vec![Vec::new(); self.targets.len()],
+            sampled: self.sampled,
+            total_pairs: self.total_pairs,
+            measured_pairs: 0,
+        };
+        for (src, dst) in pairs {
+            let planned = self
+                .targets
+                .get(src)
+                .is_some_and(|targets| targets.binary_search(&dst).is_ok());
+            if planned {
+                only.add_pair(src, dst);
+            }
+        }
+        only
+    }
+
     /// Adds the pair `src` → `dst` (e.g. one whose rate is measured too); `false` when it was
     /// already there, or is no pair of distinct hosts of the plan.
     pub fn add_pair(&mut self, src: usize, dst: usize) -> bool {

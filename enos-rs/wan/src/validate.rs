@@ -25,8 +25,9 @@ pub use crate::sample::{
     ProbePlan, SAMPLE_MAX_PER_SITE_PAIR, SAMPLE_PER_SITE_PAIR, SAMPLE_THRESHOLD, probe_plan,
 };
 
-/// The version of the report's format, written in its `version` field (2: the sample fields).
-pub const REPORT_VERSION: u32 = 2;
+/// The version of the report's format, written in its `version` field (2: the sample fields;
+/// 3: `remeasured`, per report and per row).
+pub const REPORT_VERSION: u32 = 3;
 
 /// Slack added to every tolerance bound, so that a value exactly on a bound is not rejected
 /// because of floating-point rounding (e.g. a 10% loss computed as 9.999999999999998%).
@@ -278,6 +279,13 @@ pub struct PairReport {
     pub verdict: Verdict,
     /// Why the pair failed, one sentence per rule broken (empty when it passed).
     pub reasons: Vec<String>,
+    /// Whether the pair was outside tolerance at the first measurement and measured again (the
+    /// row then holds the second measurement; the first one's median is in `first_median_ms`).
+    #[serde(default)]
+    pub remeasured: bool,
+    /// The median RTT of the first measurement, in ms, when the pair was measured again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_median_ms: Option<f64>,
 }
 
 /// The validation of the ordered pairs of hosts measured: all of them, or a sample.
@@ -297,6 +305,10 @@ pub struct ValidationReport {
     pub pairs_total: usize,
     /// How many of them were measured and judged.
     pub pairs_measured: usize,
+    /// How many pairs were outside tolerance at the first measurement and measured again
+    /// ([`ValidationReport::merge_remeasured`]); `failed` counts those still outside.
+    #[serde(default)]
+    pub remeasured: usize,
     /// One row per ordered pair measured, by source host then destination host, in host order.
     pub rows: Vec<PairReport>,
 }
@@ -305,6 +317,39 @@ impl ValidationReport {
     /// Whether every pair passed.
     pub fn passed(&self) -> bool {
         self.failed == 0
+    }
+
+    /// The ordered pairs outside tolerance, as (source host, destination host).
+    pub fn failed_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Fail)
+            .map(|r| (r.src.as_str(), r.dst.as_str()))
+    }
+
+    /// Takes in a second measurement of some pairs (those that failed the first one): each of
+    /// its rows replaces this report's row of the same pair, marked `remeasured` with the first
+    /// median kept; rows of pairs this report does not have are ignored. `failed` is counted
+    /// again, `remeasured` counts the rows replaced. Cost: O(rows + rows of `again`).
+    pub fn merge_remeasured(&mut self, again: ValidationReport) {
+        let mut by_pair: HashMap<(String, String), PairReport> = again
+            .rows
+            .into_iter()
+            .map(|r| ((r.src.clone(), r.dst.clone()), r))
+            .collect();
+        for row in &mut self.rows {
+            if let Some(mut new) = by_pair.remove(&(row.src.clone(), row.dst.clone())) {
+                new.remeasured = true;
+                new.first_median_ms = row.median_ms;
+                *row = new;
+                self.remeasured += 1;
+            }
+        }
+        self.failed = self
+            .rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Fail)
+            .count();
     }
 }
 
@@ -385,6 +430,7 @@ pub fn validate_plan(
         sampled: plan.sampled,
         pairs_total: plan.total_pairs,
         pairs_measured: rows.len(),
+        remeasured: 0,
         rows,
     }
 }
@@ -454,11 +500,13 @@ fn judge(
             Verdict::Fail
         },
         reasons,
+        remeasured: false,
+        first_median_ms: None,
     }
 }
 
 /// The columns of [`to_csv`], in order.
-pub const CSV_COLUMNS: [&str; 15] = [
+pub const CSV_COLUMNS: [&str; 16] = [
     "src",
     "dst",
     "src_site",
@@ -474,6 +522,7 @@ pub const CSV_COLUMNS: [&str; 15] = [
     "verdict",
     "reasons",
     "sampled",
+    "remeasured",
 ];
 
 /// Writes the report's rows as CSV: a header row ([`CSV_COLUMNS`]), then one row per pair.
@@ -508,6 +557,7 @@ pub fn to_csv(report: &ValidationReport) -> String {
             },
             quote(&row.reasons.join("; ")),
             report.sampled.to_string(),
+            row.remeasured.to_string(),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -606,13 +656,21 @@ pub fn site_table(report: &ValidationReport) -> String {
         out.push_str(&sample);
         out.push('\n');
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
         "{} pair{}, {} outside tolerance",
         report.pairs,
         if report.pairs == 1 { "" } else { "s" },
         report.failed
     );
+    if report.remeasured > 0 {
+        let _ = write!(
+            out,
+            " ({} outside at first, measured again)",
+            report.remeasured
+        );
+    }
+    out.push('\n');
     out
 }
 

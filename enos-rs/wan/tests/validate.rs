@@ -481,6 +481,13 @@ fn probes_of_a_pair_given_twice_are_put_together() {
 /// paris ↔ nantes 10 ms, rennes → nantes 20 ms and nantes → rennes 25 ms (asked RTT 45 ms), none
 /// inside paris. rennes-1 → nantes-1 measures 48.6 ms: outside 45 ± 2.25.
 fn three_sites() -> ValidationReport {
+    let (hosts, m, rtts) = three_sites_measured();
+    validate(&hosts, &m, &rtts, &[], &Tolerance::default())
+}
+
+/// Four hosts in three sites, their matrix and a measurement where one pair (rennes-1 →
+/// nantes-1) is outside tolerance.
+fn three_sites_measured() -> (Vec<WanHost>, WanMatrix, Vec<PairProbes>) {
     let hosts = hosts(&[
         ("paris-1", "paris"),
         ("paris-2", "paris"),
@@ -522,13 +529,107 @@ fn three_sites() -> ValidationReport {
         .iter()
         .map(|(src, dst, ms)| steady(src, dst, *ms, 20))
         .collect();
-    validate(&hosts, &m, &rtts, &[], &Tolerance::default())
+    (hosts, m, rtts)
+}
+
+/// The three sites' first measurement, then the pairs outside tolerance measured again at
+/// `again_ms`.
+fn three_sites_measured_twice(again_ms: f64) -> ValidationReport {
+    let (hosts, m, rtts) = three_sites_measured();
+    let plan = probe_plan(&hosts, &m, SAMPLE_THRESHOLD);
+    let mut first = validate_plan(&hosts, &m, &plan, &rtts, &[], &Tolerance::default());
+    let position = |name: &str| hosts.iter().position(|h| h.name == name).unwrap();
+    let failed: Vec<(usize, usize)> = first
+        .failed_pairs()
+        .map(|(src, dst)| (position(src), position(dst)))
+        .collect();
+    assert_eq!(failed, [(2, 3)]);
+    let only = plan.only(failed);
+    assert_eq!(only.pairs().collect::<Vec<_>>(), [(2, 3)]);
+    assert_eq!((only.measured_pairs, only.total_pairs), (1, 12));
+    let again = [steady("rennes-1", "nantes-1", again_ms, 20)];
+    let second = validate_plan(&hosts, &m, &only, &again, &[], &Tolerance::default());
+    assert_eq!(second.rows.len(), 1);
+    first.merge_remeasured(second);
+    first
+}
+
+#[test]
+fn a_pair_that_passes_when_measured_again_no_longer_fails_and_says_so() {
+    let r = three_sites_measured_twice(45.4);
+    assert_eq!((r.pairs, r.failed, r.remeasured), (12, 0, 1));
+    assert!(r.passed());
+    let again = row(&r, "rennes-1", "nantes-1");
+    assert!(again.remeasured);
+    assert_eq!(again.median_ms, Some(45.4));
+    assert_eq!(again.first_median_ms, Some(48.6));
+    assert_eq!(again.verdict, Verdict::Pass);
+    assert!(again.reasons.is_empty());
+    let others: Vec<&str> = r
+        .rows
+        .iter()
+        .filter(|r| r.remeasured || r.first_median_ms.is_some())
+        .map(|r| r.src.as_str())
+        .collect();
+    assert_eq!(others, ["rennes-1"]);
+    assert!(
+        site_table(&r)
+            .ends_with("12 pairs, 0 outside tolerance (1 outside at first, measured again)\n"),
+        "{}",
+        site_table(&r)
+    );
+    let csv = to_csv(&r);
+    let remeasured: Vec<&str> = csv.lines().filter(|l| l.ends_with(",true")).collect();
+    assert_eq!(remeasured.len(), 1, "{csv}");
+    assert!(remeasured[0].starts_with("rennes-1,nantes-1,"), "{csv}");
+}
+
+#[test]
+fn a_pair_outside_tolerance_twice_fails_with_the_second_measurement() {
+    let r = three_sites_measured_twice(49.9);
+    assert_eq!((r.pairs, r.failed, r.remeasured), (12, 1, 1));
+    let again = row(&r, "rennes-1", "nantes-1");
+    assert_eq!(again.verdict, Verdict::Fail);
+    assert_eq!(again.first_median_ms, Some(48.6));
+    assert_eq!(again.reasons, ["rtt 49.90 ms, asked 45.00 ± 2.25"]);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["remeasured"], 1);
+    assert_eq!(json["rows"][8]["remeasured"], true);
+    assert_eq!(json["rows"][8]["first_median_ms"], 48.6);
+    assert_eq!(json["rows"][0]["remeasured"], false);
+    assert!(json["rows"][0].get("first_median_ms").is_none());
+}
+
+#[test]
+fn a_version_2_report_reads_as_measured_once() {
+    let mut json = serde_json::to_value(three_sites()).unwrap();
+    json["version"] = 2.into();
+    json.as_object_mut().unwrap().remove("remeasured");
+    for row in json["rows"].as_array_mut().unwrap() {
+        row.as_object_mut().unwrap().remove("remeasured");
+    }
+    let back: ValidationReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back.remeasured, 0);
+    assert!(back.rows.iter().all(|r| !r.remeasured));
+}
+
+#[test]
+fn a_plan_of_only_some_pairs_leaves_out_those_it_does_not_have() {
+    let hosts = hosts(&[("a", "s"), ("b", "s"), ("c", "t")]);
+    let plan = probe_plan(&hosts, &WanMatrix::default(), SAMPLE_THRESHOLD);
+    let only = plan.only([(0, 2), (1, 1), (5, 0), (2, 7), (0, 2)]);
+    assert_eq!(only.pairs().collect::<Vec<_>>(), [(0, 2)]);
+    assert_eq!(only.targets.len(), 3);
+    assert_eq!(
+        (only.measured_pairs, only.total_pairs, only.sampled),
+        (1, 6, false)
+    );
 }
 
 #[test]
 fn rows_follow_host_order_and_count_failures() {
     let r = three_sites();
-    assert_eq!(r.version, 2);
+    assert_eq!(r.version, 3);
     assert_eq!((r.pairs, r.failed), (12, 1));
     assert!(!r.sampled);
     assert_eq!((r.pairs_total, r.pairs_measured), (12, 12));
@@ -575,11 +676,12 @@ fn csv_has_a_header_and_one_row_per_pair_with_three_decimals() {
     assert_eq!(
         to_csv(&r),
         "src,dst,src_site,dst_site,asked_rtt_ms,median_ms,p99_ms,asked_loss_percent,\
-         loss_percent,probes,asked_rate_bps,rate_bps,verdict,reasons,sampled\n\
+         loss_percent,probes,asked_rate_bps,rate_bps,verdict,reasons,sampled,remeasured\n\
          a,b,s,s,20.000,20.200,20.300,0.000,25.000,4,100000000,80000000.000,fail,\
-         \"loss 25.00%, asked 0.00 ± 2.00; rate 80.00 Mbit/s, asked 100.00 ± 10.00 Mbit/s\",false\n\
+         \"loss 25.00%, asked 0.00 ± 2.00; rate 80.00 Mbit/s, asked 100.00 ± 10.00 Mbit/s\",false,\
+         false\n\
          b,a,s,s,20.000,30.250,30.500,0.000,0.000,2,,,fail,\"rtt 30.25 ms, asked 20.00 ± 1.00\",\
-         false\n"
+         false,false\n"
     );
 }
 
@@ -598,7 +700,7 @@ fn csv_quotes_fields_that_need_it() {
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[1],
-        "\"a,1\",b,\"s\"\"x\",s,0.000,0.100,0.100,0.000,0.000,1,,,pass,,false"
+        "\"a,1\",b,\"s\"\"x\",s,0.000,0.100,0.100,0.000,0.000,1,,,pass,,false,false"
     );
 }
 
@@ -607,7 +709,8 @@ fn json_carries_a_version_and_reads_back() {
     let r = three_sites();
     let json = serde_json::to_string_pretty(&r).unwrap_or_else(|e| panic!("{e}"));
     let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(value["version"], 2);
+    assert_eq!(value["version"], 3);
+    assert_eq!(value["remeasured"], 0);
     assert_eq!(value["pairs"], 12);
     assert_eq!(value["sampled"], false);
     assert_eq!(value["pairs_total"], 12);
@@ -855,7 +958,7 @@ fn a_sampled_report_says_so_everywhere() {
         "{table}"
     );
     let csv = to_csv(&r);
-    assert!(csv.lines().skip(1).all(|l| l.ends_with(",true")));
+    assert!(csv.lines().skip(1).all(|l| l.ends_with(",true,false")));
     let json: serde_json::Value = serde_json::to_value(&r).unwrap();
     assert_eq!(json["sampled"], true);
     assert_eq!(json["pairs_total"], 999_000);
