@@ -117,6 +117,15 @@ pub enum Command {
         #[command(flatten)]
         env: EnvArgs,
     },
+    /// Keep the hosts longer where the provider lends them for a time (Grid'5000's walltime).
+    Extend {
+        /// Which experiment.
+        #[command(flatten)]
+        env: EnvArgs,
+        /// How much longer, e.g. `1h`, `90m` (at most 24h at a time).
+        #[arg(long, value_name = "DURATION")]
+        by: enos_experiment::scenario::Timeout,
+    },
     /// Apply, validate or reset WAN emulation.
     #[command(subcommand)]
     Tc(TcCommand),

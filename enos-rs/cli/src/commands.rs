@@ -97,6 +97,14 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
             print!("{}", enos_experiment::inventory(&env.location(), format)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Extend { env, by } => {
+            let name = enos_experiment::extend(providers, &env.location(), by.0, &reporter).await?;
+            println!(
+                "'{name}': the hosts are kept {} longer",
+                enos_experiment::scenario::span_text(by.0)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Destroy { env } => {
             match enos_experiment::destroy(providers, &env.location(), &reporter).await? {
                 Destroyed::Already { name } => println!("'{name}' is already destroyed"),

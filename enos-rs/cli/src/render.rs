@@ -66,8 +66,19 @@ pub fn validated(file: &Path, v: &Validated) {
     );
 }
 
-/// `enos deploy --dry-run`.
-pub fn dry_run(plan: &enos_experiment::deploy_report::DeployPlan) {
+/// `enos deploy --dry-run`: what the provider would reserve or create, then the steps.
+pub fn dry_run(run: &enos_experiment::DryRun) {
+    let provision = &run.provision;
+    println!("the {} provider would:", provision.provider);
+    for (i, action) in provision.actions.iter().enumerate() {
+        println!("{:>3}. {}  ({})", i + 1, action.what, action.why);
+        if let Some(body) = &action.body {
+            for line in body.lines() {
+                println!("       {line}");
+            }
+        }
+    }
+    let plan = &run.steps;
     print!("{}", plan.describe());
     println!(
         "dry run: {} step{} rendered on a made-up testbed (site i is 10.<i>.0.0/16, secrets are \

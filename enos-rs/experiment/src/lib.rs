@@ -2,7 +2,7 @@
 //!
 //! Each operation — [`validate`], [`dry_run`], [`deploy()`], [`exec()`], [`tc_apply`],
 //! [`tc_validate`], [`tc_reset`], [`bench()`], [`metrics_start`], [`metrics_stop`],
-//! [`backup()`], [`info()`], [`inventory()`], [`destroy()`] — takes the
+//! [`backup()`], [`info()`], [`inventory()`], [`extend()`], [`destroy()`] — takes the
 //! registered [`Providers`] where it needs them and a `&dyn Reporter` for progress, and returns
 //! a typed outcome or an [`Error`]; nothing here prints or picks an exit code. A command opens
 //! one fleet of SSH masters (a [`Session`]) that all its phases share.
@@ -58,11 +58,11 @@ pub use info::{Info, info, inventory};
 pub use metrics::{MetricsRun, metrics_start, metrics_stop};
 pub use registry::Providers;
 pub use run::{RunOutcome, RunRequest, RunVerdict, run};
-pub use scenario::{Validated, dry_run, load, schema, validate};
+pub use scenario::{DryRun, Validated, dry_run, load, schema, validate};
 pub use session::Session;
 pub use steps::StepsRun;
 pub use sweep::{SweepOutcome, SweepPlan, SweepRequest, sweep};
-pub use teardown::{Destroyed, destroy};
+pub use teardown::{Destroyed, destroy, extend};
 pub use wan::{
     ApplyRequest, TcApplied, Validation, ValidationOptions, tc_apply, tc_reset, tc_validate,
 };

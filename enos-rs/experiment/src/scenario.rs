@@ -4,7 +4,12 @@
 use std::path::Path;
 
 use enos_deploy::DeployPlan;
+use enos_provider::ProvisionPlan;
 use enos_scenario::Scenario;
+
+/// A length of time as scenarios write it (`90s`, `2h`), at most a day: what `enos extend --by`
+/// takes.
+pub use enos_scenario::Timeout;
 
 use crate::registry::Providers;
 use crate::{Error, steps};
@@ -74,11 +79,27 @@ pub fn validate(providers: &Providers, file: &Path) -> Result<Validated, Error> 
     })
 }
 
-/// The deploy steps of the scenario `file` rendered on a made-up testbed (site i is
-/// 10.<i>.0.0/16, secrets are placeholders); nothing is provisioned.
-pub fn dry_run(providers: &Providers, file: &Path) -> Result<DeployPlan, Error> {
+/// What `enos deploy --dry-run` shows: what the provider would reserve or create, then the
+/// deploy steps.
+#[derive(Debug, Clone)]
+pub struct DryRun {
+    /// What the provider would reserve or create, from the scenario alone.
+    pub provision: ProvisionPlan,
+    /// The deploy steps rendered on a made-up testbed (site i is 10.<i>.0.0/16, secrets are
+    /// placeholders).
+    pub steps: DeployPlan,
+}
+
+/// What a deploy of the scenario `file` would do, without doing it: the provider's
+/// reservations and creations ([`enos_provider::Provider::plan`], no credentials read, nothing
+/// asked of the testbed), and the deploy steps rendered on a made-up testbed.
+pub fn dry_run(providers: &Providers, file: &Path) -> Result<DryRun, Error> {
     let (scenario, _) = load(providers, file)?;
-    steps::example_plan(&scenario)
+    let provision = providers.get(provider_name(&scenario))?.plan(&scenario)?;
+    Ok(DryRun {
+        provision,
+        steps: steps::example_plan(&scenario)?,
+    })
 }
 
 /// The JSON Schema of scenario files, with the registered providers' options.

@@ -1,5 +1,6 @@
 //! `enos destroy`: undo what the experiment put on hosts that outlive it, close its SSH
-//! masters, and let the provider remove what it created. The results are kept.
+//! masters, and let the provider remove what it created. The results are kept. And `enos
+//! extend`: keep the hosts longer, where the provider lends them for a time.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,36 @@ pub enum Destroyed {
         /// Where its results are kept.
         results: PathBuf,
     },
+}
+
+/// Extends the time the hosts of the experiment at `location` are lent for by `by` (Grid'5000's
+/// walltime), recorded in its history; an error for a provider whose hosts are not lent for a
+/// time, or an experiment that is destroyed. Returns the experiment's name.
+pub async fn extend(
+    providers: &Providers,
+    location: &Path,
+    by: std::time::Duration,
+    reporter: &dyn Reporter,
+) -> Result<String, Error> {
+    let mut experiment = Experiment::open(location)?;
+    let name = experiment.state().name.clone();
+    if matches!(
+        experiment.state().phase,
+        Phase::Destroyed | Phase::Destroying
+    ) {
+        return Err(Error::new(format!(
+            "'{name}' is destroyed: there is nothing to extend"
+        )));
+    }
+    let provider = provider_of(providers, &experiment)?;
+    experiment.state_mut().begin_step("extend");
+    let outcome = provider.extend(&mut experiment, by, reporter).await;
+    experiment
+        .state_mut()
+        .end_step(outcome.as_ref().map(|_| ()).map_err(|e| e.message.clone()));
+    experiment.save()?;
+    outcome?;
+    Ok(name)
 }
 
 /// Destroys the experiment at `location`.

@@ -1,6 +1,7 @@
-//! The experiment's SSH keys, generated in this process: one client key and one host key per
-//! host, ECDSA on NIST P-256, in OpenSSH's formats (what `ssh-keygen -t ecdsa -b 256 -N ''`
-//! writes).
+//! The experiment's SSH keys, generated in this process (the local provider's client key and
+//! one host key per host; a remote provider's client key, which it hands to kadeploy, Nova or a
+//! Vagrantfile): ECDSA on NIST P-256, in OpenSSH's formats (what `ssh-keygen -t ecdsa -b 256 -N
+//! ''` writes).
 //!
 //! Generating them here rather than with one `ssh-keygen` process per host keeps a 1000-host
 //! bring-up from spending seconds starting processes. A connection costs the same CPU with
@@ -9,7 +10,7 @@
 
 use std::path::Path;
 
-use enos_provider::ProviderError;
+use crate::ProviderError;
 use ssh_key::{Algorithm, EcdsaCurve, LineEnding, PrivateKey, rand_core::OsRng};
 
 /// The experiment's client key, under its `ssh/` directory (its public half adds `.pub`).

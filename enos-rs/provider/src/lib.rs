@@ -13,9 +13,16 @@
 //! experiment interface); a provider whose testbed needs processes on the control machine
 //! exports them as [`Daemon`] entry points, which the binary reaches through one hidden
 //! subcommand.
+//!
+//! Before anything is created, [`Provider::plan`] says what a deploy would reserve or create
+//! (`enos deploy --dry-run`); a provider whose hosts are lent for a time (Grid'5000's jobs)
+//! extends that time through [`Provider::extend`].
 #![warn(missing_docs)]
 
+pub mod keys;
+
 use std::ffi::OsString;
+use std::time::Duration;
 
 use enos_core::{Experiment, Reporter, StateError, Testbed};
 use enos_wan::WanMatrix;
@@ -79,6 +86,46 @@ pub enum WanMethod {
     },
 }
 
+/// What a provider would reserve or create for a scenario, in the order it would: the answer of
+/// `enos deploy --dry-run`, made from the scenario alone (no credentials, no network).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionPlan {
+    /// The provider's name.
+    pub provider: String,
+    /// The actions, in order.
+    pub actions: Vec<PlannedAction>,
+}
+
+/// One thing a provider would do: a request to an API, a file to write, a command to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    /// What, in a line: e.g. `POST https://api.grid5000.fr/stable/sites/rennes/jobs`,
+    /// `write Vagrantfile`, `run vagrant up`.
+    pub what: String,
+    /// Why, in a few words (e.g. `the OAR job of paris and lyon (5 nodes)`).
+    pub why: String,
+    /// The request's body or the file's text, when there is one (credentials never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+impl PlannedAction {
+    /// An action `what`, because `why`, without a body.
+    pub fn new(what: impl Into<String>, why: impl Into<String>) -> Self {
+        Self {
+            what: what.into(),
+            why: why.into(),
+            body: None,
+        }
+    }
+
+    /// Adds a body (a request's JSON, a file's text).
+    pub fn with_body(mut self, body: impl Into<String>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+}
+
 /// A testbed provider.
 #[async_trait::async_trait]
 pub trait Provider: ProviderKind {
@@ -93,6 +140,35 @@ pub trait Provider: ProviderKind {
     /// Checks that this machine can run the provider (privileges, programs, credentials) before
     /// anything is created.
     async fn check(&self) -> Result<(), ProviderError>;
+
+    /// What a deploy of `scenario` would reserve or create, from the scenario alone: no
+    /// credentials are read and nothing is asked of the testbed. The default says the hosts
+    /// are used as they are.
+    fn plan(&self, scenario: &enos_scenario::Scenario) -> Result<ProvisionPlan, ProviderError> {
+        let hosts = scenario.hosts().len();
+        Ok(ProvisionPlan {
+            provider: self.name().to_owned(),
+            actions: vec![PlannedAction::new(
+                format!("reach {hosts} host{}", if hosts == 1 { "" } else { "s" }),
+                "nothing is reserved",
+            )],
+        })
+    }
+
+    /// Extends the time the experiment's hosts are lent for by `by` (Grid'5000's walltime). The
+    /// default refuses: the provider's hosts are not lent for a time.
+    async fn extend(
+        &self,
+        experiment: &mut Experiment,
+        by: Duration,
+        reporter: &dyn Reporter,
+    ) -> Result<(), ProviderError> {
+        let _ = (experiment, by, reporter);
+        Err(ProviderError::new(format!(
+            "the {} provider's hosts are not lent for a time: there is nothing to extend",
+            self.name()
+        )))
+    }
 
     /// Brings the experiment's testbed up, or completes a half-made one; a testbed that is already
     /// up is left as it is. Saves progress in the experiment's state as it goes.

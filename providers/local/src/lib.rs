@@ -18,7 +18,6 @@ pub mod daemon;
 pub mod egress;
 pub mod firewall;
 pub mod host;
-pub mod keys;
 pub mod options;
 pub mod plan;
 pub mod repositories;
@@ -30,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use enos_core::{Experiment, Host, HostKeySource, Reporter, SiteNetwork, SshAccess, Testbed};
-use enos_provider::{Daemon, Provider, ProviderError, WanEmulator};
+use enos_provider::{Daemon, Provider, ProviderError, WanEmulator, keys};
 use enos_wan::WanMatrix;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;

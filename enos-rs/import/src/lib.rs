@@ -1,0 +1,2 @@
+//! Converts EnOS reservation files into enos-rs scenarios
+#![warn(missing_docs)]
