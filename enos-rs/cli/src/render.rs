@@ -71,7 +71,7 @@ pub fn dry_run(run: &enos_experiment::DryRun) {
     let provision = &run.provision;
     println!("the {} provider would:", provision.provider);
     for (i, action) in provision.actions.iter().enumerate() {
-        println!("{:>3}. {}  ({})", i + 1, action.what, action.why);
+        println!("{:>3}. {} — {}", i + 1, action.what, action.why);
         if let Some(body) = &action.body {
             for line in body.lines() {
                 println!("       {line}");

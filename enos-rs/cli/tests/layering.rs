@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("enos-scenario", 1),
     ("enos-core", 2),
     ("enos-wan", 2),
+    ("enos-import", 2),
     ("enos-inventory", 3),
     ("enos-remote", 3),
     ("enos-provider", 3),
@@ -30,6 +31,9 @@ const LAYERS: &[(&str, u32)] = &[
     ("enos-experiment", 5),
     ("enos-provider-local", 5),
     ("enos-provider-static", 5),
+    ("enos-provider-g5k", 5),
+    ("enos-provider-vagrant", 5),
+    ("enos-provider-openstack", 5),
     ("enos-analysis", 5),
     ("enos-cli", 6),
 ];

@@ -204,6 +204,21 @@ fn static_hosts_deploy_shape_exec_and_destroy_through_sudo_and_refuse_a_swapped_
         );
     }
 
+    // Static hosts are not lent for a time: `enos extend` says so, and records the refusal.
+    let out = ws.enos(&["extend", "--by", "1h"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: the static provider's hosts are not lent for a time: there is nothing to extend\n"
+    );
+    let last = ws.state()["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["step"], "extend", "{last}");
+
     // Destroy: the shaping goes, the hosts stay, the results are kept.
     let out = ws.enos(&["destroy"]);
     assert_success(&out, "enos destroy");

@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use enos_core::{Experiment, Host, HostKeySource, Reporter, SiteNetwork, SshAccess, Testbed};
-use enos_provider::{Daemon, Provider, ProviderError, WanEmulator, keys};
+use enos_provider::{
+    Daemon, PlannedAction, Provider, ProviderError, ProvisionPlan, WanEmulator, keys,
+};
 use enos_wan::WanMatrix;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
@@ -550,6 +552,41 @@ impl Provider for LocalProvider {
 
     fn check_scenario(&self, scenario: &enos_scenario::Scenario) -> Result<(), (String, String)> {
         wan::check_scenario(scenario).map_err(|why| ("network".to_owned(), why))
+    }
+
+    fn plan(&self, scenario: &enos_scenario::Scenario) -> Result<ProvisionPlan, ProviderError> {
+        // The prefix and the address block are chosen at deploy time; block 0 shows the layout.
+        let layout =
+            plan::plan(scenario, "<prefix>", 0).map_err(|e| ProviderError::new(e.to_string()))?;
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let mut actions = vec![PlannedAction::new(
+            format!("create the network namespace {}", layout.fabric),
+            "the fabric: one bridge per site, routed between sites",
+        )];
+        for site in &layout.sites {
+            let hosts = layout.hosts.iter().filter(|h| h.site == site.name).count();
+            actions.push(PlannedAction::new(
+                format!(
+                    "create the bridge {} for {}, and {hosts} host namespace{} on it",
+                    site.bridge,
+                    site.name,
+                    plural(hosts)
+                ),
+                format!(
+                    "site {}, a /24 of the address block chosen at deploy",
+                    site.name
+                ),
+            ));
+        }
+        let hosts = layout.hosts.len();
+        actions.push(PlannedAction::new(
+            format!("start sshd in each of the {hosts} host{}", plural(hosts)),
+            "the hosts are reached over SSH like remote ones",
+        ));
+        Ok(ProvisionPlan {
+            provider: "local".to_owned(),
+            actions,
+        })
     }
 
     fn wan_emulator(&self, experiment: &Experiment) -> Option<&dyn WanEmulator> {
