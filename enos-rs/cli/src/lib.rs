@@ -26,6 +26,7 @@ pub fn providers() -> Providers {
             enos_provider_local::daemon::Daemons { program },
         ))
         .register(enos_provider_static::StaticProvider)
+        .register(enos_provider_vagrant::VagrantProvider::default())
 }
 
 fn init_tracing(cli: Option<&Cli>) {

@@ -7,7 +7,12 @@ use enos_scenario::{Delay, LossRate, ProviderSection, Rate, Scenario};
 
 /// Examples of providers other than `local`: their options are checked by the provider's crate,
 /// which parses them in its tests (and `enos validate` parses every example, in the CLI's).
-const OTHER_PROVIDERS: [&str; 1] = ["static.yaml"];
+const OTHER_PROVIDERS: [&str; 4] = [
+    "static.yaml",
+    "g5k.yaml",
+    "vagrant.yaml",
+    "openstack-cloud.yaml",
+];
 
 /// The examples of the local provider.
 fn examples() -> Vec<PathBuf> {
