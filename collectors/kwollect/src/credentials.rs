@@ -78,8 +78,8 @@ impl Credentials {
         &self.origin
     }
 
-    /// The password, for the HTTP layer only.
-    pub(crate) fn password(&self) -> &str {
+    /// The password, for an HTTP client's basic auth only: never log or store it.
+    pub fn password(&self) -> &str {
         &self.password
     }
 
