@@ -49,6 +49,19 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
+    /// Convert an EnOS reservation file into a scenario, with a warning for each setting that
+    /// has no equivalent; the scenario written is then validated.
+    Import {
+        /// The EnOS reservation file (`reservation.yaml`).
+        file: PathBuf,
+        /// Write the scenario there (refused if the file exists, unless --force) rather than on
+        /// standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace the --output file if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
+    },
     /// Provision the testbed of a scenario, shape its WAN and apply its `deploy:` section.
     ///
     /// Deploying again completes a half-made testbed, applies a changed WAN or `deploy:` section

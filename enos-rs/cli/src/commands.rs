@@ -22,6 +22,30 @@ pub async fn run(cli: Cli, providers: &Providers) -> Result<ExitCode, Error> {
             render::validated(&file, &validated);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import {
+            file,
+            output,
+            force,
+        } => {
+            let imported = enos_experiment::scenario::import_reservation(&file)?;
+            for warning in &imported.warnings {
+                eprintln!("{warning}");
+            }
+            let Some(output) = output else {
+                print!("{}", imported.scenario);
+                return Ok(ExitCode::SUCCESS);
+            };
+            enos_experiment::scenario::write_scenario(&output, &imported.scenario, force)?;
+            let validated = enos_experiment::validate(providers, &output).map_err(|e| {
+                e.hint(format!(
+                    "{} was written from {}: edit it where the error says",
+                    output.display(),
+                    file.display()
+                ))
+            })?;
+            render::imported(&file, &output, imported.warnings.len(), &validated);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&enos_experiment::schema(providers))
                 .map_err(|e| Error::new(e.to_string()))?;

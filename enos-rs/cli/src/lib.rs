@@ -26,7 +26,9 @@ pub fn providers() -> Providers {
             enos_provider_local::daemon::Daemons { program },
         ))
         .register(enos_provider_static::StaticProvider)
+        .register(enos_provider_g5k::G5kProvider::default())
         .register(enos_provider_vagrant::VagrantProvider::default())
+        .register(enos_provider_openstack::OpenStackProvider::default())
 }
 
 fn init_tracing(cli: Option<&Cli>) {

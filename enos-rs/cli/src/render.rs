@@ -28,6 +28,20 @@ pub fn error(error: &Error) {
     }
 }
 
+/// `enos import … -o FILE`: where the scenario went, then what `enos validate` says of it.
+pub fn imported(reservation: &Path, scenario: &Path, warnings: usize, v: &Validated) {
+    println!(
+        "imported {} into {}{}",
+        reservation.display(),
+        scenario.display(),
+        match warnings {
+            0 => String::new(),
+            n => format!(" ({n} warning{} above)", plural(n)),
+        }
+    );
+    validated(scenario, v);
+}
+
 /// `enos validate`.
 pub fn validated(file: &Path, v: &Validated) {
     let steps = if v.steps == 0 {

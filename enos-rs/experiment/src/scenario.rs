@@ -102,6 +102,34 @@ pub fn dry_run(providers: &Providers, file: &Path) -> Result<DryRun, Error> {
     })
 }
 
+/// An EnOS reservation converted into a scenario: its text and the settings that did not carry
+/// over as they were.
+pub use enos_import::{ImportWarning, Imported};
+
+/// Reads the EnOS reservation `file` (as scenarios are read: at most 1 MiB, UTF-8) and converts
+/// it into a scenario (`enos import`); an error names the file, line, column and key.
+pub fn import_reservation(file: &Path) -> Result<Imported, Error> {
+    let source = enos_scenario::read_file(file)?;
+    enos_import::convert(&source, &file.display().to_string()).map_err(|e| Error {
+        message: e.to_string(),
+        hint: None,
+        preformatted: true,
+    })
+}
+
+/// Writes the scenario `text` to `path` whole (atomically), refusing to replace a file that
+/// exists unless `replace`.
+pub fn write_scenario(path: &Path, text: &str, replace: bool) -> Result<(), Error> {
+    if !replace && path.symlink_metadata().is_ok() {
+        return Err(
+            Error::new(format!("{} exists: nothing was written", path.display()))
+                .hint("choose another file, or add --force to replace it"),
+        );
+    }
+    enos_core::fsutil::write_atomic(path, text.as_bytes())
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
+}
+
 /// The JSON Schema of scenario files, with the registered providers' options.
 pub fn schema(providers: &Providers) -> serde_json::Value {
     enos_scenario::json_schema(&providers.kinds())
