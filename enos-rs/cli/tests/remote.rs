@@ -1,7 +1,7 @@
-//! The remote providers (Grid'5000, Vagrant, OpenStack) from the command line, without their
-//! testbeds: each one's example scenario validates, and its dry run says what it would reserve
-//! or create — with no credentials at hand, no network, and nothing written. (Each provider's
-//! crate tests its deploy and destroy against a fake of its API.)
+//! The providers from the command line, without their testbeds: each one's example scenario
+//! validates, and its dry run says what it would reserve or create — with no credentials at
+//! hand, no network, and nothing written (each remote provider's crate tests its deploy and
+//! destroy against a fake of its API); EnOS reservations import to scenarios that validate.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -23,8 +23,21 @@ fn enos_without_credentials(cwd: &Path, home: &Path, args: &[&str]) -> Output {
     command.output().unwrap()
 }
 
-/// Each remote provider's example: the file, the provider, and lines its dry run must show.
+/// Each provider's example: the file, the provider, and lines its dry run must show.
 const EXAMPLES: &[(&str, &str, &[&str])] = &[
+    (
+        "quickstart.yaml",
+        "local",
+        &[
+            "create the network namespace enos-<prefix>-fabric",
+            "start sshd in each of the 6 hosts",
+        ],
+    ),
+    (
+        "static.yaml",
+        "static",
+        &["reach 3 hosts — nothing is reserved"],
+    ),
     (
         "g5k.yaml",
         "g5k",
@@ -56,7 +69,7 @@ const EXAMPLES: &[(&str, &str, &[&str])] = &[
 ];
 
 #[test]
-fn each_remote_provider_validates_and_dry_runs_its_example_without_credentials() {
+fn each_provider_validates_and_dry_runs_its_example_without_credentials() {
     let root = repo_root();
     let work = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();

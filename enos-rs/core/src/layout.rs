@@ -16,6 +16,7 @@
 //!   metrics/                 agents.json (the collection), kwollect/<host>.jsonl
 //!   backup/                  <host>/<path on the host>, manifest.json, SHA256SUMS
 //!   analysis/                tables (Parquet), summary and energy (Parquet, CSV), analysis.json
+//!   vagrant/                 the Vagrant provider's Vagrantfile, and Vagrant's own .vagrant/
 //! ```
 //!
 //! A results root holds experiments by name, and what spans them:
@@ -56,6 +57,12 @@ pub const SECRETS: &str = "secrets.json";
 pub const LOGS_DIR: &str = "logs";
 /// Each host's own log (what a provider's host printed while starting).
 pub const HOST_LOGS_DIR: &str = "logs/hosts";
+/// The Vagrant provider's directory: its Vagrantfile, and Vagrant's machine state (`.vagrant/`).
+pub const VAGRANT_DIR: &str = "vagrant";
+/// Vagrant's machine state, with each VM's own private key.
+pub const VAGRANT_MACHINES: &str = "vagrant/.vagrant";
+/// What Vagrant printed.
+pub const VAGRANT_LOG: &str = "logs/vagrant.log";
 /// How long each phase of the last `enos deploy` took (a record).
 pub const DEPLOY_PHASES: &str = "logs/deploy-phases.json";
 /// What the WAN step writes.
@@ -161,6 +168,9 @@ pub const ALL: &[&str] = &[
     SECRETS,
     LOGS_DIR,
     HOST_LOGS_DIR,
+    VAGRANT_DIR,
+    VAGRANT_MACHINES,
+    VAGRANT_LOG,
     DEPLOY_PHASES,
     WAN_DIR,
     APPLIED_WAN,

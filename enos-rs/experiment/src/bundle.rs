@@ -41,12 +41,14 @@ pub const BUNDLE_EXPERIMENT_DIR: &str = "experiment";
 /// Where bundles opened for a re-run are unpacked, under a results root.
 pub const BUNDLES_DIR: &str = "bundles";
 
-/// Entries of an experiment's directory a bundle leaves out: keys, secrets, the lock.
-const LEFT_OUT: [&str; 4] = [
+/// Entries of an experiment's directory a bundle leaves out: keys (the experiment's, and those
+/// Vagrant made for its VMs), secrets, the lock.
+const LEFT_OUT: [&str; 5] = [
     layout::SSH_DIR,
     layout::SSH_CONFIG,
     layout::SECRETS,
     layout::LOCK,
+    layout::VAGRANT_MACHINES,
 ];
 
 /// One file of a bundle.
@@ -191,7 +193,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Calls `found(relative path, path)` for every regular file under `dir` (symbolic links, the
-/// experiment's `current` pointers, are left out, as are [`LEFT_OUT`] at the top).
+/// experiment's `current` pointers, are left out, as are [`LEFT_OUT`]).
 fn walk(top: &Path, dir: &Path, found: &mut dyn FnMut(&str, &Path)) -> Result<(), Error> {
     let read = std::fs::read_dir(dir)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", dir.display())))?;
@@ -404,4 +406,37 @@ fn tempdir_in(dir: &Path) -> Result<PathBuf, Error> {
         "cannot create a directory in {}",
         dir.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_bundle_leaves_out_keys_secrets_the_lock_and_vagrants_machine_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path();
+        for file in [
+            "state.json",
+            ".lock",
+            "secrets.json",
+            "ssh_config",
+            "ssh/id_ecdsa",
+            "logs/vagrant.log",
+            "vagrant/Vagrantfile",
+            "vagrant/.vagrant/machines/paris-server-1/libvirt/private_key",
+        ] {
+            let path = top.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, file).unwrap();
+        }
+        let mut found = Vec::new();
+        walk(top, top, &mut |relative, _| found.push(relative.to_owned())).unwrap();
+        assert_eq!(
+            found,
+            ["logs/vagrant.log", "state.json", "vagrant/Vagrantfile"]
+        );
+    }
 }

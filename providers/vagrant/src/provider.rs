@@ -17,10 +17,9 @@ use crate::options::{Backend, VagrantKind, VagrantOptions, options};
 use crate::output::{lists_libvirt_plugin, parse_ssh_config, parse_status};
 use crate::vagrantfile::{VAGRANTFILE, render};
 
-/// The experiment's directory holding the Vagrantfile (and Vagrant's own `.vagrant/`).
-pub const VAGRANT_DIR: &str = "vagrant";
-/// Where what Vagrant prints is kept, in the experiment's directory.
-pub const VAGRANT_LOG: &str = "logs/vagrant.log";
+/// The experiment's directory holding the Vagrantfile (and Vagrant's own `.vagrant/`), and
+/// where what Vagrant prints is kept.
+pub use enos_core::layout::{VAGRANT_DIR, VAGRANT_LOG};
 /// Vagrant's own directory of machine state, in [`VAGRANT_DIR`].
 const MACHINES_DIR: &str = ".vagrant";
 /// The line Vagrant prints when a VM is up and reachable.
