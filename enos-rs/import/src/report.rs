@@ -3,9 +3,6 @@
 
 use std::fmt;
 
-/// The longest snippet line shown; longer lines are cut around the caret.
-const SNIPPET_WIDTH: usize = 100;
-
 /// A position in the reservation: line and column, both counted from 1 (columns in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Pos {
@@ -127,50 +124,9 @@ impl fmt::Display for ImportWarning {
     }
 }
 
-/// The line `at.line` of `source` with a caret under `at.column`; long lines are cut around the
-/// caret and control characters other than tabs are shown as `�`.
+/// The line `at.line` of `source` with a caret under `at.column`, as scenario errors show it.
 fn snippet(source: &str, at: Pos) -> String {
-    let text = source.lines().nth(at.line.saturating_sub(1)).unwrap_or("");
-    let chars: Vec<char> = text
-        .chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let caret = at.column.saturating_sub(1).min(chars.len());
-    let (start, end) = if chars.len() <= SNIPPET_WIDTH {
-        (0, chars.len())
-    } else {
-        let start = caret
-            .saturating_sub(SNIPPET_WIDTH / 2)
-            .min(chars.len() - SNIPPET_WIDTH);
-        (start, start + SNIPPET_WIDTH)
-    };
-    let mut shown = String::new();
-    let mut pad = String::new();
-    if start > 0 {
-        shown.push('…');
-        pad.push(' ');
-    }
-    for (i, &c) in chars.iter().enumerate().take(end).skip(start) {
-        shown.push(c);
-        if i < caret {
-            pad.push(if c == '\t' { '\t' } else { ' ' });
-        }
-    }
-    if end < chars.len() {
-        shown.push('…');
-    }
-    let number = at.line.to_string();
-    let gutter = " ".repeat(number.len());
-    format!(
-        "{gutter} |\n{number} | {}\n{gutter} | {pad}^",
-        shown.trim_end()
-    )
+    enos_scenario::source_snippet(source, at.line, at.column)
 }
 
 #[cfg(test)]
@@ -181,33 +137,5 @@ mod tests {
     fn the_caret_is_under_the_column() {
         let s = snippet("a: 1\nbb: [x, y]\n", Pos { line: 2, column: 6 });
         assert_eq!(s, "  |\n2 | bb: [x, y]\n  |      ^");
-    }
-
-    #[test]
-    fn long_lines_are_cut_around_the_caret() {
-        let line = format!("{}X{}", "a".repeat(300), "b".repeat(300));
-        let s = snippet(
-            &line,
-            Pos {
-                line: 1,
-                column: 301,
-            },
-        );
-        let lines: Vec<&str> = s.lines().collect();
-        let caret = lines[2].chars().position(|c| c == '^').unwrap();
-        assert_eq!(lines[1].chars().nth(caret), Some('X'));
-        assert!(lines[1].chars().count() < 120);
-    }
-
-    #[test]
-    fn a_position_past_the_end_does_not_panic() {
-        let s = snippet(
-            "a: 1",
-            Pos {
-                line: 9,
-                column: 40,
-            },
-        );
-        assert!(s.contains("9 |"));
     }
 }

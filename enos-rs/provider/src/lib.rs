@@ -22,6 +22,7 @@
 pub mod keys;
 
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use enos_core::{Experiment, Reporter, StateError, Testbed};
@@ -66,6 +67,76 @@ impl From<enos_core::ssh::SshFilesError> for ProviderError {
     fn from(e: enos_core::ssh::SshFilesError) -> Self {
         ProviderError::new(e.to_string())
     }
+}
+
+/// Where the SSH control sockets of processes run by this user go: `/run/enos` for root,
+/// `$XDG_RUNTIME_DIR/enos` otherwise, else `/tmp/enos-<uid>`.
+pub fn runtime_dir() -> PathBuf {
+    let uid = rustix::process::geteuid();
+    if uid.is_root() {
+        PathBuf::from("/run/enos")
+    } else if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {
+        PathBuf::from(runtime).join("enos")
+    } else {
+        PathBuf::from(format!("/tmp/enos-{}", uid.as_raw()))
+    }
+}
+
+/// The directory of an experiment's SSH control sockets under `base` ([`runtime_dir`] unless a
+/// test says otherwise): short (socket paths are limited to about 100 bytes), and the same for
+/// every command on the experiment in `experiment_dir` and from one build of enos to the next —
+/// `<base>/<tag><8 hex digits of the SHA-256 of the directory's path>`, the tag a letter per
+/// provider.
+pub fn control_dir_in(base: &Path, tag: char, experiment_dir: &Path) -> PathBuf {
+    use sha2::Digest as _;
+    use std::os::unix::ffi::OsStrExt as _;
+    let digest = sha2::Sha256::digest(experiment_dir.as_os_str().as_bytes());
+    let id: String = std::iter::once(tag.to_string())
+        .chain(digest.iter().take(4).map(|b| format!("{b:02x}")))
+        .collect();
+    base.join(id)
+}
+
+/// What [`provider_kind_from!`] names, reachable from any crate.
+#[doc(hidden)]
+pub mod __macro {
+    pub use enos_scenario::{CheckedOptions, OptionsContext, Site};
+    pub use serde_json::Value;
+}
+
+/// Implements [`ProviderKind`] for a provider type by handing every call to the provider's
+/// kind, a value of another type that implements it: `provider_kind_from!(StaticProvider,
+/// StaticKind)`.
+#[macro_export]
+macro_rules! provider_kind_from {
+    ($provider:ty, $kind:expr) => {
+        impl $crate::ProviderKind for $provider {
+            fn name(&self) -> &'static str {
+                $crate::ProviderKind::name(&$kind)
+            }
+
+            fn options_schema(&self) -> $crate::__macro::Value {
+                $crate::ProviderKind::options_schema(&$kind)
+            }
+
+            fn check_options(
+                &self,
+                options: &$crate::__macro::Value,
+                ctx: &mut $crate::__macro::OptionsContext<'_>,
+            ) -> $crate::__macro::CheckedOptions {
+                $crate::ProviderKind::check_options(&$kind, options, ctx)
+            }
+
+            fn check_sites(
+                &self,
+                options: &$crate::__macro::Value,
+                sites: &[$crate::__macro::Site],
+                ctx: &mut $crate::__macro::OptionsContext<'_>,
+            ) {
+                $crate::ProviderKind::check_sites(&$kind, options, sites, ctx);
+            }
+        }
+    };
 }
 
 /// How a testbed's WAN was shaped, as recorded beside the matrix in force.
@@ -260,5 +331,27 @@ pub struct Daemon {
 impl std::fmt::Debug for Daemon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Daemon").field("name", &self.name).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_control_dir_is_short_tagged_and_the_same_for_the_same_experiment() {
+        let base = Path::new("/run/enos");
+        let a = control_dir_in(base, 's', Path::new("/results/web/20261201-100000"));
+        let b = control_dir_in(base, 's', Path::new("/results/web/20261201-100001"));
+        assert_eq!(
+            a,
+            control_dir_in(base, 's', Path::new("/results/web/20261201-100000"))
+        );
+        assert_ne!(a, b);
+        let name = a.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.unwrap_or_default();
+        assert!(name.starts_with('s') && name.len() == 9, "{name}");
+        assert!(name[1..].chars().all(|c| c.is_ascii_hexdigit()), "{name}");
+        assert_eq!(a.parent(), Some(base));
     }
 }

@@ -46,7 +46,7 @@ pub use sections::sites::{HostPlan, RoleCount, Site};
 pub use sections::sweep;
 pub(crate) use sections::{network, provider, sites, vars};
 pub use selector::{Named, Selector};
-pub use source::Diagnostic;
+pub use source::{Diagnostic, source_snippet};
 pub use units::{Delay, LossRate, Rate, Span, Timeout};
 
 use selector::Names;

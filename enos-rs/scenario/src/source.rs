@@ -466,8 +466,14 @@ impl Diagnostic {
     }
 }
 
-/// The line `at.line` of `source` with a caret under `at.column`: long lines are cut around the
+/// The line `line` of `source` with a caret under `column` (both from 1, the column in
+/// characters), as every located message of enos shows it: long lines are cut around the
 /// caret, tabs are kept (so the caret lines up) and other control characters are shown as `�`.
+pub fn source_snippet(source: &str, line: usize, column: usize) -> String {
+    snippet(source, Position { line, column })
+}
+
+/// [`source_snippet`] at `at`.
 fn snippet(source: &str, at: Position) -> String {
     let text = source.lines().nth(at.line.saturating_sub(1)).unwrap_or("");
     let chars: Vec<char> = text

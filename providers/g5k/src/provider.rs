@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use enos_core::{Experiment, Host, HostKeySource, Jump, Reporter, SshAccess, Testbed};
 use enos_provider::{PlannedAction, Provider, ProviderError, ProvisionPlan};
-use enos_scenario::{CheckedOptions, OptionsContext, ProviderKind, Scenario, Site};
+use enos_scenario::{ProviderKind, Scenario};
 use indexmap::IndexMap;
 use reqwest::Method;
 use serde_json::Value;
@@ -169,23 +169,7 @@ impl G5kProvider {
     }
 }
 
-impl ProviderKind for G5kProvider {
-    fn name(&self) -> &'static str {
-        G5kKind.name()
-    }
-
-    fn options_schema(&self) -> Value {
-        G5kKind.options_schema()
-    }
-
-    fn check_options(&self, options: &Value, ctx: &mut OptionsContext<'_>) -> CheckedOptions {
-        G5kKind.check_options(options, ctx)
-    }
-
-    fn check_sites(&self, options: &Value, sites: &[Site], ctx: &mut OptionsContext<'_>) {
-        G5kKind.check_sites(options, sites, ctx);
-    }
-}
+enos_provider::provider_kind_from!(G5kProvider, G5kKind);
 
 /// The options of the scenario `scenario`.
 fn options_of(scenario: &Scenario) -> Result<G5kOptions, ProviderError> {
@@ -219,18 +203,7 @@ fn default_access_identity() -> PathBuf {
 /// The directory of the experiment's SSH control sockets: short (socket paths are), private,
 /// and the same for every command on the experiment.
 pub fn control_dir(experiment_dir: &Path) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    experiment_dir.hash(&mut hasher);
-    let id = format!("g{:08x}", hasher.finish() as u32);
-    let base = if rustix::process::geteuid().is_root() {
-        PathBuf::from("/run/enos")
-    } else if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {
-        PathBuf::from(runtime).join("enos")
-    } else {
-        PathBuf::from(format!("/tmp/enos-{}", rustix::process::geteuid().as_raw()))
-    };
-    base.join(id)
+    enos_provider::control_dir_in(&enos_provider::runtime_dir(), 'g', experiment_dir)
 }
 
 /// `n` and a noun, plural when `n` is not 1.

@@ -15,7 +15,7 @@ use enos_core::{
     Become, Experiment, Host, HostKeySource, Jump, Reporter, SiteNetwork, SshAccess, Testbed,
 };
 use enos_provider::{PlannedAction, Provider, ProviderError, ProvisionPlan, keys};
-use enos_scenario::{CheckedOptions, HostPlan, OptionsContext, ProviderKind, Scenario, Site};
+use enos_scenario::{HostPlan, Scenario};
 use indexmap::IndexMap;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -150,23 +150,7 @@ impl OpenStackProvider {
     }
 }
 
-impl ProviderKind for OpenStackProvider {
-    fn name(&self) -> &'static str {
-        OpenStackKind.name()
-    }
-
-    fn options_schema(&self) -> Value {
-        OpenStackKind.options_schema()
-    }
-
-    fn check_options(&self, options: &Value, ctx: &mut OptionsContext<'_>) -> CheckedOptions {
-        OpenStackKind.check_options(options, ctx)
-    }
-
-    fn check_sites(&self, options: &Value, sites: &[Site], ctx: &mut OptionsContext<'_>) {
-        OpenStackKind.check_sites(options, sites, ctx);
-    }
-}
+enos_provider::provider_kind_from!(OpenStackProvider, OpenStackKind);
 
 fn options_of(scenario: &Scenario) -> Result<OpenStackOptions, ProviderError> {
     options(&scenario.provider.options).map_err(ProviderError::new)
@@ -185,19 +169,7 @@ fn description(scenario: &Scenario) -> String {
 /// The directory of the experiment's SSH control sockets: short (socket paths are), private,
 /// and the same for every command on the experiment.
 fn control_dir(experiment_dir: &Path) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    experiment_dir.hash(&mut hasher);
-    let id = format!("o{:08x}", hasher.finish() as u32);
-    let uid = rustix::process::geteuid();
-    let base = if uid.is_root() {
-        PathBuf::from("/run/enos")
-    } else if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {
-        PathBuf::from(runtime).join("enos")
-    } else {
-        PathBuf::from(format!("/tmp/enos-{}", uid.as_raw()))
-    };
-    base.join(id)
+    enos_provider::control_dir_in(&enos_provider::runtime_dir(), 'o', experiment_dir)
 }
 
 /// A server's body for `POST /servers`.

@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 
 use enos_core::{Become, Experiment, Host, HostKeySource, Jump, Reporter, SshAccess, Testbed};
 use enos_provider::{Provider, ProviderError};
-use enos_scenario::{CheckedOptions, OptionsContext, ProviderKind, Site};
-use serde_json::Value;
 
 use crate::{StaticKind, StaticOptions, options};
 
@@ -16,23 +14,7 @@ use crate::{StaticKind, StaticOptions, options};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StaticProvider;
 
-impl ProviderKind for StaticProvider {
-    fn name(&self) -> &'static str {
-        StaticKind.name()
-    }
-
-    fn options_schema(&self) -> Value {
-        StaticKind.options_schema()
-    }
-
-    fn check_options(&self, options: &Value, ctx: &mut OptionsContext<'_>) -> CheckedOptions {
-        StaticKind.check_options(options, ctx)
-    }
-
-    fn check_sites(&self, options: &Value, sites: &[Site], ctx: &mut OptionsContext<'_>) {
-        StaticKind.check_sites(options, sites, ctx);
-    }
-}
+enos_provider::provider_kind_from!(StaticProvider, StaticKind);
 
 fn options_of(experiment: &Experiment) -> Result<StaticOptions, ProviderError> {
     options(&experiment.state().scenario.provider.options).map_err(ProviderError::new)
@@ -41,18 +23,7 @@ fn options_of(experiment: &Experiment) -> Result<StaticOptions, ProviderError> {
 /// The directory of the experiment's SSH control sockets: short (socket paths are), private,
 /// and the same for every command on the experiment.
 pub fn control_dir(experiment_dir: &Path) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    experiment_dir.hash(&mut hasher);
-    let id = format!("s{:08x}", hasher.finish() as u32);
-    let base = if rustix::process::geteuid().is_root() {
-        PathBuf::from("/run/enos")
-    } else if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {
-        PathBuf::from(runtime).join("enos")
-    } else {
-        PathBuf::from(format!("/tmp/enos-{}", rustix::process::geteuid().as_raw()))
-    };
-    base.join(id)
+    enos_provider::control_dir_in(&enos_provider::runtime_dir(), 's', experiment_dir)
 }
 
 /// The key of the user running enos that hosts without `identity` are reached with: the

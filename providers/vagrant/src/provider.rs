@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use enos_core::{Experiment, Host, HostKeySource, Reporter, SiteNetwork, SshAccess, Testbed};
 use enos_provider::{PlannedAction, Provider, ProviderError, ProvisionPlan, keys};
-use enos_scenario::{CheckedOptions, OptionsContext, ProviderKind, Scenario, Site};
+use enos_scenario::{ProviderKind, Scenario};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -47,22 +47,11 @@ impl VagrantProvider {
     /// The directory of the SSH control sockets of the experiment in `experiment_dir`: short
     /// (socket paths are), private, and the same for every command on the experiment.
     pub fn control_dir(&self, experiment_dir: &Path) -> PathBuf {
-        use sha2::Digest as _;
-        use std::os::unix::ffi::OsStrExt as _;
-        // A digest that stays the same from one build of enos to the next.
-        let digest = sha2::Sha256::digest(experiment_dir.as_os_str().as_bytes());
-        let id: String = std::iter::once("v".to_owned())
-            .chain(digest.iter().take(4).map(|b| format!("{b:02x}")))
-            .collect();
         let base = match &self.config.runtime_dir {
             Some(dir) => dir.clone(),
-            None if rustix::process::geteuid().is_root() => PathBuf::from("/run/enos"),
-            None => match std::env::var_os("XDG_RUNTIME_DIR") {
-                Some(runtime) => PathBuf::from(runtime).join("enos"),
-                None => PathBuf::from(format!("/tmp/enos-{}", rustix::process::geteuid().as_raw())),
-            },
+            None => enos_provider::runtime_dir(),
         };
-        base.join(id)
+        enos_provider::control_dir_in(&base, 'v', experiment_dir)
     }
 
     /// Checks that Vagrant can drive `backend` here: for libvirt, that `vagrant plugin list`
@@ -345,23 +334,7 @@ fn count(n: usize, thing: &str) -> String {
     format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }
 
-impl ProviderKind for VagrantProvider {
-    fn name(&self) -> &'static str {
-        VagrantKind.name()
-    }
-
-    fn options_schema(&self) -> Value {
-        VagrantKind.options_schema()
-    }
-
-    fn check_options(&self, options: &Value, ctx: &mut OptionsContext<'_>) -> CheckedOptions {
-        VagrantKind.check_options(options, ctx)
-    }
-
-    fn check_sites(&self, options: &Value, sites: &[Site], ctx: &mut OptionsContext<'_>) {
-        VagrantKind.check_sites(options, sites, ctx);
-    }
-}
+enos_provider::provider_kind_from!(VagrantProvider, VagrantKind);
 
 #[async_trait::async_trait]
 impl Provider for VagrantProvider {
