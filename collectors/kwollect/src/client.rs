@@ -1,14 +1,12 @@
 //! The HTTP client: chunked queries, retries, and error mapping.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use enos_http::{Backoff, BadCertificates, error_chain, excerpt};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Url;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
 use crate::KwollectError;
 use crate::credentials::Credentials;
@@ -207,8 +205,11 @@ impl Client {
         if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
             return Err(setup(format!("base_url {base_url} is not an http(s) URL")));
         }
+        // The extra CA file is written for this client: a certificate it cannot use is an error.
+        let tls = enos_http::tls_config(config.extra_ca_file.as_deref(), BadCertificates::Refuse)
+            .map_err(|error| setup(error.describe("extra_ca_file")))?;
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config(config.extra_ca_file.as_deref())?)
+            .use_preconfigured_tls(tls)
             .timeout(config.timeout)
             .user_agent(concat!("enos-kwollect/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -345,7 +346,12 @@ impl Client {
     /// One request, retried on server and transport failures.
     async fn fetch(&self, url: &Url) -> Result<Vec<Point>, KwollectError> {
         let shown = without_userinfo(url);
-        let mut delay = self.config.backoff;
+        let mut delays = Backoff::new(
+            self.config.max_attempts,
+            self.config.backoff,
+            2,
+            MAX_BACKOFF,
+        );
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -355,16 +361,15 @@ impl Client {
                 Err(AttemptFailure::Fatal(error)) => return Err(error),
                 Err(AttemptFailure::Transient(failure)) => failure,
             };
-            if attempts >= self.config.max_attempts {
+            let Some(delay) = delays.next() else {
                 return Err(KwollectError::Unavailable {
                     url: shown,
                     attempts,
                     last_failure: failure,
                 });
-            }
+            };
             tracing::warn!(url = %shown, attempt = attempts, %failure, "Kwollect request failed; retrying in {delay:?}");
             tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2).min(MAX_BACKOFF);
         }
     }
 
@@ -394,12 +399,12 @@ impl Client {
             })),
             429 | 500..=599 => Err(AttemptFailure::Transient(format!(
                 "HTTP {status}: {}",
-                excerpt(&body)
+                excerpt(&body, BODY_EXCERPT_CHARS)
             ))),
             _ => Err(AttemptFailure::Fatal(KwollectError::Rejected {
                 url: shown.to_string(),
                 status: status.as_u16(),
-                body: excerpt(&body),
+                body: excerpt(&body, BODY_EXCERPT_CHARS),
             })),
         }
     }
@@ -413,40 +418,10 @@ fn decode(url: &str, body: &[u8]) -> Result<Vec<Point>, KwollectError> {
             reason: format!(
                 "{error} (expected [{{\"timestamp\", \"device_id\", \"metric_id\", \"value\", \"labels\"}}, …]); \
                  the body starts with: {}",
-                excerpt(body)
+                excerpt(body, BODY_EXCERPT_CHARS)
             ),
         }),
     }
-}
-
-/// The TLS setup: ring, TLS 1.2 and 1.3, webpki roots plus `extra_ca_file`.
-fn tls_config(extra_ca_file: Option<&Path>) -> Result<rustls::ClientConfig, KwollectError> {
-    let setup = |reason: String| KwollectError::Setup { reason };
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = extra_ca_file {
-        let unreadable =
-            |error: &dyn fmt::Display| setup(format!("extra_ca_file {}: {error}", path.display()));
-        let mut added = 0;
-        for certificate in
-            CertificateDer::pem_file_iter(path).map_err(|error| unreadable(&error))?
-        {
-            let certificate = certificate.map_err(|error| unreadable(&error))?;
-            roots.add(certificate).map_err(|error| unreadable(&error))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(unreadable(&"no PEM certificate in it"));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| setup(format!("TLS setup: {error}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tls)
 }
 
 fn floor_second(time: Timestamp) -> i64 {
@@ -466,34 +441,6 @@ fn without_userinfo(url: &Url) -> String {
     shown.to_string()
 }
 
-/// The first characters of a body, as text, on one line.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() {
-        return "(empty body)".to_string();
-    }
-    match text.char_indices().nth(BODY_EXCERPT_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
-}
-
-/// An error and its sources, on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,16 +456,6 @@ mod tests {
         let before_epoch: Timestamp = "1969-12-31T23:59:59.5Z".parse().expect("valid");
         assert_eq!(floor_second(before_epoch), -1);
         assert_eq!(ceil_second(before_epoch), 0);
-    }
-
-    #[test]
-    fn excerpts_are_short_single_lines() {
-        assert_eq!(excerpt(b"  too\nmany   points "), "too many points");
-        assert_eq!(excerpt(b""), "(empty body)");
-        let long = "é".repeat(400);
-        let cut = excerpt(long.as_bytes());
-        assert_eq!(cut.chars().count(), BODY_EXCERPT_CHARS + 1);
-        assert!(cut.ends_with('…'));
     }
 
     #[test]

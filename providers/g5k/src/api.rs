@@ -3,15 +3,12 @@
 //! the provider reads.
 
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
+use enos_http::{Backoff, BadCertificates, EMPTY_BODY, error_chain, excerpt};
 use enos_kwollect::CredentialsOrigin;
 use indexmap::IndexMap;
 use reqwest::{Method, Url};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -207,12 +204,17 @@ impl Api {
         if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
             return Err(ApiError::Setup(format!("{base} is not an http(s) URL")));
         }
+        // The CA file may be a system bundle, with certificates webpki refuses: those are skipped.
+        let tls = enos_http::tls_config(settings.extra_ca_file.as_deref(), BadCertificates::Skip)
+            .map_err(|e| ApiError::Setup(e.describe("the CA file")))?;
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config(settings.extra_ca_file.as_deref())?)
+            .use_preconfigured_tls(tls)
             .timeout(settings.timeout)
             .user_agent(concat!("enos-provider-g5k/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ApiError::Setup(format!("cannot build the HTTP client: {}", chain(&e))))?;
+            .map_err(|e| {
+                ApiError::Setup(format!("cannot build the HTTP client: {}", error_chain(&e)))
+            })?;
         Ok(Api {
             http,
             base,
@@ -300,9 +302,10 @@ impl Api {
         }
     }
 
-    /// How many attempts a request gets, and the wait after the first failure.
-    pub(crate) fn retry_policy(&self) -> (u32, Duration) {
-        (self.attempts, self.backoff)
+    /// The waits between the attempts of a request: one fewer than its attempts, the first
+    /// [`ApiSettings::backoff`], doubled after each (up to a minute).
+    pub(crate) fn backoff(&self) -> Backoff {
+        Backoff::new(self.attempts, self.backoff, 2, MAX_RETRY_BACKOFF)
     }
 
     /// One request, retried on server and transport failures.
@@ -312,7 +315,7 @@ impl Api {
         url: &Url,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, ApiError> {
-        let mut delay = self.backoff;
+        let mut delays = self.backoff();
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -321,17 +324,16 @@ impl Api {
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Transient(failure)) => failure,
             };
-            if attempts >= self.attempts {
+            let Some(delay) = delays.next() else {
                 return Err(ApiError::Unavailable {
                     method,
                     url: url.to_string(),
                     attempts,
                     last_failure: failure,
                 });
-            }
+            };
             tracing::warn!(%method, %url, attempt = attempts, %failure, "Grid'5000 API request failed; retrying in {delay:?}");
             tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2).min(MAX_RETRY_BACKOFF);
         }
     }
 
@@ -352,7 +354,7 @@ impl Api {
         if let Some(credentials) = &self.credentials {
             request = request.basic_auth(credentials.username(), Some(credentials.password()));
         }
-        let transport = |e: reqwest::Error| Failure::Transient(chain(&e.without_url()));
+        let transport = |e: reqwest::Error| Failure::Transient(error_chain(&e.without_url()));
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let answer = response.bytes().await.map_err(transport)?;
@@ -383,7 +385,10 @@ fn decode<T: DeserializeOwned>(method: Method, url: &Url, body: &[u8]) -> Result
     serde_json::from_slice(body).map_err(|e| ApiError::Decode {
         method,
         url: url.to_string(),
-        reason: format!("{e}; the body starts with: {}", excerpt(body)),
+        reason: format!(
+            "{e}; the body starts with: {}",
+            excerpt(body, BODY_EXCERPT_CHARS)
+        ),
     })
 }
 
@@ -392,67 +397,17 @@ fn message_of(body: &[u8]) -> String {
     if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
         for key in ["message", "error", "title"] {
             if let Some(Value::String(text)) = map.get(key) {
-                return excerpt(text.as_bytes());
+                return excerpt(text.as_bytes(), BODY_EXCERPT_CHARS);
             }
         }
     }
-    excerpt(body)
+    excerpt(body, BODY_EXCERPT_CHARS)
 }
 
 /// The message of a refusal, unless the body is empty or a web page.
 fn short_message(body: &[u8]) -> Option<String> {
     let text = message_of(body);
-    (text != "(empty body)" && !text.starts_with('<')).then_some(text)
-}
-
-/// The first characters of a body, as text, on one line.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() {
-        return "(empty body)".to_owned();
-    }
-    match text.char_indices().nth(BODY_EXCERPT_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
-}
-
-/// An error and its sources, on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// The TLS setup: ring, TLS 1.2 and 1.3, the webpki roots plus the certificates of
-/// `extra_ca_file` (those that parse: a system bundle holds some that webpki refuses).
-fn tls_config(extra_ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ApiError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = extra_ca_file {
-        let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .map_err(|e| ApiError::Setup(format!("the CA file {}: {e}", path.display())))?
-            .filter_map(Result::ok)
-            .collect();
-        roots.add_parsable_certificates(certificates);
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ApiError::Setup(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tls)
+    (text != EMPTY_BODY && !text.starts_with('<')).then_some(text)
 }
 
 /// A collection: `{"total", "offset", "items": [...], "links": [...]}`.

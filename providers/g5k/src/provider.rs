@@ -496,7 +496,7 @@ impl Deploying<'_> {
     async fn submit(&self, job: &SiteJob, name: &str) -> Result<Job, ProviderError> {
         let path = format!("/sites/{}/jobs", job.site);
         let body = job_body(job, self.options, name);
-        let (attempts, mut delay) = self.session.api.retry_policy();
+        let mut delays = self.session.api.backoff();
         let mut tries = 0;
         loop {
             tries += 1;
@@ -504,16 +504,15 @@ impl Deploying<'_> {
                 Ok(created) => return Ok(created),
                 Err(failure) => failure,
             };
-            if tries >= attempts {
+            let Some(delay) = delays.next() else {
                 return Err(self
                     .session
                     .api
                     .unavailable(Method::POST, &path, tries, failure)
                     .into());
-            }
+            };
             tracing::warn!(site = %job.site, attempt = tries, %failure, "submitting the OAR job failed; retrying in {delay:?}");
             tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2).min(Duration::from_secs(60));
             let found: Collection<Job> = self
                 .session
                 .api

@@ -8,13 +8,10 @@
 //! request only.
 
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
+use enos_http::{Backoff, BadCertificates, error_chain, excerpt, status_text};
 use reqwest::{Method, StatusCode};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use serde_json::{Value, json};
 
 use crate::credentials::{Credentials, Domain, Method as AuthMethod, Named, Secret};
@@ -157,15 +154,20 @@ struct Answer {
 impl Cloud {
     /// A client for `credentials`; nothing is asked of the cloud yet.
     pub fn new(credentials: Credentials, settings: Settings) -> Result<Self, ApiError> {
+        // The cloud's CA bundle is the user's: a certificate it cannot use is an error.
+        let tls = enos_http::tls_config(credentials.ca_file.as_deref(), BadCertificates::Refuse)
+            .map_err(|e| ApiError::new(e.describe("the CA bundle")))?;
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config(credentials.ca_file.as_deref())?)
+            .use_preconfigured_tls(tls)
             .timeout(settings.request_timeout)
             .user_agent(concat!(
                 "enos-provider-openstack/",
                 env!("CARGO_PKG_VERSION")
             ))
             .build()
-            .map_err(|e| ApiError::new(format!("cannot build the HTTP client: {}", chain(&e))))?;
+            .map_err(|e| {
+                ApiError::new(format!("cannot build the HTTP client: {}", error_chain(&e)))
+            })?;
         Ok(Self {
             http,
             credentials,
@@ -213,6 +215,7 @@ impl Cloud {
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let mut renewed = false;
+        let mut delays = self.delays();
         let mut attempt: u32 = 1;
         loop {
             self.authenticate().await?;
@@ -266,24 +269,27 @@ impl Cloud {
                     }
                 }
             };
-            if attempt >= self.settings.max_attempts {
+            let Some(delay) = delays.next() else {
                 return Err(ApiError::new(format!(
                     "{shown}: {retry} (after {attempt} attempt{})",
                     if attempt == 1 { "" } else { "s" }
                 )));
-            }
+            };
             tracing::debug!(request = %shown, attempt, error = %retry, "openstack: retrying");
-            tokio::time::sleep(self.backoff(attempt)).await;
+            tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-        self.settings
-            .backoff
-            .saturating_mul(factor)
-            .min(MAX_BACKOFF)
+    /// The waits between the attempts of a request: [`Settings::backoff`], doubled after each,
+    /// every one at most [`MAX_BACKOFF`].
+    fn delays(&self) -> Backoff {
+        Backoff::new(
+            self.settings.max_attempts,
+            self.settings.backoff.min(MAX_BACKOFF),
+            2,
+            MAX_BACKOFF,
+        )
     }
 
     /// One request; a transport failure is its text.
@@ -308,14 +314,18 @@ impl Cloud {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| chain(&e))?;
+        let response = request.send().await.map_err(|e| error_chain(&e))?;
         let status = response.status();
         let token = response
             .headers()
             .get("X-Subject-Token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response.bytes().await.map_err(|e| chain(&e))?.to_vec();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| error_chain(&e))?
+            .to_vec();
         Ok(Answer {
             status,
             token,
@@ -328,6 +338,7 @@ impl Cloud {
         let url = tokens_url(&self.credentials.auth_url)?;
         let shown = format!("POST {url}");
         let body = auth_body(&self.credentials);
+        let mut delays = self.delays();
         let mut attempt: u32 = 1;
         loop {
             let retry = match self.send(Method::POST, &url, None, &[], Some(&body)).await {
@@ -384,13 +395,13 @@ impl Cloud {
                     }
                 }
             };
-            if attempt >= self.settings.max_attempts {
+            let Some(delay) = delays.next() else {
                 return Err(ApiError::new(format!(
                     "cannot authenticate with Keystone: {shown}: {retry} (after {attempt} attempt{})",
                     if attempt == 1 { "" } else { "s" }
                 )));
-            }
-            tokio::time::sleep(self.backoff(attempt)).await;
+            };
+            tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
@@ -516,7 +527,7 @@ fn parse_body(body: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(body).map_err(|e| {
         format!(
             "the answer is not JSON ({e}); it starts with: {}",
-            excerpt(body)
+            excerpt(body, BODY_EXCERPT_CHARS)
         )
     })
 }
@@ -524,11 +535,10 @@ fn parse_body(body: &[u8]) -> Result<Value, String> {
 /// What an error body says: the `message` of OpenStack's error shapes, else an excerpt.
 pub(crate) fn api_message(body: &[u8]) -> String {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        let text = excerpt(body);
-        return if text.is_empty() {
+        return if String::from_utf8_lossy(body).trim().is_empty() {
             "(no message)".to_owned()
         } else {
-            text
+            excerpt(body, BODY_EXCERPT_CHARS)
         };
     };
     let text = |v: &Value| v.as_str().map(str::to_owned);
@@ -550,68 +560,7 @@ pub(crate) fn api_message(body: &[u8]) -> String {
             return m;
         }
     }
-    excerpt(body)
-}
-
-/// The start of `body` on one line.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out: String = line.chars().take(BODY_EXCERPT_CHARS).collect();
-    if line.chars().count() > BODY_EXCERPT_CHARS {
-        out.push('…');
-    }
-    out
-}
-
-fn status_text(status: StatusCode) -> String {
-    match status.canonical_reason() {
-        Some(reason) => format!("{} {reason}", status.as_u16()),
-        None => status.as_u16().to_string(),
-    }
-}
-
-/// An error with its causes.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// The TLS setup: ring, TLS 1.2 and 1.3, webpki roots plus the cloud's CA bundle.
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ApiError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let unreadable =
-            |e: &dyn fmt::Display| ApiError::new(format!("the CA bundle {}: {e}", path.display()));
-        let mut added = 0;
-        for certificate in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
-            roots
-                .add(certificate.map_err(|e| unreadable(&e))?)
-                .map_err(|e| unreadable(&e))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(unreadable(&"no PEM certificate in it"));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ApiError::new(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tls)
+    excerpt(body, BODY_EXCERPT_CHARS)
 }
 
 #[cfg(test)]
