@@ -38,6 +38,39 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../nginx/stack.yaml"),
     ),
     (
+        "stacks/nova/glance-api.conf.j2",
+        include_str!("../nova/glance-api.conf.j2"),
+    ),
+    (
+        "stacks/nova/ml2_conf.ini.j2",
+        include_str!("../nova/ml2_conf.ini.j2"),
+    ),
+    (
+        "stacks/nova/neutron.conf.j2",
+        include_str!("../nova/neutron.conf.j2"),
+    ),
+    (
+        "stacks/nova/nova-compute.conf.j2",
+        include_str!("../nova/nova-compute.conf.j2"),
+    ),
+    (
+        "stacks/nova/nova.conf.j2",
+        include_str!("../nova/nova.conf.j2"),
+    ),
+    (
+        "stacks/nova/placement.conf.j2",
+        include_str!("../nova/placement.conf.j2"),
+    ),
+    (
+        "stacks/nova/service-users.py.j2",
+        include_str!("../nova/service-users.py.j2"),
+    ),
+    (
+        "stacks/nova/smoke.sh.j2",
+        include_str!("../nova/smoke.sh.j2"),
+    ),
+    ("stacks/nova/stack.yaml", include_str!("../nova/stack.yaml")),
+    (
         "stacks/openstack/globals.yml.j2",
         include_str!("../openstack/globals.yml.j2"),
     ),

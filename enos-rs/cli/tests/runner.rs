@@ -15,6 +15,7 @@ mod egress;
 mod layering;
 mod masters;
 mod metrics;
+mod openstack;
 mod remote;
 mod scale;
 mod stacks;
