@@ -90,7 +90,7 @@ fn an_unknown_provider_is_located_with_the_providers_this_enos_has() {
     assert!(
         text(&out.stderr).starts_with(
             "error: s.yaml:2:12: provider.aws: unknown provider 'aws', expected one of local, \
-             static\n"
+             static, g5k, vagrant, openstack\n"
         ),
         "{}",
         text(&out.stderr)
@@ -213,9 +213,31 @@ fn schema_is_json_with_the_top_level_keys() {
         .iter()
         .filter_map(|choice| choice["const"].as_str())
         .collect();
-    assert_eq!(providers, ["local", "static"]);
-    let fragment = &schema["properties"]["provider"]["oneOf"][3]["properties"]["static"];
-    assert_eq!(fragment["required"], serde_json::json!(["hosts"]));
+    assert_eq!(
+        providers,
+        ["local", "static", "g5k", "vagrant", "openstack"]
+    );
+    let choices = schema["properties"]["provider"]["oneOf"]
+        .as_array()
+        .unwrap();
+    let options = |name: &str| {
+        choices
+            .iter()
+            .find_map(|choice| choice["properties"].get(name))
+            .unwrap_or_else(|| panic!("no options of {name}"))
+            .clone()
+    };
+    assert_eq!(options("static")["required"], serde_json::json!(["hosts"]));
+    assert!(
+        options("g5k")["required"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("sites")),
+        "{}",
+        options("g5k")
+    );
+    assert!(options("openstack")["properties"].get("image").is_some());
+    assert!(options("vagrant")["properties"].get("backend").is_some());
 }
 
 #[test]
