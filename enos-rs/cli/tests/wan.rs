@@ -8,7 +8,7 @@ fn validation(ws: &Workspace) -> Vec<serde_json::Value> {
     let path = ws.env_dir().join("wan/validation.json");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(report["version"], 2);
+    assert_eq!(report["version"], 3);
     assert_eq!(report["sampled"], false);
     report["rows"].as_array().unwrap().clone()
 }
