@@ -22,7 +22,7 @@ impl<'a> Ctx<'a> {
 
     /// An error at `at`, about the key `path`.
     pub(crate) fn error(&self, at: Pos, path: &str, message: impl Into<String>) -> ImportError {
-        ImportError::at(self.file, self.source, at, path, message)
+        crate::report::error_at(self.file, self.source, at, path, message)
     }
 
     /// A warning about the setting at `path`, which starts at `at`.

@@ -448,8 +448,22 @@ impl Diagnostic {
         }
     }
 
+    /// A diagnostic at `line` and `column` (both from 1, the column in characters) of
+    /// `source`, named `file`, about the key at `path`: for other files than scenarios that
+    /// enos reads and reports on the same way (EnOS reservations).
+    pub fn located(
+        file: &str,
+        source: &str,
+        line: usize,
+        column: usize,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(file, source, Position { line, column }, path, message)
+    }
+
     /// A diagnostic about the file as a whole, with no snippet (e.g. it cannot be read).
-    pub(crate) fn whole_file(file: &str, message: impl Into<String>) -> Self {
+    pub fn whole_file(file: &str, message: impl Into<String>) -> Self {
         Self {
             file: file.to_owned(),
             line: 1,
@@ -529,6 +543,8 @@ impl std::fmt::Display for Diagnostic {
         Ok(())
     }
 }
+
+impl std::error::Error for Diagnostic {}
 
 #[cfg(test)]
 mod tests {
