@@ -40,7 +40,7 @@ pub enum Verdict {
 /// The comparison of one point of one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
-    /// The workload.
+    /// The workload, or `workload/operation` ([`crate::workload_label`]).
     pub workload: String,
     /// The point's labels (JSON).
     pub params: String,
@@ -64,7 +64,9 @@ pub struct Comparison {
     pub verdict: Verdict,
 }
 
-/// One run's latencies and errors per (workload, point params), warm-up left out.
+/// One run's latencies and errors per (workload, point params), warm-up left out; a workload
+/// that does several things (Rally's scenarios) counts once per operation, as
+/// `workload/operation` ([`crate::workload_label`]).
 #[derive(Debug, Clone, Default)]
 pub struct RunSamples {
     /// `(workload, params)` → (latencies in ms, errors, count).
@@ -83,13 +85,22 @@ pub fn read_run(dir: &Path) -> Result<RunSamples, AnalysisError> {
     let df = ParquetReader::new(opened).finish()?;
     let df = df.lazy().filter(col("warmup").not()).collect()?;
     let workloads = df.column("workload")?.str()?.clone();
+    // Tables before version 3 have no operation: their requests are the workload's.
+    let operations = match df.column("operation") {
+        Ok(column) => Some(column.str()?.clone()),
+        Err(_) => None,
+    };
     let params = df.column("params")?.str()?.clone();
     let latency = df.column("latency_ms")?.f64()?.clone();
     let ok = df.column("ok")?.bool()?.clone();
     let mut run = RunSamples::default();
     for i in 0..df.height() {
+        let operation = operations
+            .as_ref()
+            .and_then(|o| o.get(i))
+            .unwrap_or_default();
         let key = (
-            workloads.get(i).unwrap_or_default().to_owned(),
+            crate::workload_label(workloads.get(i).unwrap_or_default(), operation),
             params.get(i).unwrap_or_default().to_owned(),
         );
         let entry = run.points.entry(key).or_default();

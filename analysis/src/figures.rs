@@ -252,7 +252,12 @@ fn pair_label(site: &str, destination: &str) -> String {
 }
 
 fn latency_cdfs(requests: &DataFrame, figures: &mut Figures) -> Result<(), AnalysisError> {
-    let keys = [col("workload"), col("site"), col("destination_site")];
+    let keys = [
+        col("workload"),
+        col("operation"),
+        col("site"),
+        col("destination_site"),
+    ];
     let df = requests
         .clone()
         .lazy()
@@ -263,8 +268,9 @@ fn latency_cdfs(requests: &DataFrame, figures: &mut Figures) -> Result<(), Analy
             .alias("latencies")])
         .sort_by_exprs(keys, SortMultipleOptions::default())
         .collect()?;
-    let (workloads, sites, destinations) = (
+    let (workloads, operations, sites, destinations) = (
         text_column(&df, "workload")?,
+        text_column(&df, "operation")?,
         text_column(&df, "site")?,
         text_column(&df, "destination_site")?,
     );
@@ -289,7 +295,14 @@ fn latency_cdfs(requests: &DataFrame, figures: &mut Figures) -> Result<(), Analy
             .entry(workloads[i].clone())
             .or_default()
             .push(Line {
-                label: pair_label(&sites[i], &destinations[i]),
+                // A workload doing several things (Rally's scenarios) has a line per
+                // operation and pair.
+                label: match operations[i].as_str() {
+                    "" => pair_label(&sites[i], &destinations[i]),
+                    operation => {
+                        format!("{operation}: {}", pair_label(&sites[i], &destinations[i]))
+                    }
+                },
                 segments: vec![points],
                 weight: n as f64,
             });
@@ -343,13 +356,13 @@ struct RttMarks {
 }
 
 fn latency_against_rtt(pairs: &[PairSummary], figures: &mut Figures) -> Result<(), AnalysisError> {
-    let mut by_workload: BTreeMap<&str, RttMarks> = BTreeMap::new();
+    let mut by_workload: BTreeMap<String, RttMarks> = BTreeMap::new();
     for p in pairs {
         let Some(rtt) = p.measured_rtt_ms.filter(|v| v.is_finite()) else {
             continue;
         };
         let s = &p.summary;
-        let entry = by_workload.entry(s.workload.as_str()).or_default();
+        let entry = by_workload.entry(s.label()).or_default();
         if let Some(p50) = s.p50_ms.filter(|v| v.is_finite()) {
             let label = pair_label(&s.site, &s.destination_site);
             entry.p50.push((rtt, p50, label));

@@ -36,6 +36,9 @@ pub(crate) struct RequestRow {
     pub point: u32,
     pub repeat: u32,
     pub params: Arc<str>,
+    /// What the request did, where its workload does several things: a Rally iteration's
+    /// scenario; empty otherwise.
+    pub operation: Arc<str>,
     pub host: Arc<str>,
     pub site: Arc<str>,
     pub destination: Arc<str>,
@@ -195,6 +198,8 @@ struct BenchRecord<'a> {
     rally: Option<Cow<'a, str>>,
     #[serde(borrow)]
     url: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    scenario: Option<Cow<'a, str>>,
     target: Option<Value>,
     #[serde(borrow)]
     error: Option<Cow<'a, str>>,
@@ -479,6 +484,7 @@ impl WorkloadReader<'_> {
                 // A Rally target is a site.
                 let target = interner.get(&r.target.as_ref().map(text).unwrap_or_default());
                 RequestRow {
+                    operation: interner.get(r.scenario.as_deref().unwrap_or_default()),
                     destination: target.clone(),
                     destination_site: target,
                     intended_ns: at,

@@ -56,7 +56,19 @@ pub use tables::{EnergyRow, PairSummary, PointSummary};
 
 /// The version of the tables' schemas (docs/data.md). 2: `pairs` gained `asked_rtt_ms`,
 /// `measured_rtt_ms` and `p50_minus_rtt_ms`; `energy_sites` and `energy_per_request` are new.
-pub const TABLES_VERSION: u32 = 2;
+/// 3: `requests` gained `operation` (a Rally iteration's scenario), and `summary` and `pairs`
+/// are per operation too, with `mean_ms`.
+pub const TABLES_VERSION: u32 = 3;
+
+/// How a workload's statistics are named: the workload, or `workload/operation` where it does
+/// several things (Rally's scenarios, one task each).
+pub fn workload_label(workload: &str, operation: &str) -> String {
+    if operation.is_empty() {
+        workload.to_owned()
+    } else {
+        format!("{workload}/{operation}")
+    }
+}
 pub use enos_core::layout::ANALYSIS_DIR;
 
 /// Why an analysis failed.

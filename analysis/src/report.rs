@@ -280,6 +280,7 @@ fn statistics(out: &mut String, r: &Report<'_>) {
             &[
                 "run",
                 "workload",
+                "operation",
                 "kind",
                 "point",
                 "params",
@@ -287,6 +288,7 @@ fn statistics(out: &mut String, r: &Report<'_>) {
                 "errors",
                 "error rate",
                 "per s",
+                "mean ms",
                 "p50 ms",
                 "p90 ms",
                 "p99 ms",
@@ -297,6 +299,7 @@ fn statistics(out: &mut String, r: &Report<'_>) {
                 vec![
                     cell(&s.run),
                     cell(&s.workload),
+                    cell(&s.operation),
                     cell(&s.kind),
                     whole(u64::from(s.point)),
                     cell(&s.params),
@@ -304,6 +307,7 @@ fn statistics(out: &mut String, r: &Report<'_>) {
                     whole(s.errors),
                     number(Some(s.error_rate), 4),
                     number(s.throughput_per_s, 1),
+                    number(s.mean_ms, 2),
                     number(s.p50_ms, 2),
                     number(s.p90_ms, 2),
                     number(s.p99_ms, 2),
@@ -338,7 +342,7 @@ fn statistics(out: &mut String, r: &Report<'_>) {
                 let s = &p.summary;
                 vec![
                     cell(&s.run),
-                    cell(&s.workload),
+                    cell(&s.label()),
                     whole(u64::from(s.point)),
                     cell(&s.params),
                     cell(&s.site),

@@ -16,7 +16,7 @@ pub struct SweepRow {
     pub sweep_point: u32,
     /// The swept keys and their values at that point.
     pub params: Vec<(String, String)>,
-    /// The workload.
+    /// The workload, or `workload/operation` ([`crate::workload_label`]).
     pub workload: String,
     /// The workload's own point (its parameter matrix).
     pub point: u32,
@@ -75,6 +75,11 @@ pub fn side_by_side(points: &[SweepInput], out: &Path) -> Result<Vec<SweepRow>, 
 fn rows(table: &DataFrame, points: &[SweepInput]) -> Result<Vec<SweepRow>, AnalysisError> {
     let sweep_point = table.column("sweep_point")?.u32()?;
     let workload = table.column("workload")?.str()?;
+    // Tables before version 3 have no operation.
+    let operation = match table.column("operation") {
+        Ok(column) => Some(column.str()?),
+        Err(_) => None,
+    };
     let point = table.column("point")?.u32()?;
     let count = table.column("count")?.u64()?;
     let error_rate = table.column("error_rate")?.f64()?;
@@ -92,7 +97,13 @@ fn rows(table: &DataFrame, points: &[SweepInput]) -> Result<Vec<SweepRow>, Analy
         out.push(SweepRow {
             sweep_point: number,
             params,
-            workload: workload.get(i).unwrap_or_default().to_owned(),
+            workload: crate::workload_label(
+                workload.get(i).unwrap_or_default(),
+                operation
+                    .as_ref()
+                    .and_then(|o| o.get(i))
+                    .unwrap_or_default(),
+            ),
             point: point.get(i).unwrap_or_default(),
             count: count.get(i).unwrap_or_default(),
             error_rate: error_rate.get(i).unwrap_or_default(),

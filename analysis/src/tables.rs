@@ -24,6 +24,10 @@ pub struct PointSummary {
     pub point: u32,
     /// The point's labels (JSON).
     pub params: String,
+    /// What the requests did, where the workload does several things (a Rally scenario);
+    /// empty otherwise.
+    #[serde(default)]
+    pub operation: String,
     /// The source site (per site pair; empty per point).
     pub site: String,
     /// The destination site (per site pair; empty per point, or when unknown).
@@ -36,6 +40,9 @@ pub struct PointSummary {
     pub error_rate: f64,
     /// `count` over the span of their start times, per second; none without start times.
     pub throughput_per_s: Option<f64>,
+    /// Mean latency in ms, over those with a latency.
+    #[serde(default)]
+    pub mean_ms: Option<f64>,
     /// Latency percentiles and maximum, in ms, over those with a latency.
     pub p50_ms: Option<f64>,
     /// 90th percentile.
@@ -46,6 +53,13 @@ pub struct PointSummary {
     pub p99_9_ms: Option<f64>,
     /// Maximum.
     pub max_ms: Option<f64>,
+}
+
+impl PointSummary {
+    /// The workload, or `workload/operation` ([`crate::workload_label`]).
+    pub fn label(&self) -> String {
+        crate::workload_label(&self.workload, &self.operation)
+    }
 }
 
 /// The statistics of one site pair of one point, beside the round-trip time the WAN was asked
@@ -168,6 +182,7 @@ pub(crate) fn requests_frame(inputs: &Inputs) -> Result<DataFrame, AnalysisError
             r.iter().map(|x| x.repeat).collect::<Vec<u32>>(),
         ),
         strings("params", r.iter().map(|x| &*x.params)),
+        strings("operation", r.iter().map(|x| &*x.operation)),
         strings("host", r.iter().map(|x| &*x.host)),
         strings("site", r.iter().map(|x| &*x.site)),
         strings("destination", r.iter().map(|x| &*x.destination)),
@@ -326,6 +341,7 @@ pub(crate) fn summarize(
         col("kind"),
         col("point"),
         col("params"),
+        col("operation"),
     ];
     if by_pair {
         keys.extend([col("site"), col("destination_site")]);
@@ -340,6 +356,7 @@ pub(crate) fn summarize(
             col("ok").not().cast(DataType::UInt64).sum().alias("errors"),
             col("start").cast(DataType::Int64).min().alias("first_ns"),
             col("start").cast(DataType::Int64).max().alias("last_ns"),
+            col("latency_ms").mean().alias("mean_ms"),
             quantile(0.5, "p50_ms"),
             quantile(0.9, "p90_ms"),
             quantile(0.99, "p99_ms"),
@@ -350,11 +367,12 @@ pub(crate) fn summarize(
     let text = |name: &str| text_column(&df, name);
     let float = |name: &str| float_column(&df, name);
     let whole = |name: &str| int_column(&df, name);
-    let (runs, workloads, kinds, params) = (
+    let (runs, workloads, kinds, params, operations) = (
         text("run")?,
         text("workload")?,
         text("kind")?,
         text("params")?,
+        text("operation")?,
     );
     let (sites, destinations) = if by_pair {
         (text("site")?, text("destination_site")?)
@@ -368,6 +386,7 @@ pub(crate) fn summarize(
     let counts = whole("count")?;
     let errors = whole("errors")?;
     let (first, last) = (whole("first_ns")?, whole("last_ns")?);
+    let mean = float("mean_ms")?;
     let (p50, p90, p99, p999, max) = (
         float("p50_ms")?,
         float("p90_ms")?,
@@ -389,6 +408,7 @@ pub(crate) fn summarize(
                 kind: kinds[i].clone(),
                 point: points[i].unwrap_or(0).max(0) as u32,
                 params: params[i].clone(),
+                operation: operations[i].clone(),
                 site: sites[i].clone(),
                 destination_site: destinations[i].clone(),
                 count,
@@ -399,6 +419,7 @@ pub(crate) fn summarize(
                     errors as f64 / count as f64
                 },
                 throughput_per_s: span_s.map(|s| count as f64 / s),
+                mean_ms: mean[i],
                 p50_ms: p50[i],
                 p90_ms: p90[i],
                 p99_ms: p99[i],
@@ -407,15 +428,17 @@ pub(crate) fn summarize(
             }
         })
         .collect();
-    rows.sort_by(|a, b| {
-        (&a.run, &a.workload, a.point, &a.site, &a.destination_site).cmp(&(
-            &b.run,
-            &b.workload,
-            b.point,
-            &b.site,
-            &b.destination_site,
-        ))
-    });
+    fn key(s: &PointSummary) -> (&str, &str, u32, &str, &str, &str) {
+        (
+            &s.run,
+            &s.workload,
+            s.point,
+            &s.operation,
+            &s.site,
+            &s.destination_site,
+        )
+    }
+    rows.sort_by(|a, b| key(a).cmp(&key(b)));
     Ok(rows)
 }
 
@@ -447,6 +470,7 @@ fn summary_columns(rows: &[PointSummary]) -> Vec<Column> {
             rows.iter().map(|x| x.point).collect::<Vec<u32>>(),
         ),
         strings("params", rows.iter().map(|x| x.params.as_str())),
+        strings("operation", rows.iter().map(|x| x.operation.as_str())),
         strings("site", rows.iter().map(|x| x.site.as_str())),
         strings(
             "destination_site",
@@ -465,6 +489,7 @@ fn summary_columns(rows: &[PointSummary]) -> Vec<Column> {
             rows.iter().map(|x| x.error_rate).collect::<Vec<f64>>(),
         ),
         Column::new("throughput_per_s".into(), opt(|x| x.throughput_per_s)),
+        Column::new("mean_ms".into(), opt(|x| x.mean_ms)),
         Column::new("p50_ms".into(), opt(|x| x.p50_ms)),
         Column::new("p90_ms".into(), opt(|x| x.p90_ms)),
         Column::new("p99_ms".into(), opt(|x| x.p99_ms)),

@@ -292,8 +292,9 @@ fn an_experiment_becomes_tidy_tables_and_exact_statistics() {
     assert_eq!(wan.height(), 3);
     let summary_csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert!(
-        summary_csv
-            .starts_with("run,workload,kind,point,params,site,destination_site,count,errors"),
+        summary_csv.starts_with(
+            "run,workload,kind,point,params,operation,site,destination_site,count,errors"
+        ),
         "{summary_csv}"
     );
     // Per site pair: the URL's address and the probe's target name their sites.
@@ -319,7 +320,7 @@ fn an_experiment_becomes_tidy_tables_and_exact_statistics() {
     );
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
-    assert_eq!(record["v"], 2);
+    assert_eq!(record["v"], 3);
     assert_eq!(record["report"], "analysis/report.html");
 
     // And by pyarrow (from PyPI), as other tools will read them.
@@ -1053,4 +1054,158 @@ fn many_hosts_are_drawn_per_site_and_only_the_heaviest_lines() {
         report.contains("Only the 10 sites of 12 with the most data are drawn."),
         "{report}"
     );
+}
+
+/// A Rally workload whose task runs two scenarios at two points (the OpenStack-WAN
+/// experiment's shape): Boot & Delete slows down at the second point, Keystone's control does
+/// not; `scale` multiplies Boot & Delete's durations.
+fn rally_experiment(dir: &Path, scale: f64) {
+    write(
+        &dir.join("state.json"),
+        &json!({"name": "openstack-wan", "testbed": {"hosts": [
+            {"name": "control-client-1", "site": "control", "role": "client", "address": "10.0.1.2"},
+        ]}})
+        .to_string(),
+    );
+    write(&dir.join("scenario.yaml"), "name: openstack-wan\n");
+    let mut records = Vec::new();
+    for point in 0..2u32 {
+        let params = json!({"wan": format!("control<->edge delay={}ms", point * 50)});
+        let mut t = 1_796_119_200.0 + f64::from(point) * 1000.0;
+        for (scenario, base) in [
+            ("NovaServers.boot_and_delete_server", 2.0 * scale),
+            ("KeystoneBasic.authenticate_user_and_validate_token", 0.5),
+        ] {
+            for i in 0..10u32 {
+                // Boot & Delete: 2.0, 2.1, … s, and 8 s more at the second point.
+                let duration = if scenario.starts_with("Nova") {
+                    base + 0.1 * f64::from(i) + 8.0 * f64::from(point)
+                } else {
+                    base + 0.01 * f64::from(i)
+                };
+                let failed = scenario.starts_with("Keystone") && point == 1 && i == 9;
+                records.push(json!({"v": 1, "kind": "rally", "rally": "iteration",
+                    "workload": "nova", "point": point, "repeat": 1, "params": params,
+                    "host": "control-client-1", "target": "control", "task": "t",
+                    "scenario": scenario, "iteration": i, "timestamp": t,
+                    "duration_s": duration, "idle_duration_s": 0.0,
+                    "error": if failed { json!("Timeout: too slow") } else { json!(null) },
+                    "atomic_s": {}}));
+                t += duration;
+            }
+        }
+        records.push(
+            json!({"v": 1, "kind": "rally", "rally": "task", "workload": "nova",
+            "point": point, "repeat": 1, "params": params, "host": "control-client-1",
+            "target": "control", "task": "t", "exit": 0, "iterations": 20,
+            "failed_iterations": 0, "files": []}),
+        );
+    }
+    write(
+        &dir.join(format!("bench/{RUN}/nova.jsonl")),
+        &lines(&records),
+    );
+}
+
+#[test]
+fn a_rally_tasks_scenarios_get_their_own_statistics_and_comparisons() {
+    let dir = tempfile::tempdir().unwrap();
+    rally_experiment(dir.path(), 1.0);
+    let analysis = enos_analysis::analyze(dir.path()).unwrap();
+
+    // Four lines: two scenarios at two points, never one mean of both.
+    let rows: Vec<(u32, &str, u64, u64)> = analysis
+        .summary
+        .iter()
+        .map(|s| (s.point, s.operation.as_str(), s.count, s.errors))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                0,
+                "KeystoneBasic.authenticate_user_and_validate_token",
+                10,
+                0
+            ),
+            (0, "NovaServers.boot_and_delete_server", 10, 0),
+            (
+                1,
+                "KeystoneBasic.authenticate_user_and_validate_token",
+                10,
+                1
+            ),
+            (1, "NovaServers.boot_and_delete_server", 10, 0),
+        ]
+    );
+    let boot = |point: u32| {
+        analysis
+            .summary
+            .iter()
+            .find(|s| s.point == point && s.operation.starts_with("Nova"))
+            .unwrap()
+    };
+    // 2.0 … 2.9 s: a mean of 2.45 s; 8 s more at the second point.
+    assert!(
+        (boot(0).mean_ms.unwrap() - 2450.0).abs() < 1e-6,
+        "{:?}",
+        boot(0)
+    );
+    assert!(
+        (boot(1).mean_ms.unwrap() - 10_450.0).abs() < 1e-6,
+        "{:?}",
+        boot(1)
+    );
+    assert!(
+        (boot(0).p90_ms.unwrap() - 2810.0).abs() < 1e-6,
+        "{:?}",
+        boot(0)
+    );
+    assert_eq!(boot(0).label(), "nova/NovaServers.boot_and_delete_server");
+
+    // The tables carry the operation.
+    let out = dir.path().join("analysis");
+    let requests = read_parquet(&out.join("requests.parquet"));
+    let operations = requests.column("operation").unwrap().str().unwrap().clone();
+    assert_eq!(
+        (0..operations.len())
+            .filter(|&i| operations.get(i) == Some("NovaServers.boot_and_delete_server"))
+            .count(),
+        20
+    );
+    let summary = read_parquet(&out.join("summary.parquet"));
+    assert_eq!(summary.height(), 4);
+    assert!(summary.column("mean_ms").is_ok());
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(record["v"], 3);
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("<th>operation</th>"), "the report's table");
+
+    // Compared with a run whose boots take twice as long: Boot & Delete regressed, Keystone
+    // did not, each compared on its own.
+    let slower = tempfile::tempdir().unwrap();
+    rally_experiment(slower.path(), 2.0);
+    let a = enos_analysis::compare::read_run(dir.path()).unwrap();
+    let b = enos_analysis::compare::read_run(slower.path()).unwrap();
+    let comparisons = enos_analysis::compare::compare(&[a], &[b], 0.05);
+    let verdict = |workload: &str, point: u32| {
+        comparisons
+            .iter()
+            .find(|c| {
+                c.workload == workload && c.params.contains(&format!("delay={}ms", point * 50))
+            })
+            .unwrap_or_else(|| panic!("no {workload} at point {point}: {comparisons:?}"))
+            .verdict
+    };
+    use enos_analysis::compare::Verdict;
+    assert_eq!(
+        verdict("nova/NovaServers.boot_and_delete_server", 0),
+        Verdict::Regression
+    );
+    assert_eq!(
+        verdict("nova/KeystoneBasic.authenticate_user_and_validate_token", 0),
+        Verdict::Noise
+    );
+    assert_eq!(comparisons.len(), 4);
 }

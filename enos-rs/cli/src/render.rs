@@ -544,7 +544,7 @@ pub fn analysis(analysis: &enos_analysis::Analysis) {
         let _ = writeln!(
             out,
             "{:<16} {:>5} {:>8} {:>7} {:>9} {:>9} {:>9} {:>9}  {}",
-            s.workload,
+            s.label(),
             s.point,
             s.count,
             s.errors,
