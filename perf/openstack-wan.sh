@@ -38,7 +38,7 @@ rm -rf "$results"
 mkdir -p "$outdir"
 sampler=''
 cleanup() {
-    [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
+    if [ -n "$sampler" ]; then kill "$sampler" 2>/dev/null || true; fi
     "$enos" -q destroy --results "$results" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
