@@ -195,7 +195,8 @@ def main():
             kind, who, nbytes, statements = row.split()
             if kind == "rabbitmq":
                 what = {"local": "RabbitMQ: the controller's services", "remote": "RabbitMQ: the computes"}[who]
-            elif int(float(nbytes)) == 0:
+            elif int(float(nbytes)) == 0 or who == "root":
+                # `root` is the counters' own queries.
                 continue
             else:
                 what = f"database: user `{who}`"
