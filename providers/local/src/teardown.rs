@@ -144,7 +144,28 @@ pub async fn remove_network(prefix: &str) -> Result<(), ProviderError> {
     if sys::root_link_exists(&link) {
         sys::run("ip", &["link", "del", &link], None).await?;
     }
-    // Hosts first, the fabric last: hosts' links have their other end in the fabric.
+    let mut deleted = sys::ip_batch(None, &deletions(prefix, &namespaces)).await;
+    // `ip netns del` unmounts a namespace's file, then unlinks it; under load the unlink can
+    // meet EBUSY for a moment (the namespace's devices still being torn down by the kernel).
+    // Those still there are deleted again, for up to two seconds, before the error stands.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while let Err(e) = &deleted {
+        let left = our_namespaces(prefix);
+        if left.is_empty() {
+            return Ok(());
+        }
+        if !e.message.contains("busy") || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        deleted = sys::ip_batch(None, &deletions(prefix, &left)).await;
+    }
+    deleted
+}
+
+/// `ip -batch` lines deleting `namespaces` of experiment `prefix`: hosts first, the fabric
+/// last (hosts' links have their other end in the fabric).
+fn deletions(prefix: &str, namespaces: &[String]) -> Vec<String> {
     let fabric = fabric_namespace(prefix);
     let mut lines: Vec<String> = namespaces
         .iter()
@@ -154,7 +175,7 @@ pub async fn remove_network(prefix: &str) -> Result<(), ProviderError> {
     if namespaces.contains(&fabric) {
         lines.push(format!("netns del {fabric}"));
     }
-    sys::ip_batch(None, &lines).await
+    lines
 }
 
 /// Removes one host's namespace and processes (to start it again).
@@ -201,5 +222,29 @@ pub async fn remove_all(prefix: &str) -> Result<(), ProviderError> {
             "experiment {prefix} is not fully removed: {left:?}"
         ))
         .with_hint("run `enos destroy` again; if it persists, report it"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_are_deleted_hosts_first_and_the_fabric_last() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+        let present = names(&["enos-e1-fabric", "enos-e1-a-s-1", "enos-e1-b-c-1"]);
+        assert_eq!(
+            deletions("e1", &present),
+            [
+                "netns del enos-e1-a-s-1",
+                "netns del enos-e1-b-c-1",
+                "netns del enos-e1-fabric"
+            ]
+        );
+        // What is left to delete again, without a fabric already gone.
+        assert_eq!(
+            deletions("e1", &names(&["enos-e1-b-c-1"])),
+            ["netns del enos-e1-b-c-1"]
+        );
     }
 }
