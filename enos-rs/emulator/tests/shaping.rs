@@ -40,10 +40,13 @@ fn symmetric_delay_doubles_in_the_round_trip() {
     println!("delay 5 ms each way: {}", probes.summary());
     println!("release lateness: {}", lateness_summary(&stats.lateness));
     assert_eq!(probes.loss(), 0.0, "{}", probes.summary());
+    // Never below the delay; above it, what the path itself adds (four veth hops, the echo's
+    // and the prober's wake-ups): a few hundred microseconds on a busy 2-vCPU machine (CI
+    // measured 10.302 ms while the emulator released every packet within 1 µs at the median).
     let median = probes.median();
     assert!(
-        (ms(median) - 10.0).abs() <= 0.3,
-        "median {:.3} ms, expected 10 ± 0.3 ms",
+        (10.0..=10.5).contains(&ms(median)),
+        "median {:.3} ms, expected 10 to 10.5 ms",
         ms(median)
     );
     assert!(probes.sorted()[0] >= 10 * MS, "faster than the delay");
