@@ -40,16 +40,26 @@ fn symmetric_delay_doubles_in_the_round_trip() {
     println!("delay 5 ms each way: {}", probes.summary());
     println!("release lateness: {}", lateness_summary(&stats.lateness));
     assert_eq!(probes.loss(), 0.0, "{}", probes.summary());
-    // Never below the delay; above it, what the path itself adds (four veth hops, the echo's
-    // and the prober's wake-ups): a few hundred microseconds on a busy 2-vCPU machine (CI
-    // measured 10.302 ms while the emulator released every packet within 1 µs at the median).
-    let median = probes.median();
+    // Never below the delay, both ways; above it, what the path itself adds (four veth hops,
+    // the echo's and the prober's wake-ups): the fastest probe within half a millisecond of
+    // it, the median within 1.5 ms (CI measured medians of 10.302 and 10.692 ms on a busy
+    // 2-vCPU machine, fastest probes 10.202 and 10.191 ms). One direction alone would be 5 ms.
+    let (fastest, median) = (probes.sorted()[0], probes.median());
     assert!(
-        (10.0..=10.5).contains(&ms(median)),
-        "median {:.3} ms, expected 10 to 10.5 ms",
+        fastest >= 10 * MS,
+        "faster than the delay: {:.3} ms",
+        ms(fastest)
+    );
+    assert!(
+        ms(fastest) <= 10.5,
+        "fastest probe {:.3} ms, expected 10 to 10.5 ms",
+        ms(fastest)
+    );
+    assert!(
+        (10.0..=11.5).contains(&ms(median)),
+        "median {:.3} ms, expected 10 to 11.5 ms",
         ms(median)
     );
-    assert!(probes.sorted()[0] >= 10 * MS, "faster than the delay");
     // The tail depends on the machine (a virtual CPU that idles wakes up late); the emulator
     // releases most packets within tens of microseconds.
     let median_lateness = stats.lateness.quantile_us(0.5);
