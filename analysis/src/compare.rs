@@ -84,25 +84,13 @@ pub fn read_run(dir: &Path) -> Result<RunSamples, AnalysisError> {
         .map_err(|e| AnalysisError::new(format!("cannot read {}: {e}", file.display())))?;
     let df = ParquetReader::new(opened).finish()?;
     let df = df.lazy().filter(col("warmup").not()).collect()?;
-    let workloads = df.column("workload")?.str()?.clone();
-    // Tables before version 3 have no operation: their requests are the workload's.
-    let operations = match df.column("operation") {
-        Ok(column) => Some(column.str()?.clone()),
-        Err(_) => None,
-    };
+    let workloads = crate::tables::workload_labels(&df)?;
     let params = df.column("params")?.str()?.clone();
     let latency = df.column("latency_ms")?.f64()?.clone();
     let ok = df.column("ok")?.bool()?.clone();
     let mut run = RunSamples::default();
-    for i in 0..df.height() {
-        let operation = operations
-            .as_ref()
-            .and_then(|o| o.get(i))
-            .unwrap_or_default();
-        let key = (
-            crate::workload_label(workloads.get(i).unwrap_or_default(), operation),
-            params.get(i).unwrap_or_default().to_owned(),
-        );
+    for (i, workload) in workloads.into_iter().enumerate() {
+        let key = (workload, params.get(i).unwrap_or_default().to_owned());
         let entry = run.points.entry(key).or_default();
         entry.2 += 1;
         if ok.get(i) != Some(true) {

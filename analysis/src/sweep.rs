@@ -74,12 +74,7 @@ pub fn side_by_side(points: &[SweepInput], out: &Path) -> Result<Vec<SweepRow>, 
 
 fn rows(table: &DataFrame, points: &[SweepInput]) -> Result<Vec<SweepRow>, AnalysisError> {
     let sweep_point = table.column("sweep_point")?.u32()?;
-    let workload = table.column("workload")?.str()?;
-    // Tables before version 3 have no operation.
-    let operation = match table.column("operation") {
-        Ok(column) => Some(column.str()?),
-        Err(_) => None,
-    };
+    let workloads = crate::tables::workload_labels(table)?;
     let point = table.column("point")?.u32()?;
     let count = table.column("count")?.u64()?;
     let error_rate = table.column("error_rate")?.f64()?;
@@ -87,7 +82,7 @@ fn rows(table: &DataFrame, points: &[SweepInput]) -> Result<Vec<SweepRow>, Analy
     let p50 = table.column("p50_ms")?.f64()?;
     let p99 = table.column("p99_ms")?.f64()?;
     let mut out = Vec::with_capacity(table.height());
-    for i in 0..table.height() {
+    for (i, workload) in workloads.into_iter().enumerate() {
         let number = sweep_point.get(i).unwrap_or_default();
         let params = usize::try_from(number)
             .ok()
@@ -97,13 +92,7 @@ fn rows(table: &DataFrame, points: &[SweepInput]) -> Result<Vec<SweepRow>, Analy
         out.push(SweepRow {
             sweep_point: number,
             params,
-            workload: crate::workload_label(
-                workload.get(i).unwrap_or_default(),
-                operation
-                    .as_ref()
-                    .and_then(|o| o.get(i))
-                    .unwrap_or_default(),
-            ),
+            workload,
             point: point.get(i).unwrap_or_default(),
             count: count.get(i).unwrap_or_default(),
             error_rate: error_rate.get(i).unwrap_or_default(),

@@ -310,6 +310,21 @@ pub(crate) fn text_column(df: &DataFrame, name: &str) -> Result<Vec<String>, Ana
         .collect())
 }
 
+/// Each row's workload as statistics name it ([`crate::workload_label`]): tables before
+/// version 3 have no `operation`, their rows are the workload's.
+pub(crate) fn workload_labels(df: &DataFrame) -> Result<Vec<String>, AnalysisError> {
+    let workloads = text_column(df, "workload")?;
+    if df.column("operation").is_err() {
+        return Ok(workloads);
+    }
+    let operations = text_column(df, "operation")?;
+    Ok(workloads
+        .iter()
+        .zip(&operations)
+        .map(|(w, o)| crate::workload_label(w, o))
+        .collect())
+}
+
 /// A numeric column's values as floats.
 pub(crate) fn float_column(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>, AnalysisError> {
     let values = df.column(name)?.cast(&DataType::Float64)?;
