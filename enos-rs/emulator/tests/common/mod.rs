@@ -371,6 +371,42 @@ pub fn probe(
     )
 }
 
+/// The round trip of the path itself, with no rule in force: four TUN and socket crossings,
+/// the emulator's forwarding, the echo's and the prober's wake-ups. The median of 50 probes
+/// from endpoint `from` to `echo`, one every 5 ms. What a busy virtual machine adds to every
+/// round trip is in it, so a test that asserts a delay asserts what the emulator adds over it.
+pub fn path_round_trip(testbed: &Testbed, from: usize, echo: &Echo) -> Duration {
+    let probes = probe(
+        testbed,
+        from,
+        echo,
+        50,
+        Duration::from_millis(5),
+        Duration::from_millis(50),
+    );
+    println!("path alone: {}", probes.summary());
+    assert_eq!(probes.loss(), 0.0, "path alone: {}", probes.summary());
+    probes.median()
+}
+
+/// Asserts that `probes` lost nothing and that their median round trip is the path's own
+/// (`path`, from [`path_round_trip`]) plus `added`, within max(0.5 ms, 5 % of `added`): the
+/// default tolerance of `enos tc validate`.
+pub fn assert_adds(probes: &Probes, path: Duration, added: Duration, what: &str) {
+    assert_eq!(probes.loss(), 0.0, "{what}: {}", probes.summary());
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let measured = ms(probes.median()) - ms(path);
+    let tolerance = (ms(added) * 0.05).max(0.5);
+    assert!(
+        (measured - ms(added)).abs() <= tolerance,
+        "{what}: median {:.3} ms over a path of {:.3} ms adds {measured:.3} ms, expected {:.1} ± {tolerance:.2} ms; {}",
+        ms(probes.median()),
+        ms(path),
+        ms(added),
+        probes.summary()
+    );
+}
+
 /// Sends `count` UDP probes from `source` in namespace `netns` to `echo`, one every
 /// `interval`, and waits `linger` after the last one for late answers.
 pub fn probe_from(
