@@ -420,7 +420,7 @@ fn rally_against_each_sites_keystone_from_another_site_slows_with_the_wan_and_ke
          - stack: rally\n    vars: {role: client}\n\
          bench:\n  workloads:\n    - name: auth\n      type: rally\n      from: client\n      \
          targets: keystone\n      \
-         wan: [\"c<->a delay=1ms; c<->b delay=1ms\", \"c<->a delay=100ms; c<->b delay=100ms\"]\n      \
+         wan: [\"c<->a delay=1ms; c<->b delay=1ms\", \"c<->a delay=250ms; c<->b delay=250ms\"]\n      \
          args:\n        task: authenticate-and-validate.json\n        \
          args: {times: 4, concurrency: 1}\n    \
          - name: partial\n      type: rally\n      from: client\n      targets: a\n      \
@@ -444,26 +444,34 @@ fn rally_against_each_sites_keystone_from_another_site_slows_with_the_wan_and_ke
     assert_eq!(run_json(&ws)["status"], "complete");
 
     let auth = records(&ws, "auth");
-    let mean = |site: &str, delay: &str| {
+    // Each site's fastest iteration at a delay: a busy machine (another test beside this one)
+    // only ever adds time, and validating a token without Keystone's cache is CPU-bound
+    // (1.1 to 1.5 s of its 1.5 to 1.9 s alone; CI measured 3.15 s at 1 ms beside a loaded run).
+    let fastest = |site: &str, delay: &str| {
         let durations: Vec<f64> = auth
             .iter()
             .filter(|r| r["rally"] == "iteration" && r["target"] == site)
             .filter(|r| r["params"]["wan"].as_str().unwrap().contains(delay))
             .map(|r| {
                 assert!(r["error"].is_null(), "{r}");
+                println!(
+                    "{site} at {delay}: {:.3} s, {}",
+                    r["duration_s"].as_f64().unwrap(),
+                    r["atomic_s"]
+                );
                 r["duration_s"].as_f64().unwrap()
             })
             .collect();
         assert_eq!(durations.len(), 4, "{site} at {delay}: {auth:?}");
-        durations.iter().sum::<f64>() / durations.len() as f64
+        durations.into_iter().fold(f64::INFINITY, f64::min)
     };
     for site in ["a", "b"] {
-        let (near, far) = (mean(site, "delay=1ms"), mean(site, "delay=100ms"));
-        // Authenticating then validating crosses the WAN twice at least: 99 ms more each way
-        // adds 2 × 198 ms to every iteration, at the least.
+        let (near, far) = (fastest(site, "delay=1ms"), fastest(site, "delay=250ms"));
+        // Authenticating then validating crosses the WAN twice at least: 249 ms more each way
+        // adds 2 × 498 ms to every iteration, at the least (alone, 4 to 5 round trips are added).
         assert!(
-            far - near > 0.396,
-            "{site}: {near:.3} s at 1 ms, {far:.3} s at 100 ms"
+            far - near > 0.996,
+            "{site}: fastest iteration {near:.3} s at 1 ms, {far:.3} s at 250 ms"
         );
     }
     // Every task's reports are in the results, named by its record.
