@@ -21,8 +21,11 @@ async fn a_fixed_rate_sends_on_schedule() {
     assert_eq!(summary.responses, 400);
     assert_eq!(summary.statuses.get(&200), Some(&400));
     assert_eq!(summary.bytes, 400 * BODY.len() as u64);
+    // Nine in ten requests go within 20 ms of their time (the median within a fraction of a
+    // millisecond). Not the p99: a stall of the machine itself holds back every request due
+    // during it, and CI's two busy cores once stalled 65 ms, 13 requests at this rate.
     assert!(
-        summary.lateness_ns.p99 < 20_000_000,
+        summary.lateness_ns.p90 < 20_000_000,
         "the generator fell behind: {:?}",
         summary.lateness_ns
     );
@@ -136,7 +139,8 @@ async fn a_stall_counts_in_the_latency_of_every_request_it_held_back() {
     assert!(summary.latency_ns.p90 > 1_400_000_000, "{summary:?}");
     assert!(summary.latency_ns.p99 > 1_800_000_000, "{summary:?}");
     assert!(summary.latency_ns.max >= 1_950_000_000, "{summary:?}");
-    assert!(summary.lateness_ns.p99 < 20_000_000, "{summary:?}");
+    // The generator kept its schedule through the stall (p90: see a_fixed_rate_sends_on_schedule).
+    assert!(summary.lateness_ns.p90 < 20_000_000, "{summary:?}");
 }
 
 /// The same stall under a closed loop: the two connections wait, nothing else is sent, and the
