@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use enos_analysis::compare::{RunSamples, Verdict, compare};
+
 use crate::common::{Workspace, assert_success, can_use_namespaces, repo_root, text, traces_of};
 
 /// The example `openstack-wan.yaml`, made short: one compute, two delays, a few iterations.
@@ -61,17 +63,25 @@ fn iterations(ws: &Workspace) -> BTreeMap<(u64, String), Vec<f64>> {
     by_point
 }
 
-/// The rank test's verdict on `b` against `a`: `slower` when significantly slower (p < 0.05
-/// and an effect of at least `MIN_EFFECT`), `faster` the other way, `noise` otherwise.
-fn verdict(a: &[f64], b: &[f64]) -> &'static str {
-    let (p, effect) = enos_analysis::compare::mann_whitney(a, b).unwrap();
-    if p < 0.05 && effect >= enos_analysis::compare::MIN_EFFECT {
-        "slower"
-    } else if p < 0.05 && effect <= -enos_analysis::compare::MIN_EFFECT {
-        "faster"
-    } else {
-        "noise"
-    }
+/// The verdict of `enos compare` (its rank test, p < `ALPHA`, an effect of at least
+/// `MIN_EFFECT`, and its default threshold: the median changed by more than 5 %) on the
+/// iterations `b` against `a`.
+fn verdict(a: &[f64], b: &[f64]) -> Verdict {
+    let run = |durations: &[f64]| {
+        let mut samples = RunSamples::default();
+        samples.points.insert(
+            ("nova".to_owned(), "{}".to_owned()),
+            (
+                durations.iter().map(|s| s * 1e3).collect(),
+                0,
+                durations.len() as u64,
+            ),
+        );
+        samples
+    };
+    let comparisons = compare(&[run(a)], &[run(b)], 0.05);
+    assert_eq!(comparisons.len(), 1, "{comparisons:?}");
+    comparisons[0].verdict
 }
 
 fn mean(values: &[f64]) -> f64 {
@@ -141,16 +151,16 @@ fn nova_boots_a_server_for_real_a_second_deploy_changes_nothing_and_boots_slow_d
     let (lan, wan) = (at(0, boot), at(1, boot));
     assert_eq!(
         verdict(&lan, &wan),
-        "slower",
-        "Boot & Delete: {:.2} s on the LAN, {:.2} s at 50 ms",
+        Verdict::Regression,
+        "Boot & Delete: {:.2} s on the LAN, {:.2} s at 50 ms: {lan:?}, {wan:?}",
         mean(&lan),
         mean(&wan)
     );
     let (lan, wan) = (at(0, control), at(1, control));
     assert_ne!(
         verdict(&lan, &wan),
-        "slower",
-        "Keystone's control: {:.3} s on the LAN, {:.3} s at 50 ms",
+        Verdict::Regression,
+        "Keystone's control: {:.3} s on the LAN, {:.3} s at 50 ms: {lan:?}, {wan:?}",
         mean(&lan),
         mean(&wan)
     );
