@@ -454,12 +454,9 @@ fn rally_against_each_sites_keystone_from_another_site_slows_with_the_wan_and_ke
             .filter(|r| r["params"]["wan"].as_str().unwrap().contains(delay))
             .map(|r| {
                 assert!(r["error"].is_null(), "{r}");
-                println!(
-                    "{site} at {delay}: {:.3} s, {}",
-                    r["duration_s"].as_f64().unwrap(),
-                    r["atomic_s"]
-                );
-                r["duration_s"].as_f64().unwrap()
+                let duration = r["duration_s"].as_f64().unwrap();
+                println!("{site} at {delay}: {duration:.3} s, {}", r["atomic_s"]);
+                duration
             })
             .collect();
         assert_eq!(durations.len(), 4, "{site} at {delay}: {auth:?}");

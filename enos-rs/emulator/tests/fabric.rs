@@ -18,7 +18,7 @@ use enos_emulator::{
 };
 
 use crate::common::{
-    Echo, Probes, add_netns, can_run, netns_path, probe_from, rule, run, serial,
+    Echo, Probes, add_netns, can_run, ms, netns_path, probe_from, rule, run, serial,
     tcp_goodput_between, unique_prefix,
 };
 
@@ -27,10 +27,6 @@ const MS: Duration = Duration::from_millis(1);
 const DEVICE: &str = "wan0";
 /// The routing table that sends host-to-host traffic into the device.
 const TABLE: &str = "100";
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
 
 /// A host of the fabric.
 struct Host {

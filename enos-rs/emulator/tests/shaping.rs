@@ -6,15 +6,11 @@ use std::time::{Duration, Instant};
 use enos_emulator::PairRule;
 
 use crate::common::{
-    Echo, Iperf3Server, Testbed, address, assert_adds, can_run, in_netns, iperf3_client,
+    Echo, Iperf3Server, Testbed, address, assert_adds, can_run, in_netns, iperf3_client, ms,
     path_round_trip, probe, raise_priority, rule, tcp_goodput,
 };
 
 const MS: Duration = Duration::from_millis(1);
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
 
 #[test]
 fn symmetric_delay_doubles_in_the_round_trip() {

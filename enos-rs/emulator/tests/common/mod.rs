@@ -329,7 +329,6 @@ impl Probes {
         if sorted.is_empty() {
             return format!("{} probes, all lost", self.rtts.len());
         }
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         format!(
             "{} probes, {:.1}% lost, rtt min {:.3} median {:.3} p99 {:.3} max {:.3} ms, {} reordered",
             self.rtts.len(),
@@ -371,6 +370,11 @@ pub fn probe(
     )
 }
 
+/// A duration in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 /// The round trip of the path itself, with no rule in force: four TUN and socket crossings,
 /// the emulator's forwarding, the echo's and the prober's wake-ups. The median of 50 probes
 /// from endpoint `from` to `echo`, one every 5 ms. What a busy virtual machine adds to every
@@ -394,7 +398,6 @@ pub fn path_round_trip(testbed: &Testbed, from: usize, echo: &Echo) -> Duration 
 /// default tolerance of `enos tc validate`.
 pub fn assert_adds(probes: &Probes, path: Duration, added: Duration, what: &str) {
     assert_eq!(probes.loss(), 0.0, "{what}: {}", probes.summary());
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let measured = ms(probes.median()) - ms(path);
     let tolerance = (ms(added) * 0.05).max(0.5);
     assert!(
