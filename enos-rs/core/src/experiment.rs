@@ -322,6 +322,27 @@ fn parse_state(text: &str) -> Result<ExperimentState, String> {
     serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
+/// How long a lock held by someone else is waited for before the command is refused.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Takes `file`'s lock, waiting up to [`LOCK_PATIENCE`] for another holder to let it go.
+///
+/// A lock is per open file, and a child process shares its parent's open files from its fork
+/// until its exec closes them. So while any thread of this process starts a program, that child
+/// holds every lock this process holds, including one an experiment has just released. Waiting
+/// a moment tells that passing holder from a command that is really working on the experiment.
+fn try_lock_patiently(file: &File) -> Result<(), fs::TryLockError> {
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Err(fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn lock_file(dir: &Path) -> Result<File, StateError> {
     let path = dir.join(LOCK_FILE);
     let mut file = fs::OpenOptions::new()
@@ -331,7 +352,7 @@ fn lock_file(dir: &Path) -> Result<File, StateError> {
         .truncate(false)
         .open(&path)
         .map_err(io_err("open", &path))?;
-    match file.try_lock() {
+    match try_lock_patiently(&file) {
         Ok(()) => {
             let me = format!("pid {}", std::process::id());
             let _ = file.set_len(0);
@@ -383,6 +404,43 @@ mod tests {
         let dir = first.dir().to_owned();
         drop(first);
         assert_eq!(Experiment::open(root.path()).unwrap().dir(), dir);
+    }
+
+    #[test]
+    fn a_released_experiment_reopens_while_another_thread_starts_programs() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let root = tempfile::tempdir().unwrap();
+        let (first, _) =
+            Experiment::open_for_deploy(root.path(), &scenario("q", 1), "src", "local").unwrap();
+        let dir = first.dir().to_owned();
+        drop(first);
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let spawner = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                let mut started = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    std::process::Command::new("true").status().unwrap();
+                    started += 1;
+                }
+                started
+            }
+        });
+        // Each child holds the lock from its fork to its exec.
+        let mut refused = 0;
+        for _ in 0..200 {
+            match Experiment::open(&dir) {
+                Ok(experiment) => drop(experiment),
+                Err(_) => refused += 1,
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let started = spawner.join().unwrap();
+        assert!(started > 0);
+        assert_eq!(
+            refused, 0,
+            "refused {refused} of 200 while {started} programs started"
+        );
     }
 
     #[test]
